@@ -1,0 +1,182 @@
+# bipeft - one GNU Makefile. `make run` and `make test` are all a new machine needs.
+#
+#   make            build bin/bipeft (objects under build/)
+#   make run        install missing Debian packages, build, run the main job
+#   make test       unit tests (Criterion), ends with Criterion's summary line
+#   make test-asan  the same suite built with ASan+UBSan (-fno-sanitize-recover=all)
+#   make bench      benchmarks (bench/), prints tables; never part of `make test`
+#   make deps       install missing Debian packages (root) or print the apt-get line
+#   make clean      remove build/ and bin/
+#
+# Variables: CUDA=auto|0|1 (auto: build the CUDA backend when nvcc and kernels exist),
+# ARCH (default -march=native), V=1 for full command lines, THREADS for run/bench.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+V ?= 0
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+CC ?= cc
+ARCH ?= -march=native
+BUILD ?= build
+PKG_CONFIG ?= pkg-config
+THREADS ?= 0
+
+# Libraries used by the code today (the deps step installs those of later modules too).
+PKGS := openblas
+TEST_PKGS := criterion
+
+have_pkgs := $(shell $(PKG_CONFIG) --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && echo yes)
+ifeq ($(have_pkgs),yes)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+BLAS_LIBDIR := $(shell $(PKG_CONFIG) --variable=libdir openblas)
+TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
+TEST_LIBS := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wwrite-strings -Wstrict-prototypes \
+        -Wmissing-prototypes -Wundef -Wvla
+BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g $(WARN) -fopenmp -Isrc -MMD -MP
+OPT := -O3 $(ARCH)
+
+# ---- sources ----
+UTIL_SRC := $(wildcard src/util/*.c)
+CORE_SRC := $(wildcard src/core/*.c) $(wildcard src/core/cpu/*.c)
+MODEL_SRC := $(wildcard src/model/*.c)
+LIB_SRC := $(UTIL_SRC) $(CORE_SRC) $(MODEL_SRC)
+MAIN_SRC := src/main.c
+TEST_SRC := $(wildcard tests/*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+# ---- CUDA detection (the backend itself is a later issue: src/core/cuda/ has a place) ----
+CUDA ?= auto
+NVCC := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CU_SRC := $(wildcard src/core/cuda/*.cu)
+ifeq ($(CUDA),0)
+cuda_build := no
+cuda_why := disabled by CUDA=0
+else ifeq ($(NVCC),)
+cuda_build := no
+cuda_why := nvcc not found
+else ifeq ($(CU_SRC),)
+cuda_build := no
+cuda_why := nvcc found at $(NVCC), but src/core/cuda/ has no kernels yet
+else
+cuda_build := yes
+cuda_why := nvcc $(NVCC)
+endif
+ifeq ($(cuda_build),yes)
+LIB_SRC := $(filter-out src/core/cuda_stub.c,$(LIB_SRC))
+CU_OBJ = $(CU_SRC:src/%.cu=$(OBJDIR)/%.o)
+CUDA_LIBS := -L/usr/local/cuda/lib64 -lcublas -lcudart
+endif
+
+# ---- build flavours: normal (build/) and sanitized (build/asan/) ----
+ifeq ($(SANITIZE),1)
+OBJDIR := $(BUILD)/asan
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT := -O1 $(ARCH)
+else
+OBJDIR := $(BUILD)
+SAN :=
+endif
+
+CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = -fopenmp $(SAN) -Wl,-rpath,$(BLAS_LIBDIR) $(LDFLAGS)
+LIBS_ALL = $(PKG_LIBS) $(CUDA_LIBS) -lm
+
+LIB_OBJ = $(LIB_SRC:src/%.c=$(OBJDIR)/%.o) $(CU_OBJ)
+TEST_OBJ = $(TEST_SRC:tests/%.c=$(OBJDIR)/tests/%.o)
+BENCH_OBJ = $(BENCH_SRC:bench/%.c=$(OBJDIR)/bench/%.o)
+LIB_A = $(OBJDIR)/libbipeft.a
+BIN = $(if $(filter 1,$(SANITIZE)),$(OBJDIR)/bipeft,bin/bipeft)
+TEST_BIN = $(OBJDIR)/tests/bipeft-tests
+BENCH_BIN = $(OBJDIR)/bench/bipeft-bench
+
+.PHONY: all run test test-asan bench clean deps check-pkgs cuda-status help
+
+all: check-pkgs cuda-status $(BIN)
+
+help:
+	@sed -n '3,14p' Makefile
+
+deps:
+	$(Q)bash tools/deps.sh
+
+check-pkgs:
+	@if [ "$(have_pkgs)" != yes ]; then \
+	  echo "bipeft: missing build libraries ($(PKGS) $(TEST_PKGS) via pkg-config)."; \
+	  echo "        run 'make deps' (as root it installs them; otherwise it prints the apt-get line)"; \
+	  exit 2; fi
+
+cuda-status:
+	@if [ "$(cuda_build)" = yes ]; then echo "CUDA backend: ✓ ($(cuda_why))"; \
+	 else echo "CUDA backend: ✗ not built ($(cuda_why)); CPU backend only"; fi
+
+$(OBJDIR)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(OBJDIR)/%.o: src/%.cu
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  NVCC    $<")
+	$(Q)$(NVCC) -O3 -Isrc -c $< -o $@
+
+$(OBJDIR)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -Itests -c $< -o $@
+
+$(OBJDIR)/bench/%.o: bench/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -Ibench -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(OBJDIR)/main.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(LIBS_ALL) -o $@
+
+$(TEST_BIN): $(TEST_OBJ) $(LIB_A)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(TEST_LIBS) $(LIBS_ALL) -o $@
+
+$(BENCH_BIN): $(BENCH_OBJ) $(LIB_A)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(LIBS_ALL) -o $@
+
+# Tests run two at a time (2-core CI); every test is its own process (Criterion).
+TEST_JOBS ?= 2
+test: deps
+	$(Q)$(MAKE) --no-print-directory $(TEST_BIN) $(BIN)
+	$(Q)OMP_NUM_THREADS=2 BIPEFT_BIN=$(BIN) $(TEST_BIN) --jobs $(TEST_JOBS) $(TEST_ARGS)
+
+test-asan: deps
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 $(BUILD)/asan/tests/bipeft-tests $(BUILD)/asan/bipeft
+	$(Q)ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OMP_NUM_THREADS=2 \
+	  BIPEFT_BIN=$(BUILD)/asan/bipeft $(BUILD)/asan/tests/bipeft-tests --jobs $(TEST_JOBS) $(TEST_ARGS)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory $(BENCH_BIN)
+	$(Q)$(BENCH_BIN) --threads $(THREADS) $(BENCH_ARGS)
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bin/bipeft demo --threads $(THREADS)
+
+clean:
+	rm -rf $(BUILD) bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

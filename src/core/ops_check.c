@@ -1,0 +1,75 @@
+/* ops_check.c - the argument checks behind every op_* wrapper. Computes nothing. */
+#include "core/ops_check.h"
+
+#include <inttypes.h>
+
+static const char *dtype_name(enum tensor_dtype d) {
+    return d == TENSOR_I32 ? "i32" : "f32";
+}
+
+pf_status ops_check_backend(const char *op, struct backend *be, struct pf_err *err) {
+    if (!be)
+        return pf_err_set(err, PF_ERR_ARG, "%s: backend is NULL", op);
+    return PF_OK;
+}
+
+pf_status ops_check_tensor(const char *op, const char *role, const struct tensor *t,
+                           struct backend *be, enum tensor_dtype dtype, struct pf_err *err) {
+    char d[96];
+    if (!t)
+        return pf_err_set(err, PF_ERR_ARG, "%s: %s is NULL", op, role);
+    if (t->dtype != dtype)
+        return pf_err_set(err, PF_ERR_ARG, "%s: %s %s has dtype %s, expected %s", op, role,
+                          tensor_describe(t, d, sizeof d), dtype_name(t->dtype),
+                          dtype_name(dtype));
+    if (t->ndim < 1 || t->ndim > TENSOR_MAX_DIMS)
+        return pf_err_set(err, PF_ERR_ARG, "%s: %s '%s' is not initialised (ndim %d)", op, role,
+                          t->name, t->ndim);
+    if (t->be != be)
+        return pf_err_set(err, PF_ERR_ARG, "%s: %s %s lives on device '%s', the op runs on '%s'",
+                          op, role, tensor_describe(t, d, sizeof d),
+                          t->be ? t->be->name : "none", be->name);
+    if (!t->data && t->numel > 0)
+        return pf_err_set(err, PF_ERR_ARG, "%s: %s %s has no data", op, role,
+                          tensor_describe(t, d, sizeof d));
+    return PF_OK;
+}
+
+pf_status ops_check_optional(const char *op, const char *role, const struct tensor *t,
+                             struct backend *be, enum tensor_dtype dtype, struct pf_err *err) {
+    return t ? ops_check_tensor(op, role, t, be, dtype, err) : PF_OK;
+}
+
+pf_status ops_check_numel(const char *op, const char *role, const struct tensor *t,
+                          int64_t numel, const struct tensor *ref, struct pf_err *err) {
+    char d[96], r[96];
+    if (t->numel != numel)
+        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s %s has %" PRId64 " elements, expected %"
+                          PRId64 " to match %s", op, role, tensor_describe(t, d, sizeof d),
+                          t->numel, numel, tensor_describe(ref, r, sizeof r));
+    return PF_OK;
+}
+
+pf_status ops_check_like(const char *op, const char *role, const struct tensor *t,
+                         const struct tensor *ref, struct pf_err *err) {
+    return ops_check_numel(op, role, t, ref->numel, ref, err);
+}
+
+pf_status ops_check_same_shape(const char *op, const char *role, const struct tensor *t,
+                               const struct tensor *ref, struct pf_err *err) {
+    char d[96], r[96];
+    int same = t->ndim == ref->ndim;
+    for (int i = 0; same && i < t->ndim; i++)
+        same = t->shape[i] == ref->shape[i];
+    if (!same)
+        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s %s does not match %s", op, role,
+                          tensor_describe(t, d, sizeof d), tensor_describe(ref, r, sizeof r));
+    return PF_OK;
+}
+
+pf_status ops_check_int_dim(const char *op, const char *what, int64_t v, struct pf_err *err) {
+    if (v < 0 || v > INT32_MAX)
+        return pf_err_set(err, PF_ERR_ARG, "%s: %s = %" PRId64 " exceeds the kernel limit %d",
+                          op, what, v, INT32_MAX);
+    return PF_OK;
+}

@@ -1,0 +1,45 @@
+/* err.h - status codes, the error record filled by the core, and the invariant assert.
+ *
+ * Three tiers (see docs/ARCHITECTURE.md):
+ *   1. bugs and broken invariants: PF_ASSERT aborts with file:line;
+ *   2. small host allocations: xmalloc (util/xalloc.h) dies on failure;
+ *   3. run-time outcomes (bad argument, shape mismatch, out of memory, I/O, script error):
+ *      functions return pf_status and fill a struct pf_err with a one-line message.
+ * Nothing in src/core, src/model, src/peft or src/search longjmps or exits on tier 3. */
+#ifndef PF_ERR_H
+#define PF_ERR_H
+
+typedef enum {
+    PF_OK = 0,
+    PF_ERR_ARG,         /* invalid argument (NULL tensor, bad flag, out-of-range value) */
+    PF_ERR_SHAPE,       /* tensor shapes do not agree */
+    PF_ERR_NOMEM,       /* an allocation the caller sized could not be satisfied */
+    PF_ERR_IO,          /* file system */
+    PF_ERR_FORMAT,      /* malformed input file */
+    PF_ERR_SCRIPT,      /* Lua policy or config error */
+    PF_ERR_NUMERIC,     /* NaN/Inf where a finite value is required */
+    PF_ERR_UNSUPPORTED  /* valid request this build cannot serve (e.g. no CUDA) */
+} pf_status;
+
+struct pf_err {
+    pf_status code;
+    char msg[256];
+};
+
+/* Record code and a printf-style message in err (err may be NULL). Returns code, so that
+ * callers can write `return pf_err_set(err, PF_ERR_ARG, "...")`. */
+pf_status pf_err_set(struct pf_err *err, pf_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Reset err to PF_OK with an empty message. err may be NULL. */
+void pf_err_clear(struct pf_err *err);
+
+/* Short stable name of a status ("ok", "invalid argument", ...). Never NULL. */
+const char *pf_status_name(pf_status code);
+
+/* Abort with "file:line: assertion failed: expr". For bugs only, never for user input. */
+_Noreturn void pf_assert_fail(const char *file, int line, const char *expr);
+
+#define PF_ASSERT(x) ((x) ? (void)0 : pf_assert_fail(__FILE__, __LINE__, #x))
+
+#endif

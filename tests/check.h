@@ -1,0 +1,64 @@
+/* check.h - numerical test helpers shared by the tests/test_<module>.c files.
+ *
+ * The pattern every op test follows:
+ *   1. draw random fp32 inputs (check_fill), copy them to double (check_to_double);
+ *   2. run an independent fp64 reference forward, written naively in the test file;
+ *   3. run the fp32 op through the public API (core/ops.h) and compare its output with the
+ *      reference (CHECK_CLOSE);
+ *   4. pick a random upstream gradient g, run the fp32 backward with dout = g, and compare
+ *      every gradient with central finite differences of L(x) = sum(g * ref(x)) computed in
+ *      double precision (check_numgrad).
+ * The comparisons return a verdict so that tests/test_check.c can show they do fail when a
+ * gradient is wrong (a check that cannot fail is a defect). */
+#ifndef PF_TEST_CHECK_H
+#define PF_TEST_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/backend.h"
+#include "core/ops.h"
+#include "core/tensor.h"
+
+/* Uniform values in [lo, hi) from the Philox stream `seed` (deterministic). */
+void check_fill(float *x, size_t n, uint64_t seed, float lo, float hi);
+void check_fill_d(double *x, size_t n, uint64_t seed, double lo, double hi);
+void check_to_double(double *d, const float *f, size_t n);
+void check_to_float(float *f, const double *d, size_t n);
+
+/* Compare got (fp32) with want (fp64): every element must satisfy
+ * |got - want| <= atol + rtol * |want|. Returns 1 when all do; otherwise prints the worst
+ * element (index, values, error) to stderr under `what` and returns 0. */
+int check_close(const char *what, const float *got, const double *want, size_t n, double rtol,
+                double atol);
+
+/* Asserting form for tests. */
+#define CHECK_CLOSE(what, got, want, n, rtol, atol)                                          \
+    cr_assert(check_close((what), (got), (want), (n), (rtol), (atol)),                      \
+              "%s: fp32 result differs from the fp64 reference (see stderr)", (what))
+
+/* A scalar function of the double inputs held in ctx: L = sum(g * f(x)). */
+typedef double (*check_loss_fn)(void *ctx);
+
+/* grad[i] = (L(x + h e_i) - L(x - h e_i)) / (2h) with h = step * max(1, |x_i|), restoring x.
+ * x must be the array the loss function reads through ctx. */
+void check_numgrad(double *grad, double *x, size_t n, check_loss_fn loss, void *ctx,
+                   double step);
+
+/* sum(a[i] * b[i]) in double. */
+double check_dot(const double *a, const double *b, size_t n);
+
+/* Largest |x[i]|, at least 1e-30. */
+double check_maxabs(const double *x, size_t n);
+
+/* A CPU backend with the given thread count, opened once per test process. */
+struct backend *check_cpu(int threads);
+
+/* Wrap host memory as a tensor on be (asserts success). */
+struct tensor check_tensor(struct backend *be, void *data, enum tensor_dtype dt, const char *name,
+                           int ndim, const int64_t *shape);
+
+/* Assert that st == PF_OK, printing err.msg otherwise. */
+#define CHECK_OK(st, err) cr_assert_eq((st), PF_OK, "unexpected error: %s", (err)->msg)
+
+#endif
