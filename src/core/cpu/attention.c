@@ -1,44 +1,174 @@
-/* attention.c - placeholder until the kernels land (replaced by the real file). */
+/* attention.c - multi-head scaled dot-product attention on the CPU, forward and backward,
+ * with grouped key/value heads (GQA), a key padding mask and an optional causal mask.
+ *
+ * Layout (HF, heads packed in the channel dim): q (B,T,H*D), k and v (B,T,KVH*D); query head
+ * h reads kv head h / (H/KVH). Every GEMM goes through cpu_sgemm on strided views of q, k, v,
+ * out and the gradients (leading dimension H*D or KVH*D), so nothing is copied or transposed.
+ * Forward, per (b,h): att = softmax(scale Q K^T + masks) stored (B,H,T,T), out = att V; with
+ * the causal mask both GEMMs run on blocks of query rows and skip the keys after the block.
+ * Backward, per (b, kv head): for each query head of the group in order, dv += att^T dout,
+ * datt = dout V^T, dS = att * (datt - rowsum(datt * att)), dq = scale dS K,
+ * dk += scale dS^T Q (the first head of a group writes with beta = 0, the others add).
+ * Parallel loops are static over (b,h) resp. (b, kv head); inside them OpenBLAS (OpenMP
+ * build) runs single-threaded. Row sums use a fixed lane order, so results are bitwise
+ * reproducible for a given thread count. Masked keys and query rows without a visible key get
+ * exact zeros in att, out and every gradient.
+ * Does not check shapes or mask values (core/ops_attention.c does; any nonzero mask entry
+ * means "attend") and allocates nothing: datt is the caller's scratch. */
+#include <math.h>
+#include <string.h>
+
 #include "core/cpu/cpu_kernels.h"
+#include "core/cpu/vmath.h"
+
+enum {
+    LANES = 16,        /* partial sums of the row reductions */
+    CAUSAL_BLOCK = 64  /* query rows per GEMM block with a causal mask */
+};
+
+/* sum(x[0..n)) in a fixed order (see softmax.c: independent of alignment peeling). */
+static inline float row_sum(const float *x, int n) {
+    float acc[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            acc[l] += x[j + l];
+    for (int l = 0; j < n; j++, l++)
+        acc[l] += x[j];
+    float s = 0.0f;
+    for (int l = 0; l < LANES; l++)
+        s += acc[l];
+    return s;
+}
+
+/* sum(x[j] * y[j]) in the same fixed order. */
+static inline float row_dot(const float *x, const float *y, int n) {
+    float acc[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            acc[l] += x[j + l] * y[j + l];
+    for (int l = 0; j < n; j++, l++)
+        acc[l] += x[j] * y[j];
+    float s = 0.0f;
+    for (int l = 0; l < LANES; l++)
+        s += acc[l];
+    return s;
+}
+
+/* In place: row (T) holds the scaled scores of one query; keys j < jend are allowed by the
+ * causal mask, and among them those with mask[j] != 0 (all when mask is NULL). Leaves the
+ * probabilities, exact zeros elsewhere, and an all-zero row when no key is visible. */
+static void softmax_row(float *row, int T, int jend, const int32_t *mask) {
+    float mx = -INFINITY;
+    int nvis = jend;
+    if (mask) {
+        nvis = 0;
+#pragma omp simd reduction(max : mx) reduction(+ : nvis)
+        for (int j = 0; j < jend; j++) {
+            float s = mask[j] ? row[j] : -INFINITY;
+            mx = s > mx ? s : mx;
+            nvis += mask[j] != 0;
+        }
+    } else {
+#pragma omp simd reduction(max : mx)
+        for (int j = 0; j < jend; j++)
+            mx = row[j] > mx ? row[j] : mx;
+    }
+    if (nvis == 0) {
+        memset(row, 0, (size_t)T * sizeof(float));
+        return;
+    }
+    if (mask) {
+#pragma omp simd
+        for (int j = 0; j < jend; j++)
+            row[j] = mask[j] ? vm_expf(row[j] - mx) : 0.0f;
+    } else {
+#pragma omp simd
+        for (int j = 0; j < jend; j++)
+            row[j] = vm_expf(row[j] - mx);
+    }
+    float inv = 1.0f / row_sum(row, jend);
+#pragma omp simd
+    for (int j = 0; j < jend; j++)
+        row[j] *= inv;
+    if (jend < T)
+        memset(row + jend, 0, (size_t)(T - jend) * sizeof(float));
+}
 
 void cpu_attention_forward(struct backend *be, float *out, float *att, const float *q,
                            const float *k, const float *v, const int32_t *key_mask, int B, int T,
                            int H, int KVH, int D, int causal, float scale) {
     (void)be;
-    (void)out;
-    (void)att;
-    (void)q;
-    (void)k;
-    (void)v;
-    (void)key_mask;
-    (void)B;
-    (void)T;
-    (void)H;
-    (void)KVH;
-    (void)D;
-    (void)causal;
-    (void)scale;
-    PF_ASSERT(!"cpu_attention_forward not implemented");
+    const int C = H * D, KC = KVH * D, R = H / KVH;
+    const size_t TT = (size_t)T * T;
+#pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < B * H; bh++) {
+        const int b = bh / H, h = bh % H, g = h / R;
+        const float *qb = q + (size_t)b * T * C + (size_t)h * D;  /* (T,D), ld C */
+        const float *kb = k + (size_t)b * T * KC + (size_t)g * D; /* (T,D), ld KC */
+        const float *vb = v + (size_t)b * T * KC + (size_t)g * D; /* (T,D), ld KC */
+        float *ob = out + (size_t)b * T * C + (size_t)h * D;      /* (T,D), ld C */
+        float *ab = att + (size_t)bh * TT;                        /* (T,T) */
+        const int32_t *mb = key_mask ? key_mask + (size_t)b * T : NULL; /* (T) */
+        /* Causal: in blocks of query rows [r0,r1), which see keys [0,r1) only, so the GEMMs
+         * skip most of the masked upper triangle; softmax_row zeroes the rest of each row. */
+        const int bs = causal ? CAUSAL_BLOCK : (T > 0 ? T : 1);
+        for (int r0 = 0; r0 < T; r0 += bs) {
+            const int r1 = r0 + bs < T ? r0 + bs : T, kend = causal ? r1 : T;
+            float *ar = ab + (size_t)r0 * T; /* (r1-r0, T) */
+            /* S (r1-r0, kend) = scale Q[r0:r1] K[0:kend]^T */
+            cpu_sgemm(0, 1, r1 - r0, kend, D, scale, qb + (size_t)r0 * C, C, kb, KC, 0.0f, ar,
+                      T);
+            for (int t = r0; t < r1; t++)
+                softmax_row(ab + (size_t)t * T, T, causal ? t + 1 : T, mb);
+            /* out[r0:r1] (r1-r0, D) = P[r0:r1, 0:kend] V[0:kend] */
+            cpu_sgemm(0, 0, r1 - r0, D, kend, 1.0f, ar, T, vb, KC, 0.0f, ob + (size_t)r0 * C, C);
+        }
+    }
 }
 
 void cpu_attention_backward(struct backend *be, float *dq, float *dk, float *dv, float *datt,
                             const float *dout, const float *q, const float *k, const float *v,
                             const float *att, int B, int T, int H, int KVH, int D, float scale) {
     (void)be;
-    (void)dq;
-    (void)dk;
-    (void)dv;
-    (void)datt;
-    (void)dout;
-    (void)q;
-    (void)k;
-    (void)v;
-    (void)att;
-    (void)B;
-    (void)T;
-    (void)H;
-    (void)KVH;
-    (void)D;
-    (void)scale;
-    PF_ASSERT(!"cpu_attention_backward not implemented");
+    const int C = H * D, KC = KVH * D, R = H / KVH;
+    const size_t TT = (size_t)T * T;
+    const int want_ds = dq || dk; /* dS is only needed for dq and dk */
+#pragma omp parallel for schedule(static)
+    for (int bg = 0; bg < B * KVH; bg++) {
+        const int b = bg / KVH, g = bg % KVH;
+        const size_t koff = (size_t)b * T * KC + (size_t)g * D;
+        const float *kb = k + koff;               /* (T,D), ld KC */
+        const float *vb = v + koff;               /* (T,D), ld KC */
+        float *dkb = dk ? dk + koff : NULL;       /* (T,D), ld KC */
+        float *dvb = dv ? dv + koff : NULL;       /* (T,D), ld KC */
+        for (int r = 0; r < R; r++) {
+            const int h = g * R + r;
+            const float beta = r == 0 ? 0.0f : 1.0f; /* first head of the group writes */
+            const size_t qoff = (size_t)b * T * C + (size_t)h * D;
+            const float *qb = q + qoff;                        /* (T,D), ld C */
+            const float *dob = dout + qoff;                    /* (T,D), ld C */
+            const float *ab = att + ((size_t)b * H + h) * TT;  /* (T,T) */
+            if (dvb) /* dv (T,D) (+)= att^T (T,T) dout (T,D) */
+                cpu_sgemm(1, 0, T, D, T, 1.0f, ab, T, dob, C, beta, dvb, KC);
+            if (!want_ds)
+                continue;
+            float *db = datt + ((size_t)b * H + h) * TT; /* (T,T) */
+            /* datt (T,T) = dout (T,D) V^T */
+            cpu_sgemm(0, 1, T, T, D, 1.0f, dob, C, vb, KC, 0.0f, db, T);
+            for (int t = 0; t < T; t++) { /* dS = att * (datt - rowsum(datt * att)), in place */
+                const float *a = ab + (size_t)t * T;
+                float *d = db + (size_t)t * T;
+                float dot = row_dot(d, a, T);
+#pragma omp simd
+                for (int j = 0; j < T; j++)
+                    d[j] = a[j] * (d[j] - dot);
+            }
+            if (dq) /* dq (T,D) = scale dS (T,T) K */
+                cpu_sgemm(0, 0, T, D, T, scale, db, T, kb, KC, 0.0f, dq + qoff, C);
+            if (dkb) /* dk (T,D) (+)= scale dS^T (T,T) Q */
+                cpu_sgemm(1, 0, T, D, T, scale, db, T, qb, C, beta, dkb, KC);
+        }
+    }
 }

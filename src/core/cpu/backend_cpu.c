@@ -84,9 +84,12 @@ void backend_cpu_set_threads(struct backend *be, int n) {
 const char *backend_cpu_describe(struct backend *be, char *buf, size_t bufsz) {
     const char *cfg = openblas_get_config();
     int par = openblas_get_parallel();
-    snprintf(buf, bufsz, "%s; threading %s; %d thread%s", cfg ? cfg : "OpenBLAS",
-             par == 2 ? "openmp" : par == 1 ? "pthreads" : "none", be ? be->threads : 0,
-             be && be->threads == 1 ? "" : "s");
+    /* Report what the two runtimes actually use, so a mismatch would be visible. */
+    snprintf(buf, bufsz, "%s; threading %s; kernels %d thread%s, OpenBLAS %d thread%s",
+             cfg ? cfg : "OpenBLAS", par == 2 ? "openmp" : par == 1 ? "pthreads" : "none",
+             omp_get_max_threads(), omp_get_max_threads() == 1 ? "" : "s",
+             openblas_get_num_threads(), openblas_get_num_threads() == 1 ? "" : "s");
+    (void)be;
     return buf;
 }
 

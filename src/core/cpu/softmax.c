@@ -1,22 +1,88 @@
-/* softmax.c - placeholder until the kernels land (replaced by the real file). */
+/* softmax.c - softmax over the rows of an (N, C) matrix on the CPU, forward and backward.
+ *
+ * Forward subtracts the row maximum and uses vm_expf so the loops vectorise; -inf entries get
+ * exact zeros, and a row whose entries are all -inf gives zeros instead of NaN (NaN inputs
+ * still propagate). Backward is dinp = out * (dout - sum(dout * out)). Rows are split among
+ * threads with a static schedule and every row sum runs in a fixed lane order (independent of
+ * buffer alignment), so results are bitwise reproducible. out may equal inp and dinp may
+ * equal dout or out. Does not check shapes (core/ops_attention.c does); allocates nothing. */
+#include <math.h>
+
 #include "core/cpu/cpu_kernels.h"
+#include "core/cpu/vmath.h"
+
+enum { LANES = 16 };
+
+/* sum(x[0..n)) in a fixed order: LANES partial sums, then the tail, then the lanes in order.
+ * The inner loop is one vector add; unlike an `omp simd reduction` its order does not depend
+ * on how the compiler peels the loop for alignment. */
+static inline float row_sum(const float *x, int n) {
+    float acc[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            acc[l] += x[j + l];
+    for (int l = 0; j < n; j++, l++)
+        acc[l] += x[j];
+    float s = 0.0f;
+    for (int l = 0; l < LANES; l++)
+        s += acc[l];
+    return s;
+}
+
+/* sum(x[j] * y[j]) in the same fixed order as row_sum. */
+static inline float row_dot(const float *x, const float *y, int n) {
+    float acc[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            acc[l] += x[j + l] * y[j + l];
+    for (int l = 0; j < n; j++, l++)
+        acc[l] += x[j] * y[j];
+    float s = 0.0f;
+    for (int l = 0; l < LANES; l++)
+        s += acc[l];
+    return s;
+}
 
 void cpu_softmax_forward(struct backend *be, float *out, const float *inp, int N, int C) {
     (void)be;
-    (void)out;
-    (void)inp;
-    (void)N;
-    (void)C;
-    PF_ASSERT(!"cpu_softmax_forward not implemented");
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C; /* (C) */
+        float *y = out + (size_t)n * C;       /* (C) */
+        float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+        for (int j = 0; j < C; j++)
+            mx = x[j] > mx ? x[j] : mx;
+        if (mx == -INFINITY) {
+            /* every entry is -inf (or NaN): zeros, but keep NaN visible */
+#pragma omp simd
+            for (int j = 0; j < C; j++)
+                y[j] = x[j] == -INFINITY ? 0.0f : x[j];
+            continue;
+        }
+#pragma omp simd
+        for (int j = 0; j < C; j++)
+            y[j] = x[j] == -INFINITY ? 0.0f : vm_expf(x[j] - mx);
+        float inv = 1.0f / row_sum(y, C);
+#pragma omp simd
+        for (int j = 0; j < C; j++)
+            y[j] *= inv;
+    }
 }
 
 void cpu_softmax_backward(struct backend *be, float *dinp, const float *dout, const float *out,
                           int N, int C) {
     (void)be;
-    (void)dinp;
-    (void)dout;
-    (void)out;
-    (void)N;
-    (void)C;
-    PF_ASSERT(!"cpu_softmax_backward not implemented");
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *g = dout + (size_t)n * C; /* (C) */
+        const float *y = out + (size_t)n * C;  /* (C) */
+        float *dx = dinp + (size_t)n * C;      /* (C) */
+        float dot = row_dot(g, y, C);
+#pragma omp simd
+        for (int j = 0; j < C; j++)
+            dx[j] = y[j] * (g[j] - dot);
+    }
 }
