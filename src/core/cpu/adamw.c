@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/cpu/cpu_kernels.h"
+#include "core/cpu/reduce.h"
 
 /* Below this many elements a parallel region costs more than it saves. */
 enum { OPT_PAR_MIN = 1 << 15 };
@@ -37,43 +38,9 @@ void cpu_adamw_update(struct backend *be, float *param, const float *grad, float
     }
 }
 
-enum { SUM_CHUNK = 4096, SUM_MAX_PARTS = 256 };
-
-/* Split n > 0 elements into *nparts parts of the returned length, a whole number of
- * SUM_CHUNK chunks, at most SUM_MAX_PARTS parts. Depends on n only, never on threads. */
-static size_t sum_parts(size_t n, int *nparts) {
-    size_t nchunks = (n + SUM_CHUNK - 1) / SUM_CHUNK;
-    size_t per_part = (nchunks + SUM_MAX_PARTS - 1) / SUM_MAX_PARTS;
-    size_t len = per_part * SUM_CHUNK;
-    *nparts = (int)((n + len - 1) / len);
-    return len;
-}
-
 double cpu_sumsq(struct backend *be, const float *x, size_t n) {
     (void)be;
-    if (n == 0)
-        return 0.0;
-    double part[SUM_MAX_PARTS];
-    int nparts;
-    size_t len = sum_parts(n, &nparts);
-#pragma omp parallel for schedule(static) if (n >= OPT_PAR_MIN)
-    for (int p = 0; p < nparts; p++) {
-        size_t end = (size_t)(p + 1) * len < n ? (size_t)(p + 1) * len : n;
-        double ps = 0.0;
-        for (size_t c0 = (size_t)p * len; c0 < end; c0 += SUM_CHUNK) {
-            size_t c1 = c0 + SUM_CHUNK < end ? c0 + SUM_CHUNK : end;
-            double cs = 0.0;
-#pragma omp simd reduction(+ : cs)
-            for (size_t i = c0; i < c1; i++)
-                cs += (double)x[i] * (double)x[i];
-            ps += cs;
-        }
-        part[p] = ps;
-    }
-    double sum = 0.0;
-    for (int p = 0; p < nparts; p++)
-        sum += part[p];
-    return sum;
+    return reduce_sqdiff(x, NULL, n);
 }
 
 void cpu_scale(struct backend *be, float *x, size_t n, float s) {

@@ -19,42 +19,10 @@
 #include <string.h>
 
 #include "core/cpu/cpu_kernels.h"
+#include "core/cpu/reduce.h"
 #include "core/cpu/vmath.h"
 
-enum {
-    LANES = 16,        /* partial sums of the row reductions */
-    CAUSAL_BLOCK = 64  /* query rows per GEMM block with a causal mask */
-};
-
-/* sum(x[0..n)) in a fixed order (see softmax.c: independent of alignment peeling). */
-static inline float row_sum(const float *x, int n) {
-    float acc[LANES] = {0};
-    int j = 0;
-    for (; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++)
-            acc[l] += x[j + l];
-    for (int l = 0; j < n; j++, l++)
-        acc[l] += x[j];
-    float s = 0.0f;
-    for (int l = 0; l < LANES; l++)
-        s += acc[l];
-    return s;
-}
-
-/* sum(x[j] * y[j]) in the same fixed order. */
-static inline float row_dot(const float *x, const float *y, int n) {
-    float acc[LANES] = {0};
-    int j = 0;
-    for (; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++)
-            acc[l] += x[j + l] * y[j + l];
-    for (int l = 0; j < n; j++, l++)
-        acc[l] += x[j] * y[j];
-    float s = 0.0f;
-    for (int l = 0; l < LANES; l++)
-        s += acc[l];
-    return s;
-}
+enum { CAUSAL_BLOCK = 64 }; /* query rows per GEMM block with a causal mask */
 
 /* In place: row (T) holds the scaled scores of one query; keys j < jend are allowed by the
  * causal mask, and among them those with mask[j] != 0 (all when mask is NULL). Leaves the
@@ -88,7 +56,7 @@ static void softmax_row(float *row, int T, int jend, const int32_t *mask) {
         for (int j = 0; j < jend; j++)
             row[j] = vm_expf(row[j] - mx);
     }
-    float inv = 1.0f / row_sum(row, jend);
+    float inv = 1.0f / reduce_sum(row, jend);
 #pragma omp simd
     for (int j = 0; j < jend; j++)
         row[j] *= inv;
@@ -160,7 +128,7 @@ void cpu_attention_backward(struct backend *be, float *dq, float *dk, float *dv,
             for (int t = 0; t < T; t++) { /* dS = att * (datt - rowsum(datt * att)), in place */
                 const float *a = ab + (size_t)t * T;
                 float *d = db + (size_t)t * T;
-                float dot = row_dot(d, a, T);
+                float dot = reduce_dot(d, a, T);
 #pragma omp simd
                 for (int j = 0; j < T; j++)
                     d[j] = a[j] * (d[j] - dot);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/cpu/cpu_kernels.h"
+#include "core/cpu/reduce.h"
 #include "core/cpu/vmath.h"
 #include "util/xalloc.h"
 
@@ -104,48 +105,10 @@ void cpu_crossentropy_backward(struct backend *be, float *dlogits, const float *
 
 /* ---- mean squared error ---- */
 
-enum { SUM_CHUNK = 4096, SUM_MAX_PARTS = 256 };
-
-/* Split n > 0 elements into *nparts parts of the returned length, a whole number of
- * SUM_CHUNK chunks, at most SUM_MAX_PARTS parts. Depends on n only, never on threads. */
-static size_t sum_parts(size_t n, int *nparts) {
-    size_t nchunks = (n + SUM_CHUNK - 1) / SUM_CHUNK;
-    size_t per_part = (nchunks + SUM_MAX_PARTS - 1) / SUM_MAX_PARTS;
-    size_t len = per_part * SUM_CHUNK;
-    *nparts = (int)((n + len - 1) / len);
-    return len;
-}
-
 void cpu_mse_forward(struct backend *be, float *loss, const float *pred, const float *target,
                      size_t n) {
     (void)be;
-    if (n == 0) {
-        *loss = 0.0f;
-        return;
-    }
-    double part[SUM_MAX_PARTS];
-    int nparts;
-    size_t len = sum_parts(n, &nparts);
-#pragma omp parallel for schedule(static) if (n >= LOSS_PAR_MIN)
-    for (int p = 0; p < nparts; p++) {
-        size_t end = (size_t)(p + 1) * len < n ? (size_t)(p + 1) * len : n;
-        double ps = 0.0;
-        for (size_t c0 = (size_t)p * len; c0 < end; c0 += SUM_CHUNK) {
-            size_t c1 = c0 + SUM_CHUNK < end ? c0 + SUM_CHUNK : end;
-            double cs = 0.0;
-#pragma omp simd reduction(+ : cs)
-            for (size_t i = c0; i < c1; i++) {
-                double d = (double)pred[i] - (double)target[i];
-                cs += d * d;
-            }
-            ps += cs;
-        }
-        part[p] = ps;
-    }
-    double sum = 0.0;
-    for (int p = 0; p < nparts; p++)
-        sum += part[p];
-    *loss = (float)(sum / (double)n);
+    *loss = n ? (float)(reduce_sqdiff(pred, target, n) / (double)n) : 0.0f;
 }
 
 void cpu_mse_backward(struct backend *be, float *dpred, const float *pred, const float *target,

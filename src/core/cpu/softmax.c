@@ -9,41 +9,8 @@
 #include <math.h>
 
 #include "core/cpu/cpu_kernels.h"
+#include "core/cpu/reduce.h"
 #include "core/cpu/vmath.h"
-
-enum { LANES = 16 };
-
-/* sum(x[0..n)) in a fixed order: LANES partial sums, then the tail, then the lanes in order.
- * The inner loop is one vector add; unlike an `omp simd reduction` its order does not depend
- * on how the compiler peels the loop for alignment. */
-static inline float row_sum(const float *x, int n) {
-    float acc[LANES] = {0};
-    int j = 0;
-    for (; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++)
-            acc[l] += x[j + l];
-    for (int l = 0; j < n; j++, l++)
-        acc[l] += x[j];
-    float s = 0.0f;
-    for (int l = 0; l < LANES; l++)
-        s += acc[l];
-    return s;
-}
-
-/* sum(x[j] * y[j]) in the same fixed order as row_sum. */
-static inline float row_dot(const float *x, const float *y, int n) {
-    float acc[LANES] = {0};
-    int j = 0;
-    for (; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++)
-            acc[l] += x[j + l] * y[j + l];
-    for (int l = 0; j < n; j++, l++)
-        acc[l] += x[j] * y[j];
-    float s = 0.0f;
-    for (int l = 0; l < LANES; l++)
-        s += acc[l];
-    return s;
-}
 
 void cpu_softmax_forward(struct backend *be, float *out, const float *inp, int N, int C) {
     (void)be;
@@ -65,7 +32,7 @@ void cpu_softmax_forward(struct backend *be, float *out, const float *inp, int N
 #pragma omp simd
         for (int j = 0; j < C; j++)
             y[j] = x[j] == -INFINITY ? 0.0f : vm_expf(x[j] - mx);
-        float inv = 1.0f / row_sum(y, C);
+        float inv = 1.0f / reduce_sum(y, C);
 #pragma omp simd
         for (int j = 0; j < C; j++)
             y[j] *= inv;
@@ -80,7 +47,7 @@ void cpu_softmax_backward(struct backend *be, float *dinp, const float *dout, co
         const float *g = dout + (size_t)n * C; /* (C) */
         const float *y = out + (size_t)n * C;  /* (C) */
         float *dx = dinp + (size_t)n * C;      /* (C) */
-        float dot = row_dot(g, y, C);
+        float dot = reduce_dot(g, y, C);
 #pragma omp simd
         for (int j = 0; j < C; j++)
             dx[j] = y[j] * (g[j] - dot);
