@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "util/rng.h"
 
@@ -78,6 +79,12 @@ double check_maxabs(const double *x, size_t n) {
         if (fabs(x[i]) > m)
             m = fabs(x[i]);
     return m;
+}
+
+void *check_alloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    cr_assert_not_null(p, "test buffer of %zu bytes", bytes);
+    return p;
 }
 
 struct backend *check_cpu(int threads) {

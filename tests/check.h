@@ -58,6 +58,9 @@ struct backend *check_cpu(int threads);
 struct tensor check_tensor(struct backend *be, void *data, enum tensor_dtype dt, const char *name,
                            int ndim, const int64_t *shape);
 
+/* malloc that fails the test instead of returning NULL (never NULL, even for 0 bytes). */
+void *check_alloc(size_t bytes);
+
 /* Assert that st == PF_OK, printing err.msg otherwise. */
 #define CHECK_OK(st, err) cr_assert_eq((st), PF_OK, "unexpected error: %s", (err)->msg)
 

@@ -62,20 +62,14 @@ struct act_bufs {
     double *xd, *yd, *gd, *outd, *ndx, *ndy;
 };
 
-static void *xmem(size_t bytes) {
-    void *p = malloc(bytes ? bytes : 1);
-    cr_assert_not_null(p);
-    return p;
-}
-
 /* x spans [-6, 6] (both ends included), y in [-2, 2), g in [-1, 1). */
 static void act_bufs_init(struct act_bufs *s, size_t n) {
     s->n = n;
     float **fs[] = {&s->x, &s->y, &s->g, &s->out, &s->dx, &s->dy};
     double **ds[] = {&s->xd, &s->yd, &s->gd, &s->outd, &s->ndx, &s->ndy};
     for (int i = 0; i < 6; i++) {
-        *fs[i] = xmem(n * 4);
-        *ds[i] = xmem(n * 8);
+        *fs[i] = check_alloc(n * 4);
+        *ds[i] = check_alloc(n * 8);
     }
     check_fill(s->x, n, 31, -6.0f, 6.0f);
     s->x[0] = -6.0f;

@@ -11,12 +11,6 @@
 #include "check.h"
 #include "util/rng.h"
 
-static void *xmem(size_t bytes) {
-    void *p = malloc(bytes ? bytes : 1);
-    cr_assert_not_null(p);
-    return p;
-}
-
 static void dropout_fwd(struct backend *be, float *out, const float *x, size_t n, float p,
                         uint64_t seed, uint64_t offset) {
     struct pf_err err = {0};
@@ -40,7 +34,7 @@ static void dropout_bwd(struct backend *be, float *dx, const float *g, size_t n,
 Test(dropout, keep_rate_and_values) {
     struct backend *be = check_cpu(2);
     size_t n = 100003;
-    float *x = xmem(n * 4), *out = xmem(n * 4);
+    float *x = check_alloc(n * 4), *out = check_alloc(n * 4);
     check_fill(x, n, 41, 0.5f, 1.5f); /* nonzero: a zero output means dropped */
     const float ps[3] = {0.1f, 0.3f, 0.9f};
     for (int k = 0; k < 3; k++) {
@@ -80,7 +74,7 @@ Test(dropout, mask_matches_definition) {
     const size_t lens[] = {1, 2, 3, 5, 1001, 5003};
     const uint64_t seed = 0x5eed5eed1234ULL;
     const float p = 0.4f;
-    float *x = xmem(5003 * 4), *out = xmem(5003 * 4);
+    float *x = check_alloc(5003 * 4), *out = check_alloc(5003 * 4);
     check_fill(x, 5003, 42, 0.5f, 1.5f);
     for (size_t a = 0; a < sizeof offsets / sizeof offsets[0]; a++) {
         for (size_t b = 0; b < sizeof lens / sizeof lens[0]; b++) {
@@ -103,7 +97,7 @@ Test(dropout, backward_uses_the_same_mask) {
     struct backend *be = check_cpu(2);
     size_t n = 30001;
     float p = 0.25f, scale = 1.0f / (1.0f - p);
-    float *x = xmem(n * 4), *out = xmem(n * 4), *g = xmem(n * 4), *dx = xmem(n * 4);
+    float *x = check_alloc(n * 4), *out = check_alloc(n * 4), *g = check_alloc(n * 4), *dx = check_alloc(n * 4);
     check_fill(x, n, 43, 0.5f, 1.5f);
     check_fill(g, n, 44, -1.0f, 1.0f);
     dropout_fwd(be, out, x, n, p, 77, 1003);
@@ -123,7 +117,7 @@ Test(dropout, offsets_and_seeds_select_masks) {
     struct backend *be = check_cpu(2);
     size_t n = 100000, k = 37;
     float p = 0.5f;
-    float *x = xmem(n * 4), *a = xmem(n * 4), *b = xmem(n * 4);
+    float *x = check_alloc(n * 4), *a = check_alloc(n * 4), *b = check_alloc(n * 4);
     for (size_t i = 0; i < n; i++)
         x[i] = 1.0f;
     dropout_fwd(be, a, x, n, p, 9, 0);
@@ -147,7 +141,7 @@ Test(dropout, offsets_and_seeds_select_masks) {
 
 Test(dropout, same_with_one_and_two_threads) {
     size_t n = 100003;
-    float *x = xmem(n * 4), *a = xmem(n * 4), *b = xmem(n * 4);
+    float *x = check_alloc(n * 4), *a = check_alloc(n * 4), *b = check_alloc(n * 4);
     check_fill(x, n, 45, -1.0f, 1.0f);
     dropout_fwd(check_cpu(1), a, x, n, 0.2f, 5, 6);
     dropout_fwd(check_cpu(2), b, x, n, 0.2f, 5, 6);
@@ -164,7 +158,7 @@ Test(dropout, same_with_one_and_two_threads) {
 Test(dropout, zero_rate_copies_and_in_place) {
     struct backend *be = check_cpu(2);
     size_t n = 20001;
-    float *x = xmem(n * 4), *a = xmem(n * 4), *b = xmem(n * 4);
+    float *x = check_alloc(n * 4), *a = check_alloc(n * 4), *b = check_alloc(n * 4);
     check_fill(x, n, 46, -3.0f, 3.0f);
     dropout_fwd(be, a, x, n, 0.0f, 1, 2);
     cr_assert(memcmp(a, x, n * 4) == 0, "p = 0 must copy");

@@ -65,24 +65,18 @@ struct ln_bufs {
     double *xd, *wd, *bd, *gd, *outd, *meand, *rstdd, *ndx, *ndw, *ndb;
 };
 
-static void *xmem(size_t bytes) {
-    void *p = malloc(bytes ? bytes : 1);
-    cr_assert_not_null(p);
-    return p;
-}
-
 static void ln_bufs_init(struct ln_bufs *s, int N, int C, float center, float first) {
     size_t n = (size_t)N * C;
     s->N = N;
     s->C = C;
-    s->x = xmem(n * 4); s->g = xmem(n * 4); s->out = xmem(n * 4); s->dinp = xmem(n * 4);
-    s->w = xmem((size_t)C * 4); s->b = xmem((size_t)C * 4);
-    s->dw = xmem((size_t)C * 4); s->db = xmem((size_t)C * 4);
-    s->mean = xmem((size_t)N * 4); s->rstd = xmem((size_t)N * 4);
-    s->xd = xmem(n * 8); s->gd = xmem(n * 8); s->outd = xmem(n * 8); s->ndx = xmem(n * 8);
-    s->wd = xmem((size_t)C * 8); s->bd = xmem((size_t)C * 8);
-    s->ndw = xmem((size_t)C * 8); s->ndb = xmem((size_t)C * 8);
-    s->meand = xmem((size_t)N * 8); s->rstdd = xmem((size_t)N * 8);
+    s->x = check_alloc(n * 4); s->g = check_alloc(n * 4); s->out = check_alloc(n * 4); s->dinp = check_alloc(n * 4);
+    s->w = check_alloc((size_t)C * 4); s->b = check_alloc((size_t)C * 4);
+    s->dw = check_alloc((size_t)C * 4); s->db = check_alloc((size_t)C * 4);
+    s->mean = check_alloc((size_t)N * 4); s->rstd = check_alloc((size_t)N * 4);
+    s->xd = check_alloc(n * 8); s->gd = check_alloc(n * 8); s->outd = check_alloc(n * 8); s->ndx = check_alloc(n * 8);
+    s->wd = check_alloc((size_t)C * 8); s->bd = check_alloc((size_t)C * 8);
+    s->ndw = check_alloc((size_t)C * 8); s->ndb = check_alloc((size_t)C * 8);
+    s->meand = check_alloc((size_t)N * 8); s->rstdd = check_alloc((size_t)N * 8);
     check_fill(s->x, n, 11, center - 1.0f, center + 1.0f);
     for (int i = 0; i < N; i++)
         s->x[(size_t)i * C] += first;

@@ -44,20 +44,14 @@ struct rms_bufs {
     double *xd, *wd, *gd, *outd, *rstdd, *ndx, *ndw;
 };
 
-static void *xmem(size_t bytes) {
-    void *p = malloc(bytes ? bytes : 1);
-    cr_assert_not_null(p);
-    return p;
-}
-
 static void rms_bufs_init(struct rms_bufs *s, int N, int C, float center) {
     size_t n = (size_t)N * C;
     s->N = N;
     s->C = C;
-    s->x = xmem(n * 4); s->g = xmem(n * 4); s->out = xmem(n * 4); s->dinp = xmem(n * 4);
-    s->w = xmem((size_t)C * 4); s->dw = xmem((size_t)C * 4); s->rstd = xmem((size_t)N * 4);
-    s->xd = xmem(n * 8); s->gd = xmem(n * 8); s->outd = xmem(n * 8); s->ndx = xmem(n * 8);
-    s->wd = xmem((size_t)C * 8); s->ndw = xmem((size_t)C * 8); s->rstdd = xmem((size_t)N * 8);
+    s->x = check_alloc(n * 4); s->g = check_alloc(n * 4); s->out = check_alloc(n * 4); s->dinp = check_alloc(n * 4);
+    s->w = check_alloc((size_t)C * 4); s->dw = check_alloc((size_t)C * 4); s->rstd = check_alloc((size_t)N * 4);
+    s->xd = check_alloc(n * 8); s->gd = check_alloc(n * 8); s->outd = check_alloc(n * 8); s->ndx = check_alloc(n * 8);
+    s->wd = check_alloc((size_t)C * 8); s->ndw = check_alloc((size_t)C * 8); s->rstdd = check_alloc((size_t)N * 8);
     check_fill(s->x, n, 21, center - 1.0f, center + 1.0f);
     check_fill(s->w, C, 22, 0.5f, 1.5f);
     check_fill(s->g, n, 23, -1.0f, 1.0f);
