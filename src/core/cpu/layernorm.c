@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "core/cpu/cpu_kernels.h"
+#include "core/cpu/reduce.h"
 
 /* Below this many elements the work runs on the calling thread (team start-up costs more). */
 enum { PAR_MIN = 16384 };
@@ -25,13 +26,21 @@ enum { COL_CHUNK = 32 };
 static void row_stats(const float *x, int C, double inv_c, float eps, double *mean,
                       double *rstd) {
     const double k = (double)x[0];
-    double s1 = 0.0, s2 = 0.0;
-#pragma omp simd reduction(+ : s1, s2)
-    for (int j = 0; j < C; j++) {
+    double a1[REDUCE_LANES] = {0}, a2[REDUCE_LANES] = {0}; /* fixed-order lanes, reduce.h */
+    int j = 0;
+    for (; j + REDUCE_LANES <= C; j += REDUCE_LANES)
+#pragma omp simd
+        for (int l = 0; l < REDUCE_LANES; l++) {
+            double d = (double)x[j + l] - k;
+            a1[l] += d;
+            a2[l] += d * d;
+        }
+    for (int l = 0; j < C; j++, l++) {
         double d = (double)x[j] - k;
-        s1 += d;
-        s2 += d * d;
+        a1[l] += d;
+        a2[l] += d * d;
     }
+    double s1 = reduce_fold_d(a1), s2 = reduce_fold_d(a2);
     double dm = s1 * inv_c;
     double var = s2 * inv_c - dm * dm;
     *mean = k + dm;
@@ -118,22 +127,32 @@ static void param_grads(float *dw, float *db, const float *dout, const float *in
 /* dinp = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * w. */
 static void row_backward(float *dx, const float *g, const float *x, const float *w, int C,
                          float mu, float r) {
-    double s1 = 0.0, s2 = 0.0;
+    /* dxhat = g * w (or g); s1 = sum(dxhat), s2 = sum(dxhat * xhat), fixed-order lanes */
+    double a1[REDUCE_LANES] = {0}, a2[REDUCE_LANES] = {0};
+    int i = 0;
     if (w) {
-#pragma omp simd reduction(+ : s1, s2)
-        for (int j = 0; j < C; j++) {
-            float xh = (x[j] - mu) * r, d = g[j] * w[j];
-            s1 += (double)d;
-            s2 += (double)d * (double)xh;
-        }
+        for (; i + REDUCE_LANES <= C; i += REDUCE_LANES)
+#pragma omp simd
+            for (int l = 0; l < REDUCE_LANES; l++) {
+                float xh = (x[i + l] - mu) * r, d = g[i + l] * w[i + l];
+                a1[l] += (double)d;
+                a2[l] += (double)d * (double)xh;
+            }
     } else {
-#pragma omp simd reduction(+ : s1, s2)
-        for (int j = 0; j < C; j++) {
-            float xh = (x[j] - mu) * r;
-            s1 += (double)g[j];
-            s2 += (double)g[j] * (double)xh;
-        }
+        for (; i + REDUCE_LANES <= C; i += REDUCE_LANES)
+#pragma omp simd
+            for (int l = 0; l < REDUCE_LANES; l++) {
+                float xh = (x[i + l] - mu) * r;
+                a1[l] += (double)g[i + l];
+                a2[l] += (double)g[i + l] * (double)xh;
+            }
     }
+    for (int l = 0; i < C; i++, l++) {
+        float xh = (x[i] - mu) * r, d = w ? g[i] * w[i] : g[i];
+        a1[l] += (double)d;
+        a2[l] += (double)d * (double)xh;
+    }
+    double s1 = reduce_fold_d(a1), s2 = reduce_fold_d(a2);
     float a = (float)(s1 / C), c = (float)(s2 / C);
     if (w) {
 #pragma omp simd

@@ -8,6 +8,7 @@
 
 #include "core/cpu/cpu_kernels.h"
 #include "core/cpu/reduce.h"
+#include "core/cpu/reduce.h"
 #include "core/cpu/vmath.h"
 #include "util/xalloc.h"
 
@@ -36,9 +37,7 @@ static double row_logsumexp(const float *x, int V) {
 #pragma omp simd
         for (int j = 0; j < nb; j++)
             e[j] = vm_expf(x[j0 + j] - mx);
-#pragma omp simd reduction(+ : s)
-        for (int j = 0; j < nb; j++)
-            s += (double)e[j];
+        s += reduce_sum_d(e, nb);
     }
     return (double)mx + log(s);
 }

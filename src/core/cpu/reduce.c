@@ -12,6 +12,7 @@ static double chunk_sqdiff(const float *a, const float *b, size_t n) {
     double acc[REDUCE_LANES] = {0};
     size_t j = 0;
     for (; j + REDUCE_LANES <= n; j += REDUCE_LANES)
+#pragma omp simd
         for (int l = 0; l < REDUCE_LANES; l++) {
             double d = (double)a[j + l] - (b ? (double)b[j + l] : 0.0);
             acc[l] += d * d;

@@ -16,6 +16,7 @@ static inline float reduce_sum(const float *x, int n) {
     float acc[REDUCE_LANES] = {0};
     int j = 0;
     for (; j + REDUCE_LANES <= n; j += REDUCE_LANES)
+#pragma omp simd
         for (int l = 0; l < REDUCE_LANES; l++)
             acc[l] += x[j + l];
     for (int l = 0; j < n; j++, l++)
@@ -31,6 +32,7 @@ static inline float reduce_dot(const float *x, const float *y, int n) {
     float acc[REDUCE_LANES] = {0};
     int j = 0;
     for (; j + REDUCE_LANES <= n; j += REDUCE_LANES)
+#pragma omp simd
         for (int l = 0; l < REDUCE_LANES; l++)
             acc[l] += x[j + l] * y[j + l];
     for (int l = 0; j < n; j++, l++)
@@ -39,6 +41,53 @@ static inline float reduce_dot(const float *x, const float *y, int n) {
     for (int l = 0; l < REDUCE_LANES; l++)
         s += acc[l];
     return s;
+}
+
+/* Fold REDUCE_LANES double partial sums in lane order. */
+static inline double reduce_fold_d(const double *acc) {
+    double s = 0.0;
+    for (int l = 0; l < REDUCE_LANES; l++)
+        s += acc[l];
+    return s;
+}
+
+/* sum(x[j]) in double, fixed order. */
+static inline double reduce_sum_d(const float *x, int n) {
+    double acc[REDUCE_LANES] = {0};
+    int j = 0;
+    for (; j + REDUCE_LANES <= n; j += REDUCE_LANES)
+#pragma omp simd
+        for (int l = 0; l < REDUCE_LANES; l++)
+            acc[l] += (double)x[j + l];
+    for (int l = 0; j < n; j++, l++)
+        acc[l] += (double)x[j];
+    return reduce_fold_d(acc);
+}
+
+/* sum(x[j] * y[j]) in double (products of the fp32 values), fixed order. */
+static inline double reduce_dot_d(const float *x, const float *y, int n) {
+    double acc[REDUCE_LANES] = {0};
+    int j = 0;
+    for (; j + REDUCE_LANES <= n; j += REDUCE_LANES)
+#pragma omp simd
+        for (int l = 0; l < REDUCE_LANES; l++)
+            acc[l] += (double)x[j + l] * (double)y[j + l];
+    for (int l = 0; j < n; j++, l++)
+        acc[l] += (double)x[j] * (double)y[j];
+    return reduce_fold_d(acc);
+}
+
+/* sum((x[j] * w[j]) * y[j]): the fp32 product x*w, then times y in double, fixed order. */
+static inline double reduce_dot3_d(const float *x, const float *w, const float *y, int n) {
+    double acc[REDUCE_LANES] = {0};
+    int j = 0;
+    for (; j + REDUCE_LANES <= n; j += REDUCE_LANES)
+#pragma omp simd
+        for (int l = 0; l < REDUCE_LANES; l++)
+            acc[l] += (double)(x[j + l] * w[j + l]) * (double)y[j + l];
+    for (int l = 0; j < n; j++, l++)
+        acc[l] += (double)(x[j] * w[j]) * (double)y[j];
+    return reduce_fold_d(acc);
 }
 
 /* sum((a[i] - b[i])^2) over n elements in double, or sum(a[i]^2) when b is NULL. Threaded

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "core/cpu/cpu_kernels.h"
+#include "core/cpu/reduce.h"
 
 /* Below this many elements the work runs on the calling thread (team start-up costs more). */
 enum { PAR_MIN = 16384 };
@@ -23,10 +24,7 @@ void cpu_rmsnorm_forward(struct backend *be, float *out, float *rstd, const floa
     for (int i = 0; i < N; i++) {
         const float *x = inp + (size_t)i * C;
         float *o = out + (size_t)i * C;
-        double s = 0.0;
-#pragma omp simd reduction(+ : s)
-        for (int j = 0; j < C; j++)
-            s += (double)x[j] * (double)x[j];
+        double s = reduce_dot_d(x, x, C);
         float r = (float)(1.0 / sqrt(s / C + (double)eps));
         if (w) {
 #pragma omp simd
@@ -67,16 +65,7 @@ static void weight_grad(float *dw, const float *dout, const float *inp, const fl
 /* With d = dout * w: dinp = rstd * (d - x * rstd^2 * mean(d * x)). */
 static void row_backward(float *dx, const float *g, const float *x, const float *w, int C,
                          float r) {
-    double s = 0.0;
-    if (w) {
-#pragma omp simd reduction(+ : s)
-        for (int j = 0; j < C; j++)
-            s += (double)(g[j] * w[j]) * (double)x[j];
-    } else {
-#pragma omp simd reduction(+ : s)
-        for (int j = 0; j < C; j++)
-            s += (double)g[j] * (double)x[j];
-    }
+    double s = w ? reduce_dot3_d(g, w, x, C) : reduce_dot_d(g, x, C);
     float c = (float)((double)r * (double)r * s / C);
     if (w) {
 #pragma omp simd
