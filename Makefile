@@ -174,9 +174,15 @@ test-asan: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OMP_NUM_THREADS=2 \
 	  BIPEFT_BIN=$(BUILD)/asan/bipeft $(BUILD)/asan/tests/bipeft-tests --jobs $(TEST_JOBS) $(TEST_ARGS)
 
+# The PyTorch peer runs when Debian's python3-torch is installed (a developer tool only).
+PEER_PY := /usr/bin/python3
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BENCH_BIN)
-	$(Q)$(BENCH_BIN) --threads $(THREADS) $(BENCH_ARGS)
+	$(Q)mkdir -p $(OBJDIR)/bench
+	$(Q)$(BENCH_BIN) --threads $(THREADS) $(BENCH_ARGS) | tee $(OBJDIR)/bench/core.md
+	$(Q)if $(PEER_PY) -c 'import torch' 2>/dev/null; then \
+	  $(PEER_PY) bench/peer_torch.py $(OBJDIR)/bench/core.md --threads $(THREADS); \
+	else echo; echo "(PyTorch peer skipped: install python3-torch to compare)"; fi
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
