@@ -1,8 +1,11 @@
 /* test_block.c - the encoder layer as a whole: forward against an fp64 reference written here,
  * and the gradients of the input and of every parameter against central finite differences
- * of that reference (GQA, key padding mask). Frozen parameters receive no gradient. */
+ * of that reference (GQA, key padding mask); frozen parameters receive no gradient. Then the
+ * same against an independent PyTorch float64 computation (tests/data/block_ref.bin, made by
+ * tools/make_block_fixture.py), which checks the semantics, not only the calculus. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,5 +163,103 @@ Test(block, forward_and_all_gradients_match_fp64) {
     }
     for (int i = 0; i < BP_COUNT; i++)
         free(r.p[i]);
+    arena_free(&ar);
+}
+
+/* ---- against PyTorch: tests/data/block_ref.bin from tools/make_block_fixture.py ---- */
+
+struct fixture {
+    int n;
+    char name[40][48];
+    int64_t numel[40];
+    double *data[40];
+};
+
+static uint32_t read_u32(FILE *f) {
+    unsigned char b[4];
+    cr_assert_eq(fread(b, 1, 4, f), 4, "fixture truncated");
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static void fixture_load(struct fixture *fx, const char *path) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s (run the tests from the repository root)", path);
+    char magic[4];
+    cr_assert_eq(fread(magic, 1, 4, f), 4);
+    cr_assert(memcmp(magic, "BPFX", 4) == 0, "%s: bad magic", path);
+    fx->n = (int)read_u32(f);
+    cr_assert(fx->n > 0 && fx->n <= 40, "%s: %d tensors", path, fx->n);
+    for (int i = 0; i < fx->n; i++) {
+        uint32_t len = read_u32(f);
+        cr_assert(len < sizeof fx->name[i], "%s: name too long", path);
+        cr_assert_eq(fread(fx->name[i], 1, len, f), len);
+        fx->name[i][len] = '\0';
+        uint32_t nd = read_u32(f);
+        cr_assert(nd <= 4);
+        int64_t n = 1;
+        for (uint32_t d = 0; d < nd; d++)
+            n *= read_u32(f);
+        fx->numel[i] = n;
+        fx->data[i] = check_alloc((size_t)n * sizeof(double));
+        cr_assert_eq(fread(fx->data[i], sizeof(double), (size_t)n, f), (size_t)n,
+                     "%s: %s truncated", path, fx->name[i]);
+    }
+    fclose(f);
+}
+
+static const double *fixture_get(const struct fixture *fx, const char *name, int64_t numel) {
+    for (int i = 0; i < fx->n; i++)
+        if (!strcmp(fx->name[i], name)) {
+            cr_assert_eq(fx->numel[i], numel, "%s: %lld elements, expected %lld", name,
+                         (long long)fx->numel[i], (long long)numel);
+            return fx->data[i];
+        }
+    cr_assert_fail("fixture has no tensor '%s'", name);
+    return NULL;
+}
+
+Test(block, matches_pytorch_reference) {
+    struct backend *be = check_cpu(2);
+    struct pf_err err = {0};
+    struct block blk;
+    struct arena ar;
+    setup(&blk, &ar, be);
+    static struct fixture fx;
+    fixture_load(&fx, "tests/data/block_ref.bin");
+    for (int i = 0; i < BP_COUNT; i++) /* the fixture's weights are fp32 values stored as f64 */
+        check_to_float(tensor_f32(&blk.p[i]), fixture_get(&fx, block_param_name(i),
+                                                          blk.p[i].numel),
+                       (size_t)blk.p[i].numel);
+    float x[NT * C], dy[NT * C], dx[NT * C];
+    int32_t mask[NT];
+    check_to_float(x, fixture_get(&fx, "x", NT * C), NT * C);
+    check_to_float(dy, fixture_get(&fx, "dy", NT * C), NT * C);
+    const double *m = fixture_get(&fx, "mask", NT);
+    for (int i = 0; i < NT; i++)
+        mask[i] = m[i] != 0.0;
+    int64_t s3[3] = {B, T, C}, s2[2] = {B, T};
+    struct tensor tx = check_tensor(be, x, TENSOR_F32, "x", 3, s3);
+    struct tensor tdy = check_tensor(be, dy, TENSOR_F32, "dy", 3, s3);
+    struct tensor tdx = check_tensor(be, dx, TENSOR_F32, "dx", 3, s3);
+    struct tensor tm = check_tensor(be, mask, TENSOR_I32, "mask", 2, s2);
+    blk.d.ln_eps = 1e-12f; /* the fixture uses BERT's eps */
+    CHECK_OK(block_forward(&blk, &tx, &tm, &err), &err);
+    CHECK_OK(block_backward(&blk, &tdy, &tdx, &err), &err);
+    CHECK_CLOSE("y vs torch", tensor_f32(&blk.a[BA_Y]), fixture_get(&fx, "y", NT * C), NT * C,
+                1e-4, 1e-5);
+    CHECK_CLOSE("dx vs torch", dx, fixture_get(&fx, "dx", NT * C), NT * C, 1e-3, 1e-5);
+    char name[96];
+    for (int i = 0; i < BP_COUNT; i++) {
+        size_t n = (size_t)blk.p[i].numel;
+        snprintf(name, sizeof name, "grad.%s", block_param_name(i));
+        const double *want = fixture_get(&fx, name, (int64_t)n);
+        /* the key bias gradient is exactly 0 in exact arithmetic (softmax is shift invariant):
+         * an absolute floor of 1e-6 keeps fp32 rounding noise from failing it */
+        double atol = fmax(1e-5 * check_maxabs(want, n), 1e-6);
+        cr_assert(check_close(name, tensor_f32(&blk.g[i]), want, n, 1e-3, atol),
+                  "%s differs from PyTorch", name);
+    }
+    for (int i = 0; i < fx.n; i++)
+        free(fx.data[i]);
     arena_free(&ar);
 }
