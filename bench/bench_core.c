@@ -190,7 +190,7 @@ static void attn_fwd(void *p) {
 static void attn_bwd(void *p) {
     struct op_ctx *c = p;
     c->be->ops->attention_backward(c->be, c->dx, c->dw, c->db, c->datt, c->dy, c->q, c->k, c->v,
-                                   c->att, c->B, c->T, c->H, c->H, c->D, 0.125f);
+                                   c->att, c->B, c->T, c->H, c->H, c->D, 0, 0.125f);
 }
 
 static void bench_ops(struct backend *be, const struct shape *s) {

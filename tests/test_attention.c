@@ -1,6 +1,7 @@
 /* test_attention.c - multi-head attention forward/backward (GQA, causal, key padding mask)
  * against an fp64 reference and central finite differences; exact zeros where everything is
- * masked; NULL gradients; bitwise determinism; argument errors. */
+ * masked; NULL gradients; the causal backward (which skips the upper triangle) against the
+ * full one with NaN in the datt scratch; bitwise determinism; argument errors. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>
@@ -144,7 +145,8 @@ static void at_run(struct at_bufs *s, struct backend *be, const struct at_case *
                                   c->masked ? &s->tmask : NULL, c->H, c->KVH, c->causal, &err),
              &err);
     CHECK_OK(op_attention_backward(be, &s->tdq, &s->tdk, &s->tdv, &s->tdatt, &s->tg, &s->tq,
-                                   &s->tk, &s->tv, &s->tatt, c->H, c->KVH, &err), &err);
+                                   &s->tk, &s->tv, &s->tatt, c->H, c->KVH, c->causal, &err),
+             &err);
 }
 
 static struct at_case cases[] = {
@@ -221,15 +223,15 @@ ParameterizedTest(struct at_case *c, attention, grad) {
     struct tensor tkv1 = check_tensor(be, one, TENSOR_F32, "dkv", 3, skv);
     memset(one, 0xff, s.nq * 4);
     CHECK_OK(op_attention_backward(be, &tq1, NULL, NULL, &s.tdatt, &s.tg, &s.tq, &s.tk, &s.tv,
-                                   &s.tatt, c->H, c->KVH, &err), &err);
+                                   &s.tatt, c->H, c->KVH, c->causal, &err), &err);
     cr_assert(memcmp(one, s.dq, s.nq * 4) == 0, "dq alone differs");
     memset(one, 0xff, s.nq * 4);
     CHECK_OK(op_attention_backward(be, NULL, &tkv1, NULL, &s.tdatt, &s.tg, &s.tq, &s.tk, &s.tv,
-                                   &s.tatt, c->H, c->KVH, &err), &err);
+                                   &s.tatt, c->H, c->KVH, c->causal, &err), &err);
     cr_assert(memcmp(one, s.dk, s.nkv * 4) == 0, "dk alone differs");
     memset(one, 0xff, s.nq * 4);
     CHECK_OK(op_attention_backward(be, NULL, NULL, &tkv1, NULL, &s.tg, &s.tq, &s.tk, &s.tv,
-                                   &s.tatt, c->H, c->KVH, &err), &err);
+                                   &s.tatt, c->H, c->KVH, c->causal, &err), &err);
     cr_assert(memcmp(one, s.dv, s.nkv * 4) == 0, "dv alone differs");
 
     free(one);
@@ -259,6 +261,101 @@ Test(attention, deterministic) {
         cr_assert(isfinite(s1.out[i]) && isfinite(s1.dq[i]), "non-finite at %zu", i);
     at_free(&s1);
     at_free(&s2);
+}
+
+/* The causal backward skips the masked upper triangle in blocks of query rows and must give
+ * the full backward's result (causal = 0 on the same causal att, which is 0 above the
+ * diagonal), never reading the datt entries it leaves unwritten: those hold NaN here. T = 67,
+ * 128 and 130 give two blocks, two full blocks and three; B = 4 covers every mask pattern. */
+static struct at_case skip_cases[] = {
+    /* B  T   H KVH D causal masked */
+    {4, 67, 4, 2, 8, 1, 1},
+    {4, 67, 3, 1, 8, 1, 1},
+    {4, 128, 4, 2, 8, 1, 1},
+    {4, 130, 3, 1, 8, 1, 1},
+    {4, 130, 4, 2, 16, 1, 1},
+};
+
+ParameterizedTestParameters(attention, causal_skip) {
+    return cr_make_param_array(struct at_case, skip_cases,
+                               sizeof skip_cases / sizeof skip_cases[0]);
+}
+
+ParameterizedTest(struct at_case *c, attention, causal_skip) {
+    enum { BLOCK = 64 }; /* CAUSAL_BLOCK of core/cpu/attention.c */
+    struct backend *be = check_cpu(2);
+    struct pf_err err = {0};
+    struct at_bufs s;
+    at_alloc(&s, be, c);
+    CHECK_OK(op_attention_forward(be, &s.tout, &s.tatt, &s.tq, &s.tk, &s.tv, &s.tmask, c->H,
+                                  c->KVH, 1, &err), &err);
+    /* reference: the full backward, which writes all of datt */
+    CHECK_OK(op_attention_backward(be, &s.tdq, &s.tdk, &s.tdv, &s.tdatt, &s.tg, &s.tq, &s.tk,
+                                   &s.tv, &s.tatt, c->H, c->KVH, 0, &err), &err);
+    double *rq = malloc(s.nq * 8), *rk = malloc(s.nkv * 8), *rv = malloc(s.nkv * 8);
+    check_to_double(rq, s.dq, s.nq);
+    check_to_double(rk, s.dk, s.nkv);
+    check_to_double(rv, s.dv, s.nkv);
+
+    memset(s.dq, 0xff, s.nq * 4);
+    memset(s.dk, 0xff, s.nkv * 4);
+    memset(s.dv, 0xff, s.nkv * 4);
+    memset(s.datt, 0xff, s.natt * 4);
+    CHECK_OK(op_attention_backward(be, &s.tdq, &s.tdk, &s.tdv, &s.tdatt, &s.tg, &s.tq, &s.tk,
+                                   &s.tv, &s.tatt, c->H, c->KVH, 1, &err), &err);
+    for (size_t i = 0; i < s.nq; i++)
+        cr_assert(isfinite(s.dq[i]), "dq non-finite at %zu", i);
+    for (size_t i = 0; i < s.nkv; i++)
+        cr_assert(isfinite(s.dk[i]) && isfinite(s.dv[i]), "dk/dv non-finite at %zu", i);
+    CHECK_CLOSE("causal dq", s.dq, rq, s.nq, 1e-5, 1e-6 * check_maxabs(rq, s.nq));
+    CHECK_CLOSE("causal dk", s.dk, rk, s.nkv, 1e-5, 1e-6 * check_maxabs(rk, s.nkv));
+    CHECK_CLOSE("causal dv", s.dv, rv, s.nkv, 1e-5, 1e-6 * check_maxabs(rv, s.nkv));
+    /* the exact zeros of the full backward (masked keys, queries that see nothing) stay */
+    for (size_t i = 0; i < s.nq; i++)
+        cr_assert(rq[i] != 0.0 || s.dq[i] == 0.0f, "dq not 0 at %zu", i);
+    for (size_t i = 0; i < s.nkv; i++)
+        cr_assert((rk[i] != 0.0 || s.dk[i] == 0.0f) && (rv[i] != 0.0 || s.dv[i] == 0.0f),
+                  "dk/dv not 0 at %zu", i);
+    /* the work was skipped: keys after the end of a query's block left datt untouched */
+    const int T = c->T;
+    for (size_t bh = 0; bh < (size_t)c->B * c->H; bh++)
+        for (int t = 0; t < T; t++)
+            for (int j = (t / BLOCK + 1) * BLOCK; j < T; j++)
+                cr_assert(isnan(s.datt[(bh * T + t) * T + j]), "datt written at bh=%zu t=%d "
+                          "j=%d", bh, t, j);
+    free(rq); free(rk); free(rv);
+    at_free(&s);
+}
+
+/* Causal backward on 2 threads: bitwise identical from buffers at other addresses and
+ * whatever the datt scratch held (NaN, zeros, or the previous run's values). */
+Test(attention, causal_backward_deterministic) {
+    struct backend *be = check_cpu(2);
+    struct pf_err err = {0};
+    const struct at_case cs[] = {{4, 130, 4, 2, 16, 1, 1}, {2, 67, 3, 1, 8, 1, 1}};
+    for (size_t n = 0; n < sizeof cs / sizeof cs[0]; n++) {
+        const struct at_case *c = &cs[n];
+        struct at_bufs s1, s2;
+        at_alloc(&s1, be, c);
+        at_alloc(&s2, be, c);
+        memset(s2.datt, 0, s2.natt * 4);
+        at_run(&s1, be, c);
+        at_run(&s2, be, c);
+        cr_assert(memcmp(s1.dq, s2.dq, s1.nq * 4) == 0, "dq differs between runs (T=%d)", c->T);
+        cr_assert(memcmp(s1.dk, s2.dk, s1.nkv * 4) == 0, "dk differs between runs (T=%d)", c->T);
+        cr_assert(memcmp(s1.dv, s2.dv, s1.nkv * 4) == 0, "dv differs between runs (T=%d)", c->T);
+        memset(s1.dq, 0xff, s1.nq * 4);
+        memset(s1.dk, 0xff, s1.nkv * 4);
+        memset(s1.dv, 0xff, s1.nkv * 4);
+        CHECK_OK(op_attention_backward(be, &s1.tdq, &s1.tdk, &s1.tdv, &s1.tdatt, &s1.tg,
+                                       &s1.tq, &s1.tk, &s1.tv, &s1.tatt, c->H, c->KVH, 1, &err),
+                 &err);
+        cr_assert(memcmp(s1.dq, s2.dq, s1.nq * 4) == 0, "dq differs on a rerun (T=%d)", c->T);
+        cr_assert(memcmp(s1.dk, s2.dk, s1.nkv * 4) == 0, "dk differs on a rerun (T=%d)", c->T);
+        cr_assert(memcmp(s1.dv, s2.dv, s1.nkv * 4) == 0, "dv differs on a rerun (T=%d)", c->T);
+        at_free(&s1);
+        at_free(&s2);
+    }
 }
 
 Test(attention, argument_errors) {
@@ -312,12 +409,13 @@ Test(attention, argument_errors) {
 
     /* backward: dk shaped like q, and a missing datt scratch */
     struct tensor dkbad = check_tensor(be, buf, TENSOR_F32, "dk", 3, sq);
-    st = op_attention_backward(be, NULL, &dkbad, NULL, &att, &out, &q, &k, &v, &att, 3, 1,
+    st = op_attention_backward(be, NULL, &dkbad, NULL, &att, &out, &q, &k, &v, &att, 3, 1, 0,
                                &err);
     cr_assert_eq(st, PF_ERR_SHAPE);
     cr_assert(strstr(err.msg, "attention_backward: dk[3,7,12] does not match"),
               "message: %s", err.msg);
-    st = op_attention_backward(be, &out, NULL, NULL, NULL, &out, &q, &k, &v, &att, 3, 1, &err);
+    st = op_attention_backward(be, &out, NULL, NULL, NULL, &out, &q, &k, &v, &att, 3, 1, 0,
+                               &err);
     cr_assert_eq(st, PF_ERR_ARG);
     cr_assert(strstr(err.msg, "attention_backward: datt is NULL"), "message: %s", err.msg);
 }

@@ -95,12 +95,14 @@ struct backend_ops {
     void (*attention_forward)(struct backend *, float *out, float *att, const float *q,
                               const float *k, const float *v, const int32_t *key_mask,
                               int B, int T, int H, int KVH, int D, int causal, float scale);
-    /* dq =, dk =, dv = (summed over the query heads of each kv head); datt is scratch
-     * (B,H,T,T). */
+    /* dq =, dk =, dv = (summed over the query heads of each kv head); any of them may be
+     * NULL; datt is scratch (B,H,T,T), contents on entry ignored, on exit unspecified; it may
+     * be NULL when dq and dk are. causal must be the forward's: with it the kernel may skip
+     * the keys after each query (att is 0 there) and leave that part of datt untouched. */
     void (*attention_backward)(struct backend *, float *dq, float *dk, float *dv, float *datt,
                                const float *dout, const float *q, const float *k, const float *v,
                                const float *att, int B, int T, int H, int KVH, int D,
-                               float scale);
+                               int causal, float scale);
 
     /* ---- rotary position embedding (HF rotate_half convention) ---- */
     /* cos, sin: (P, D/2) tables (core/ops.h op_rope_tables); pos (B*T) int32 in [0, P).

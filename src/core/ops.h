@@ -86,12 +86,13 @@ pf_status op_attention_forward(struct backend *be, struct tensor *out, struct te
                                const struct tensor *q, const struct tensor *k,
                                const struct tensor *v, const struct tensor *key_mask,
                                int n_head, int n_kv_head, int causal, struct pf_err *err);
-/* dq, dk, dv written (=), datt scratch shaped like att. */
+/* dq, dk, dv written (=), datt scratch shaped like att. causal as given to the forward
+ * (nonzero: the masked upper triangle is skipped). */
 pf_status op_attention_backward(struct backend *be, struct tensor *dq, struct tensor *dk,
                                 struct tensor *dv, struct tensor *datt,
                                 const struct tensor *dout, const struct tensor *q,
                                 const struct tensor *k, const struct tensor *v,
-                                const struct tensor *att, int n_head, int n_kv_head,
+                                const struct tensor *att, int n_head, int n_kv_head, int causal,
                                 struct pf_err *err);
 
 /* ---- rotary position embedding ---- */

@@ -173,7 +173,7 @@ pf_status op_attention_backward(struct backend *be, struct tensor *dq, struct te
                                 struct tensor *dv, struct tensor *datt,
                                 const struct tensor *dout, const struct tensor *q,
                                 const struct tensor *k, const struct tensor *v,
-                                const struct tensor *att, int n_head, int n_kv_head,
+                                const struct tensor *att, int n_head, int n_kv_head, int causal,
                                 struct pf_err *err) {
     const char *op = "attention_backward";
     struct attn_dims a;
@@ -211,7 +211,7 @@ pf_status op_attention_backward(struct backend *be, struct tensor *dq, struct te
                                 dv ? tensor_f32(dv) : NULL, datt ? tensor_f32(datt) : NULL,
                                 tensor_f32(dout), tensor_f32(q), tensor_f32(k), tensor_f32(v),
                                 tensor_f32(att), (int)a.B, (int)a.T, (int)a.H, (int)a.KVH,
-                                (int)a.D, (float)(1.0 / sqrt((double)a.D)));
+                                (int)a.D, causal != 0, (float)(1.0 / sqrt((double)a.D)));
     return PF_OK;
 }
 

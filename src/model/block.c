@@ -200,7 +200,7 @@ pf_status block_backward(struct block *blk, const struct tensor *dy, struct tens
     STEP(op_matmul_backward(be, &s[BS_DATTN], grad_of(blk, BP_WO), grad_of(blk, BP_BO),
                             &s[BS_DRES1], &a[BA_ATTN], &p[BP_WO], 0, 1, 0, err));
     STEP(op_attention_backward(be, &s[BS_DQ], &s[BS_DK], &s[BS_DV], &s[BS_DATT], &s[BS_DATTN],
-                               &a[BA_Q], &a[BA_K], &a[BA_V], &a[BA_ATT], d->H, d->KVH, err));
+                               &a[BA_Q], &a[BA_K], &a[BA_V], &a[BA_ATT], d->H, d->KVH, 0, err));
     /* q, k, v projections all read x: the first writes dx, the others add to it */
     STEP(op_matmul_backward(be, dx, grad_of(blk, BP_WQ), grad_of(blk, BP_BQ), &s[BS_DQ], x,
                             &p[BP_WQ], 0, 1, 0, err));

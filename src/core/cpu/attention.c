@@ -8,7 +8,10 @@
  * the causal mask both GEMMs run on blocks of query rows and skip the keys after the block.
  * Backward, per (b, kv head): for each query head of the group in order, dv += att^T dout,
  * datt = dout V^T, dS = att * (datt - rowsum(datt * att)), dq = scale dS K,
- * dk += scale dS^T Q (the first head of a group writes with beta = 0, the others add).
+ * dk += scale dS^T Q (the first head of a group writes with beta = 0, the others add). With
+ * the causal mask the same blocks skip the upper triangle: datt, dS and dq by query block
+ * (keys up to the block's end), dv and dk by key block (queries from the block's start), so
+ * only those datt entries are written and read, and each dk/dv row is still written once.
  * Parallel loops are static over (b,h) resp. (b, kv head); inside them OpenBLAS (OpenMP
  * build) runs single-threaded. Row sums use a fixed lane order, so results are bitwise
  * reproducible for a given thread count. Masked keys and query rows without a visible key get
@@ -98,11 +101,15 @@ void cpu_attention_forward(struct backend *be, float *out, float *att, const flo
 
 void cpu_attention_backward(struct backend *be, float *dq, float *dk, float *dv, float *datt,
                             const float *dout, const float *q, const float *k, const float *v,
-                            const float *att, int B, int T, int H, int KVH, int D, float scale) {
+                            const float *att, int B, int T, int H, int KVH, int D, int causal,
+                            float scale) {
     (void)be;
     const int C = H * D, KC = KVH * D, R = H / KVH;
     const size_t TT = (size_t)T * T;
     const int want_ds = dq || dk; /* dS is only needed for dq and dk */
+    /* Causal: blocks of CAUSAL_BLOCK rows, as in the forward. Query block [r0,r1) sees keys
+     * [0,r1); key block [c0,c1) is seen by queries [c0,T). Without the mask, one block. */
+    const int bs = causal ? CAUSAL_BLOCK : (T > 0 ? T : 1);
 #pragma omp parallel for schedule(static)
     for (int bg = 0; bg < B * KVH; bg++) {
         const int b = bg / KVH, g = bg % KVH;
@@ -118,25 +125,43 @@ void cpu_attention_backward(struct backend *be, float *dq, float *dk, float *dv,
             const float *qb = q + qoff;                        /* (T,D), ld C */
             const float *dob = dout + qoff;                    /* (T,D), ld C */
             const float *ab = att + ((size_t)b * H + h) * TT;  /* (T,T) */
-            if (dvb) /* dv (T,D) (+)= att^T (T,T) dout (T,D) */
-                cpu_sgemm(1, 0, T, D, T, 1.0f, ab, T, dob, C, beta, dvb, KC);
+            /* dv[c0:c1] (+)= att[q0:T, c0:c1]^T dout[q0:T], q0 the first query that sees the
+             * key block: every row of dv is written once per head */
+            for (int c0 = 0; dvb && c0 < T; c0 += bs) {
+                const int c1 = c0 + bs < T ? c0 + bs : T, q0 = causal ? c0 : 0;
+                cpu_sgemm(1, 0, c1 - c0, D, T - q0, 1.0f, ab + (size_t)q0 * T + c0, T,
+                          dob + (size_t)q0 * C, C, beta, dvb + (size_t)c0 * KC, KC);
+            }
             if (!want_ds)
                 continue;
             float *db = datt + ((size_t)b * H + h) * TT; /* (T,T) */
-            /* datt (T,T) = dout (T,D) V^T */
-            cpu_sgemm(0, 1, T, T, D, 1.0f, dob, C, vb, KC, 0.0f, db, T);
-            for (int t = 0; t < T; t++) { /* dS = att * (datt - rowsum(datt * att)), in place */
-                const float *a = ab + (size_t)t * T;
-                float *d = db + (size_t)t * T;
-                float dot = reduce_dot(d, a, T);
+            /* Query blocks: only columns [0,kend) of datt rows [r0,r1) are computed and read
+             * (the rest of datt stays as the caller left it). */
+            for (int r0 = 0; r0 < T; r0 += bs) {
+                const int r1 = r0 + bs < T ? r0 + bs : T, kend = causal ? r1 : T;
+                float *dr = db + (size_t)r0 * T; /* (r1-r0, T) */
+                /* datt[r0:r1, 0:kend] = dout[r0:r1] V[0:kend]^T */
+                cpu_sgemm(0, 1, r1 - r0, kend, D, 1.0f, dob + (size_t)r0 * C, C, vb, KC, 0.0f,
+                          dr, T);
+                for (int t = r0; t < r1; t++) { /* dS = att * (datt - rowsum(datt * att)) */
+                    const float *a = ab + (size_t)t * T;
+                    float *d = db + (size_t)t * T;
+                    float dot = reduce_dot(d, a, kend);
 #pragma omp simd
-                for (int j = 0; j < T; j++)
-                    d[j] = a[j] * (d[j] - dot);
+                    for (int j = 0; j < kend; j++)
+                        d[j] = a[j] * (d[j] - dot);
+                }
+                if (dq) /* dq[r0:r1] = scale dS[r0:r1, 0:kend] K[0:kend] */
+                    cpu_sgemm(0, 0, r1 - r0, D, kend, scale, dr, T, kb, KC, 0.0f,
+                              dq + qoff + (size_t)r0 * C, C);
             }
-            if (dq) /* dq (T,D) = scale dS (T,T) K */
-                cpu_sgemm(0, 0, T, D, T, scale, db, T, kb, KC, 0.0f, dq + qoff, C);
-            if (dkb) /* dk (T,D) (+)= scale dS^T (T,T) Q */
-                cpu_sgemm(1, 0, T, D, T, scale, db, T, qb, C, beta, dkb, KC);
+            /* dk[c0:c1] (+)= scale dS[q0:T, c0:c1]^T Q[q0:T]; with the mask these dS entries
+             * lie in query blocks from c0 on, whose computed columns reach at least c1 */
+            for (int c0 = 0; dkb && c0 < T; c0 += bs) {
+                const int c1 = c0 + bs < T ? c0 + bs : T, q0 = causal ? c0 : 0;
+                cpu_sgemm(1, 0, c1 - c0, D, T - q0, scale, db + (size_t)q0 * T + c0, T,
+                          qb + (size_t)q0 * C, C, beta, dkb + (size_t)c0 * KC, KC);
+            }
         }
     }
 }

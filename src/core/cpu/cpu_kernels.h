@@ -75,7 +75,8 @@ void cpu_attention_forward(struct backend *, float *out, float *att, const float
                            int H, int KVH, int D, int causal, float scale);
 void cpu_attention_backward(struct backend *, float *dq, float *dk, float *dv, float *datt,
                             const float *dout, const float *q, const float *k, const float *v,
-                            const float *att, int B, int T, int H, int KVH, int D, float scale);
+                            const float *att, int B, int T, int H, int KVH, int D, int causal,
+                            float scale);
 
 /* rope.c */
 void cpu_rope_forward(struct backend *, float *out, const float *inp, const float *cos,
