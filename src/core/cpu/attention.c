@@ -31,21 +31,8 @@ enum { CAUSAL_BLOCK = 64 }; /* query rows per GEMM block with a causal mask */
  * causal mask, and among them those with mask[j] != 0 (all when mask is NULL). Leaves the
  * probabilities, exact zeros elsewhere, and an all-zero row when no key is visible. */
 static void softmax_row(float *row, int T, int jend, const int32_t *mask) {
-    float mx = -INFINITY;
     int nvis = jend;
-    if (mask) {
-        nvis = 0;
-#pragma omp simd reduction(max : mx) reduction(+ : nvis)
-        for (int j = 0; j < jend; j++) {
-            float s = mask[j] ? row[j] : -INFINITY;
-            mx = s > mx ? s : mx;
-            nvis += mask[j] != 0;
-        }
-    } else {
-#pragma omp simd reduction(max : mx)
-        for (int j = 0; j < jend; j++)
-            mx = row[j] > mx ? row[j] : mx;
-    }
+    float mx = mask ? reduce_max_masked(row, mask, jend, &nvis) : reduce_max(row, jend);
     if (nvis == 0) {
         memset(row, 0, (size_t)T * sizeof(float));
         return;

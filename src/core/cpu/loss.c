@@ -24,10 +24,7 @@ enum { LOSS_PAR_MIN = 1 << 15 };
  * loop ~8x slower; the two simple loops per block both vectorise. */
 static double row_logsumexp(const float *x, int V) {
     enum { BLOCK = 256 };
-    float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-    for (int j = 0; j < V; j++)
-        mx = x[j] > mx ? x[j] : mx;
+    float mx = reduce_max(x, V);
     if (mx == -INFINITY)
         return -INFINITY;
     float e[BLOCK];

@@ -18,10 +18,7 @@ void cpu_softmax_forward(struct backend *be, float *out, const float *inp, int N
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C; /* (C) */
         float *y = out + (size_t)n * C;       /* (C) */
-        float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-        for (int j = 0; j < C; j++)
-            mx = x[j] > mx ? x[j] : mx;
+        float mx = reduce_max(x, C);
         if (mx == -INFINITY) {
             /* every entry is -inf (or NaN): zeros, but keep NaN visible */
 #pragma omp simd
