@@ -1,6 +1,7 @@
 /* test_check.c - the test helpers themselves: the finite-difference check recovers a known
  * gradient and, above all, rejects a wrong one (a check that cannot fail is a defect). */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <math.h>
 
 #include "check.h"
@@ -19,7 +20,9 @@ static double cube_loss(void *p) {
     return s + c->x[0] * c->x[1];
 }
 
-Test(check, numgrad_matches_analytic_and_rejects_wrong) {
+/* stderr is captured: the deliberate failures below would otherwise print worst-element reports
+ * into every test log and look like real errors. */
+Test(check, numgrad_matches_analytic_and_rejects_wrong, .init = cr_redirect_stderr) {
     enum { N = 9 };
     double x[N], g[N], want[N];
     float exact[N], wrong[N];
