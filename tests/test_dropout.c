@@ -235,6 +235,6 @@ Test(dropout, argument_errors) {
               err.msg);
     st = op_dropout_backward(be, &o15, &x, 0.1f, 0, 0, &err);
     cr_assert_eq(st, PF_ERR_SHAPE);
-    cr_assert(strstr(err.msg, "dropout_backward: dinp dinp[15] has 15 elements, expected 16 "
+    cr_assert(strstr(err.msg, "dropout_backward: dinp[15] has 15 elements, expected 16 "
                               "to match inp[4,4]"), "message: %s", err.msg);
 }

@@ -192,13 +192,13 @@ Test(embedding, shape_and_dtype_errors) {
     struct tensor ti4 = check_tensor(be, ids, TENSOR_I32, "ids", 1, si4);
     st_ = op_embedding_forward(be, &to8, &ti4, &tt, 0, &err);
     cr_assert_eq(st_, PF_ERR_SHAPE);
-    cr_assert(strstr(err.msg, "ids[4]i32") && strstr(err.msg, "6 rows"), "message: %s",
+    cr_assert(strstr(err.msg, "ids[4]") && strstr(err.msg, "6 rows"), "message: %s",
               err.msg);
 
     struct tensor tif = check_tensor(be, buf, TENSOR_F32, "ids", 2, si);
     st_ = op_embedding_forward(be, &to8, &tif, &tt, 0, &err);
     cr_assert_eq(st_, PF_ERR_ARG);
-    cr_assert(strstr(err.msg, "embedding_forward: ids ids[2,3] has dtype f32, expected i32"),
+    cr_assert(strstr(err.msg, "embedding_forward: ids[2,3] has dtype f32, expected i32"),
               "message: %s", err.msg);
 
     struct tensor t3 = check_tensor(be, buf, TENSOR_F32, "wte", 3, s3);

@@ -217,13 +217,13 @@ Test(loss, argument_errors) {
     pf_status st = op_crossentropy_forward(be, &loss, &tlse, &tl, &tt, IGNORE, &err);
     cr_assert_eq(st, PF_ERR_ARG);
     cr_assert_str_eq(err.msg, "crossentropy_forward: targets[3] = 13 is out of range for "
-                     "logits logits[5,13] (V=13, ignore_index=-100)");
+                     "logits[5,13] (V=13, ignore_index=-100)");
 
     targets[3] = 3;
     struct tensor tlse4 = check_tensor(be, lse, TENSOR_F32, "lse", 1, s4);
     st = op_crossentropy_forward(be, &loss, &tlse4, &tl, &tt, IGNORE, &err);
     cr_assert_eq(st, PF_ERR_SHAPE);
-    cr_assert(strstr(err.msg, "crossentropy_forward: lse lse[4] has 4 elements, expected 5") &&
+    cr_assert(strstr(err.msg, "crossentropy_forward: lse[4] has 4 elements, expected 5") &&
               strstr(err.msg, "logits[5,13]"), "message: %s", err.msg);
 
     st = op_crossentropy_forward(be, NULL, &tlse, &tl, &tt, IGNORE, &err);

@@ -90,7 +90,7 @@ Test(optim, adamw_errors) {
 
     pf_status st = op_adamw_update(be, &tp, &tg, &tm, &tv7, &ok, &err);
     cr_assert_eq(st, PF_ERR_SHAPE);
-    cr_assert(strstr(err.msg, "adamw_update: v v[7] has 7 elements, expected 8") &&
+    cr_assert(strstr(err.msg, "adamw_update: v[7] has 7 elements, expected 8") &&
               strstr(err.msg, "w[8]"), "message: %s", err.msg);
 
     hp = ok;

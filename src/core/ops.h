@@ -4,7 +4,8 @@
  * agree, values in range, sizes that fit the kernels' int dimensions) and then calls the
  * backend's kernel (core/backend.h). On a violation it does no work and returns
  * PF_ERR_ARG or PF_ERR_SHAPE with a message naming the op and the tensors with their shapes,
- * e.g. "layernorm_forward: weight w[8] does not match inp[3,7,12] (C=12)".
+ * e.g. "layernorm_forward: w[8] has 8 elements, expected 12 to match inp[3,7,12]" (the
+ * argument's role is printed only when the tensor is not named after it).
  *
  * Gradient convention: parameter gradients accumulate (+=); activation gradients are written
  * (=) unless the op says it accumulates (residual_backward, matmul_backward with

@@ -23,16 +23,6 @@ static const char *shape_str(const int64_t *dims, int n, char *buf, size_t bufsz
     return buf;
 }
 
-/* "role " for messages, or "" when the tensor is already named after its role (so that the
- * message reads "k[3,7,8] does not match", not "k k[3,7,8] does not match"). */
-static const char *role_prefix(const char *role, const struct tensor *t, char *buf,
-                               size_t bufsz) {
-    if (strcmp(role, t->name) == 0)
-        return "";
-    snprintf(buf, bufsz, "%s ", role);
-    return buf;
-}
-
 /* t has exactly the shape dims[0..n); otherwise "op: role t[..] does not match ref[..]
  * (expected [..] <why>)". */
 static pf_status check_dims(const char *op, const char *role, const struct tensor *t,
@@ -44,7 +34,7 @@ static pf_status check_dims(const char *op, const char *role, const struct tenso
     if (!same) {
         char d[96], r[96], e[96], p[48];
         return pf_err_set(err, PF_ERR_SHAPE, "%s: %s%s does not match %s (expected %s%s%s)", op,
-                          role_prefix(role, t, p, sizeof p), tensor_describe(t, d, sizeof d),
+                          ops_role_prefix(role, t, p, sizeof p), tensor_describe(t, d, sizeof d),
                           tensor_describe(ref, r, sizeof r), shape_str(dims, n, e, sizeof e),
                           why[0] ? " " : "", why);
     }
@@ -57,7 +47,7 @@ static pf_status check_rows_cols(const char *op, const char *role, const struct 
     if (tensor_rows(t) != tensor_rows(ref) || tensor_cols(t) != tensor_cols(ref)) {
         char d[96], r[96], p[48];
         return pf_err_set(err, PF_ERR_SHAPE, "%s: %s%s does not match %s (%" PRId64 " rows x %"
-                          PRId64 " cols)", op, role_prefix(role, t, p, sizeof p),
+                          PRId64 " cols)", op, ops_role_prefix(role, t, p, sizeof p),
                           tensor_describe(t, d, sizeof d),
                           tensor_describe(ref, r, sizeof r), tensor_rows(ref),
                           tensor_cols(ref));
@@ -225,7 +215,7 @@ static pf_status rope_check_tables(const char *op, struct backend *be, const str
     OPS_TRY(ops_check_tensor(op, "sin", sin, be, TENSOR_F32, err));
     if (cos->ndim != 2)
         return pf_err_set(err, PF_ERR_SHAPE, "%s: %s%s must be 2-D (P, D/2)", op,
-                          role_prefix("cos", cos, p, sizeof p),
+                          ops_role_prefix("cos", cos, p, sizeof p),
                           tensor_describe(cos, d, sizeof d));
     OPS_TRY(ops_check_same_shape(op, "sin", sin, cos, err));
     OPS_TRY(ops_check_int_dim(op, "P", cos->shape[0], err));
@@ -293,19 +283,19 @@ static pf_status rope_check(const char *op, struct backend *be, const char *yrol
     const int64_t rows = tensor_rows(x), cols = tensor_cols(x);
     if (cols % n_head != 0)
         return pf_err_set(err, PF_ERR_SHAPE, "%s: %s%s: channels %" PRId64 " are not a "
-                          "multiple of n_head=%d", op, role_prefix(xrole, x, px, sizeof px),
+                          "multiple of n_head=%d", op, ops_role_prefix(xrole, x, px, sizeof px),
                           tensor_describe(x, d, sizeof d), cols, n_head);
     const int64_t hd = cols / n_head;
     if (hd % 2 != 0)
         return pf_err_set(err, PF_ERR_SHAPE, "%s: %s%s with n_head=%d has odd head size D=%"
-                          PRId64, op, role_prefix(xrole, x, px, sizeof px),
+                          PRId64, op, ops_role_prefix(xrole, x, px, sizeof px),
                           tensor_describe(x, d, sizeof d), n_head, hd);
     if (hd != 2 * cos->shape[1])
         return pf_err_set(err, PF_ERR_SHAPE, "%s: %s%s has D/2=%" PRId64 " columns, but %s%s "
                           "with n_head=%d has head size D=%" PRId64, op,
-                          role_prefix("cos", cos, pc, sizeof pc),
+                          ops_role_prefix("cos", cos, pc, sizeof pc),
                           tensor_describe(cos, r, sizeof r), cos->shape[1],
-                          role_prefix(xrole, x, px, sizeof px), tensor_describe(x, d, sizeof d),
+                          ops_role_prefix(xrole, x, px, sizeof px), tensor_describe(x, d, sizeof d),
                           n_head, hd);
     OPS_TRY(ops_check_numel(op, "pos", pos, rows, x, err));
     OPS_TRY(ops_check_int_dim(op, "rows N", rows, err));
@@ -328,9 +318,9 @@ static pf_status rope_check(const char *op, struct backend *be, const char *yrol
         if (bad >= 0)
             return pf_err_set(err, PF_ERR_ARG, "%s: %s%s has value %" PRId32 " at index %"
                               PRId64 ", outside [0, %" PRId64 ") of %s%s", op,
-                              role_prefix("pos", pos, pp, sizeof pp),
+                              ops_role_prefix("pos", pos, pp, sizeof pp),
                               tensor_describe(pos, d, sizeof d), val, bad, P,
-                              role_prefix("cos", cos, pc, sizeof pc),
+                              ops_role_prefix("cos", cos, pc, sizeof pc),
                               tensor_describe(cos, r, sizeof r));
     }
     *N = (int)rows;

@@ -2,9 +2,18 @@
 #include "core/ops_check.h"
 
 #include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
 
 static const char *dtype_name(enum tensor_dtype d) {
     return d == TENSOR_I32 ? "i32" : "f32";
+}
+
+const char *ops_role_prefix(const char *role, const struct tensor *t, char *buf, size_t bufsz) {
+    if (strcmp(role, t->name) == 0)
+        return "";
+    snprintf(buf, bufsz, "%s ", role);
+    return buf;
 }
 
 pf_status ops_check_backend(const char *op, struct backend *be, struct pf_err *err) {
@@ -15,22 +24,23 @@ pf_status ops_check_backend(const char *op, struct backend *be, struct pf_err *e
 
 pf_status ops_check_tensor(const char *op, const char *role, const struct tensor *t,
                            struct backend *be, enum tensor_dtype dtype, struct pf_err *err) {
-    char d[96];
+    char d[96], p[48];
     if (!t)
         return pf_err_set(err, PF_ERR_ARG, "%s: %s is NULL", op, role);
+    const char *rp = ops_role_prefix(role, t, p, sizeof p);
     if (t->dtype != dtype)
-        return pf_err_set(err, PF_ERR_ARG, "%s: %s %s has dtype %s, expected %s", op, role,
+        return pf_err_set(err, PF_ERR_ARG, "%s: %s%s has dtype %s, expected %s", op, rp,
                           tensor_describe(t, d, sizeof d), dtype_name(t->dtype),
                           dtype_name(dtype));
     if (t->ndim < 1 || t->ndim > TENSOR_MAX_DIMS)
         return pf_err_set(err, PF_ERR_ARG, "%s: %s '%s' is not initialised (ndim %d)", op, role,
                           t->name, t->ndim);
     if (t->be != be)
-        return pf_err_set(err, PF_ERR_ARG, "%s: %s %s lives on device '%s', the op runs on '%s'",
-                          op, role, tensor_describe(t, d, sizeof d),
+        return pf_err_set(err, PF_ERR_ARG, "%s: %s%s lives on device '%s', the op runs on '%s'",
+                          op, rp, tensor_describe(t, d, sizeof d),
                           t->be ? t->be->name : "none", be->name);
     if (!t->data && t->numel > 0)
-        return pf_err_set(err, PF_ERR_ARG, "%s: %s %s has no data", op, role,
+        return pf_err_set(err, PF_ERR_ARG, "%s: %s%s has no data", op, rp,
                           tensor_describe(t, d, sizeof d));
     return PF_OK;
 }
@@ -42,10 +52,11 @@ pf_status ops_check_optional(const char *op, const char *role, const struct tens
 
 pf_status ops_check_numel(const char *op, const char *role, const struct tensor *t,
                           int64_t numel, const struct tensor *ref, struct pf_err *err) {
-    char d[96], r[96];
+    char d[96], r[96], p[48];
     if (t->numel != numel)
-        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s %s has %" PRId64 " elements, expected %"
-                          PRId64 " to match %s", op, role, tensor_describe(t, d, sizeof d),
+        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s%s has %" PRId64 " elements, expected %"
+                          PRId64 " to match %s", op, ops_role_prefix(role, t, p, sizeof p),
+                          tensor_describe(t, d, sizeof d),
                           t->numel, numel, tensor_describe(ref, r, sizeof r));
     return PF_OK;
 }
@@ -57,13 +68,14 @@ pf_status ops_check_like(const char *op, const char *role, const struct tensor *
 
 pf_status ops_check_same_shape(const char *op, const char *role, const struct tensor *t,
                                const struct tensor *ref, struct pf_err *err) {
-    char d[96], r[96];
+    char d[96], r[96], p[48];
     int same = t->ndim == ref->ndim;
     for (int i = 0; same && i < t->ndim; i++)
         same = t->shape[i] == ref->shape[i];
     if (!same)
-        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s %s does not match %s", op, role,
-                          tensor_describe(t, d, sizeof d), tensor_describe(ref, r, sizeof r));
+        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s%s does not match %s", op,
+                          ops_role_prefix(role, t, p, sizeof p), tensor_describe(t, d, sizeof d),
+                          tensor_describe(ref, r, sizeof r));
     return PF_OK;
 }
 

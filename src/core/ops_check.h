@@ -30,6 +30,11 @@ pf_status ops_check_int_dim(const char *op, const char *what, int64_t v, struct 
 /* be is non-NULL. */
 pf_status ops_check_backend(const char *op, struct backend *be, struct pf_err *err);
 
+/* "role " for messages, or "" when the tensor is already named after its role, so that a
+ * message reads "k[3,7,8] does not match", not "k k[3,7,8] does not match". buf holds the
+ * result (at least 32 bytes). */
+const char *ops_role_prefix(const char *role, const struct tensor *t, char *buf, size_t bufsz);
+
 /* Propagate a failed check: `OPS_TRY(ops_check_...(...));` */
 #define OPS_TRY(expr)                                                                       \
     do {                                                                                    \

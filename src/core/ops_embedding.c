@@ -34,19 +34,21 @@ static pf_status check_ids(const char *op, struct backend *be, const struct tens
 static pf_status check_shapes(const char *op, const char *act_role, const struct tensor *act,
                               const struct tensor *ids, const char *table_role,
                               const struct tensor *table, struct pf_err *err) {
-    char dt[96], da[96], di[96];
+    char dt[96], da[96], di[96], pt[48], pa[48], pi[48];
+    const char *rt = ops_role_prefix(table_role, table, pt, sizeof pt);
+    const char *ra = ops_role_prefix(act_role, act, pa, sizeof pa);
     if (table->ndim != 2)
-        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s %s must be 2-D (vocab, C)", op, table_role,
+        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s%s must be 2-D (vocab, C)", op, rt,
                           tensor_describe(table, dt, sizeof dt));
     if (tensor_cols(act) != table->shape[1])
-        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s %s has %" PRId64 " cols, %s %s has C=%"
-                          PRId64, op, act_role, tensor_describe(act, da, sizeof da),
-                          tensor_cols(act), table_role, tensor_describe(table, dt, sizeof dt),
-                          table->shape[1]);
+        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s%s has %" PRId64 " cols, %s%s has C=%"
+                          PRId64, op, ra, tensor_describe(act, da, sizeof da), tensor_cols(act),
+                          rt, tensor_describe(table, dt, sizeof dt), table->shape[1]);
     if (ids->numel != tensor_rows(act))
-        return pf_err_set(err, PF_ERR_SHAPE, "%s: ids %s has %" PRId64 " elements, %s %s has %"
-                          PRId64 " rows", op, tensor_describe(ids, di, sizeof di), ids->numel,
-                          act_role, tensor_describe(act, da, sizeof da), tensor_rows(act));
+        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s%s has %" PRId64 " elements, %s%s has %"
+                          PRId64 " rows", op, ops_role_prefix("ids", ids, pi, sizeof pi),
+                          tensor_describe(ids, di, sizeof di), ids->numel, ra,
+                          tensor_describe(act, da, sizeof da), tensor_rows(act));
     OPS_TRY(ops_check_int_dim(op, "rows N", tensor_rows(act), err));
     OPS_TRY(ops_check_int_dim(op, "channels C", table->shape[1], err));
     OPS_TRY(ops_check_int_dim(op, "vocab V", table->shape[0], err));

@@ -33,10 +33,11 @@ static pf_status matmul_dims(const char *op, const struct tensor *a, const struc
 /* out (or dout) must be M x N with last dimension N. */
 static pf_status check_out(const char *op, const char *role, const struct tensor *t, int64_t M,
                            int64_t N, struct pf_err *err) {
-    char d[96];
+    char d[96], p[48];
     if (tensor_cols(t) != N || tensor_rows(t) != M)
-        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s %s must be %" PRId64 " rows x %" PRId64
-                          " cols", op, role, tensor_describe(t, d, sizeof d), M, N);
+        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s%s must be %" PRId64 " rows x %" PRId64
+                          " cols", op, ops_role_prefix(role, t, p, sizeof p),
+                          tensor_describe(t, d, sizeof d), M, N);
     return PF_OK;
 }
 

@@ -24,7 +24,7 @@ static pf_status check_targets(const char *op, struct backend *be, const struct 
         if (t != ignore_index && (t < 0 || t >= V)) {
             char d[96];
             st = pf_err_set(err, PF_ERR_ARG, "%s: targets[%" PRId64 "] = %" PRId32 " is out of"
-                            " range for logits %s (V=%" PRId64 ", ignore_index=%d)", op, i, t,
+                            " range for %s (V=%" PRId64 ", ignore_index=%d)", op, i, t,
                             tensor_describe(logits, d, sizeof d), V, ignore_index);
             break;
         }

@@ -25,11 +25,12 @@ static pf_status norm_dims(const char *op, const struct tensor *inp, int64_t *N,
 static pf_status check_rows_cols(const char *op, const char *role, const struct tensor *t,
                                  int64_t N, int64_t C, const struct tensor *inp,
                                  struct pf_err *err) {
-    char d[96], r[96];
+    char d[96], r[96], p[48];
     if (tensor_rows(t) != N || tensor_cols(t) != C)
-        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s %s must be %" PRId64 " rows x %" PRId64
-                          " cols to match inp %s", op, role, tensor_describe(t, d, sizeof d), N,
-                          C, tensor_describe(inp, r, sizeof r));
+        return pf_err_set(err, PF_ERR_SHAPE, "%s: %s%s must be %" PRId64 " rows x %" PRId64
+                          " cols to match %s", op, ops_role_prefix(role, t, p, sizeof p),
+                          tensor_describe(t, d, sizeof d), N, C,
+                          tensor_describe(inp, r, sizeof r));
     return PF_OK;
 }
 

@@ -105,6 +105,6 @@ const char *tensor_describe(const struct tensor *t, char *buf, size_t bufsz) {
     for (int i = 0; i < t->ndim && n < bufsz; i++)
         n += (size_t)snprintf(buf + n, bufsz - n, i ? ",%" PRId64 : "%" PRId64, t->shape[i]);
     if (n < bufsz)
-        snprintf(buf + n, bufsz - n, "]%s", t->dtype == TENSOR_I32 ? "i32" : "");
+        snprintf(buf + n, bufsz - n, "]");
     return buf;
 }

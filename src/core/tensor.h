@@ -60,7 +60,8 @@ int32_t *tensor_i32(const struct tensor *t);
 int64_t tensor_rows(const struct tensor *t);
 int64_t tensor_cols(const struct tensor *t);
 
-/* "name[3,7,12]" (or "name[]" for scalars) into buf; returns buf. Used in error messages. */
+/* "name[3,7,12]" into buf (the dtype is not shown: dtype errors name it); returns buf.
+ * Used in error messages. */
 const char *tensor_describe(const struct tensor *t, char *buf, size_t bufsz);
 
 #endif
