@@ -174,6 +174,36 @@ Test(embedding, out_of_range_id_is_named) {
               err.msg);
 }
 
+/* On a device whose memory the host cannot read, the ids are downloaded before the scan
+ * (ops_find_out_of_range); a CPU backend that pretends otherwise exercises that path. */
+static int downloads;
+static void counting_download(struct backend *be, void *dst, const void *src, size_t n) {
+    (void)be;
+    downloads++;
+    memcpy(dst, src, n);
+}
+
+Test(embedding, ids_on_a_device_are_downloaded_for_the_check) {
+    struct backend dev = *check_cpu(1);
+    dev.host_visible = 0;
+    dev.download = counting_download;
+    struct pf_err err = {0};
+    float table[30 * 8] = {0}, out[6 * 8];
+    int32_t ids[6] = {0, 29, 3, 3, 37, -1};
+    int64_t st[2] = {30, 8}, so[2] = {6, 8}, si[1] = {6};
+    struct tensor tt = check_tensor(&dev, table, TENSOR_F32, "wte", 2, st);
+    struct tensor to = check_tensor(&dev, out, TENSOR_F32, "out", 2, so);
+    struct tensor ti = check_tensor(&dev, ids, TENSOR_I32, "ids", 1, si);
+    cr_assert_eq(op_embedding_forward(&dev, &to, &ti, &tt, 0, &err), PF_ERR_ARG);
+    cr_assert_str_eq(err.msg, "embedding_forward: ids[4] = 37 is out of range for table "
+                     "wte[30,8] (vocab 30)");
+    cr_assert_eq(downloads, 1);
+    ids[4] = 1;
+    ids[5] = 2;
+    cr_assert_eq(op_embedding_forward(&dev, &to, &ti, &tt, 0, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(downloads, 2);
+}
+
 Test(embedding, shape_and_dtype_errors) {
     struct backend *be = check_cpu(1);
     struct pf_err err = {0};

@@ -161,6 +161,7 @@ struct backend_ops {
 struct backend {
     const char *name; /* "cpu", "cuda:0" */
     int threads;      /* worker threads for kernels (CPU), informational on GPU */
+    int host_visible; /* 1 when device pointers can be read by the host directly (CPU) */
     /* Device memory; alloc returns NULL on failure (never aborts). */
     void *(*alloc)(struct backend *, size_t bytes);
     void (*release)(struct backend *, void *p);

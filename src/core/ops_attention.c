@@ -302,27 +302,16 @@ static pf_status rope_check(const char *op, struct backend *be, const char *yrol
     OPS_TRY(ops_check_int_dim(op, "cols", cols, err));
     /* positions must index the tables: read them on the host */
     const int64_t P = cos->shape[0];
-    if (rows > 0) {
-        int32_t *hp = malloc((size_t)rows * sizeof(int32_t));
-        if (!hp)
-            return pf_err_set(err, PF_ERR_NOMEM, "%s: cannot allocate %zu bytes to check pos %s",
-                              op, (size_t)rows * sizeof(int32_t),
-                              tensor_describe(pos, d, sizeof d));
-        be->download(be, hp, pos->data, (size_t)rows * sizeof(int32_t));
-        int64_t bad = -1;
-        for (int64_t i = 0; i < rows && bad < 0; i++)
-            if (hp[i] < 0 || hp[i] >= P)
-                bad = i;
-        int32_t val = bad >= 0 ? hp[bad] : 0;
-        free(hp);
-        if (bad >= 0)
-            return pf_err_set(err, PF_ERR_ARG, "%s: %s%s has value %" PRId32 " at index %"
-                              PRId64 ", outside [0, %" PRId64 ") of %s%s", op,
-                              ops_role_prefix("pos", pos, pp, sizeof pp),
-                              tensor_describe(pos, d, sizeof d), val, bad, P,
-                              ops_role_prefix("cos", cos, pc, sizeof pc),
-                              tensor_describe(cos, r, sizeof r));
-    }
+    int64_t bad;
+    int32_t val;
+    OPS_TRY(ops_find_out_of_range(op, be, pos, P, 0, 0, &bad, &val, err));
+    if (bad >= 0)
+        return pf_err_set(err, PF_ERR_ARG, "%s: %s%s has value %" PRId32 " at index %" PRId64
+                          ", outside [0, %" PRId64 ") of %s%s", op,
+                          ops_role_prefix("pos", pos, pp, sizeof pp),
+                          tensor_describe(pos, d, sizeof d), val, bad, P,
+                          ops_role_prefix("cos", cos, pc, sizeof pc),
+                          tensor_describe(cos, r, sizeof r));
     *N = (int)rows;
     *D = (int)hd;
     return PF_OK;

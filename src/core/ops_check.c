@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *dtype_name(enum tensor_dtype d) {
@@ -83,5 +84,34 @@ pf_status ops_check_int_dim(const char *op, const char *what, int64_t v, struct 
     if (v < 0 || v > INT32_MAX)
         return pf_err_set(err, PF_ERR_ARG, "%s: %s = %" PRId64 " exceeds the kernel limit %d",
                           op, what, v, INT32_MAX);
+    return PF_OK;
+}
+
+pf_status ops_find_out_of_range(const char *op, struct backend *be, const struct tensor *t,
+                                int64_t limit, int use_skip, int32_t skip, int64_t *at,
+                                int32_t *val, struct pf_err *err) {
+    *at = -1;
+    *val = 0;
+    size_t n = (size_t)t->numel, bytes = n * sizeof(int32_t);
+    if (n == 0)
+        return PF_OK;
+    const int32_t *v = t->data;
+    int32_t *copy = NULL;
+    if (!be->host_visible) {
+        char d[96];
+        copy = malloc(bytes);
+        if (!copy)
+            return pf_err_set(err, PF_ERR_NOMEM, "%s: cannot allocate %zu bytes to check %s",
+                              op, bytes, tensor_describe(t, d, sizeof d));
+        be->download(be, copy, t->data, bytes);
+        v = copy;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((v[i] < 0 || v[i] >= limit) && !(use_skip && v[i] == skip)) {
+            *at = (int64_t)i;
+            *val = v[i];
+            break;
+        }
+    free(copy);
     return PF_OK;
 }

@@ -30,6 +30,14 @@ pf_status ops_check_int_dim(const char *op, const char *what, int64_t v, struct 
 /* be is non-NULL. */
 pf_status ops_check_backend(const char *op, struct backend *be, struct pf_err *err);
 
+/* Find the first entry of the i32 tensor t outside [0, limit), skipping entries equal to
+ * `skip` when use_skip is set. *at is its index (-1 if none) and *val its value. Host-visible
+ * memory is read in place; device memory is downloaded first (PF_ERR_NOMEM if the host copy
+ * cannot be allocated). Used to range-check token ids, targets and positions on the host. */
+pf_status ops_find_out_of_range(const char *op, struct backend *be, const struct tensor *t,
+                                int64_t limit, int use_skip, int32_t skip, int64_t *at,
+                                int32_t *val, struct pf_err *err);
+
 /* "role " for messages, or "" when the tensor is already named after its role, so that a
  * message reads "k[3,7,8] does not match", not "k k[3,7,8] does not match". buf holds the
  * result (at least 32 bytes). */

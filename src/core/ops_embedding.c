@@ -5,29 +5,19 @@
 
 #include "core/ops.h"
 #include "core/ops_check.h"
-#include "util/xalloc.h"
 
-/* Copy the n ids to the host (be->download: a memcpy on the CPU, a device copy elsewhere) and
- * name the first one outside [0, V). */
+/* Name the first id outside [0, V). */
 static pf_status check_ids(const char *op, struct backend *be, const struct tensor *ids,
                            const struct tensor *table, int64_t V, struct pf_err *err) {
-    int64_t n = ids->numel;
-    if (n == 0)
-        return PF_OK;
-    int32_t *host = xmalloc((size_t)n * sizeof *host);
-    be->download(be, host, ids->data, (size_t)n * sizeof *host);
-    pf_status st = PF_OK;
-    for (int64_t i = 0; i < n; i++) {
-        if (host[i] < 0 || host[i] >= V) {
-            char d[96];
-            st = pf_err_set(err, PF_ERR_ARG, "%s: ids[%" PRId64 "] = %" PRId32 " is out of"
-                            " range for table %s (vocab %" PRId64 ")", op, i, host[i],
-                            tensor_describe(table, d, sizeof d), V);
-            break;
-        }
-    }
-    xfree(host);
-    return st;
+    int64_t at;
+    int32_t val;
+    char d[96];
+    OPS_TRY(ops_find_out_of_range(op, be, ids, V, 0, 0, &at, &val, err));
+    if (at >= 0)
+        return pf_err_set(err, PF_ERR_ARG, "%s: ids[%" PRId64 "] = %" PRId32 " is out of range"
+                          " for table %s (vocab %" PRId64 ")", op, at, val,
+                          tensor_describe(table, d, sizeof d), V);
+    return PF_OK;
 }
 
 /* table is (V, C) and the activation `act` (out or dout) has C columns and one row per id. */

@@ -6,31 +6,20 @@
 
 #include "core/ops.h"
 #include "core/ops_check.h"
-#include "util/xalloc.h"
 
-/* Copy the targets to the host (be->download) and name the first one that is neither
- * ignore_index nor in [0, V). */
+/* Name the first target that is neither ignore_index nor in [0, V). */
 static pf_status check_targets(const char *op, struct backend *be, const struct tensor *targets,
                                const struct tensor *logits, int64_t V, int ignore_index,
                                struct pf_err *err) {
-    int64_t n = targets->numel;
-    if (n == 0)
-        return PF_OK;
-    int32_t *host = xmalloc((size_t)n * sizeof *host);
-    be->download(be, host, targets->data, (size_t)n * sizeof *host);
-    pf_status st = PF_OK;
-    for (int64_t i = 0; i < n; i++) {
-        int32_t t = host[i];
-        if (t != ignore_index && (t < 0 || t >= V)) {
-            char d[96];
-            st = pf_err_set(err, PF_ERR_ARG, "%s: targets[%" PRId64 "] = %" PRId32 " is out of"
-                            " range for %s (V=%" PRId64 ", ignore_index=%d)", op, i, t,
-                            tensor_describe(logits, d, sizeof d), V, ignore_index);
-            break;
-        }
-    }
-    xfree(host);
-    return st;
+    int64_t at;
+    int32_t val;
+    char d[96];
+    OPS_TRY(ops_find_out_of_range(op, be, targets, V, 1, ignore_index, &at, &val, err));
+    if (at >= 0)
+        return pf_err_set(err, PF_ERR_ARG, "%s: targets[%" PRId64 "] = %" PRId32 " is out of"
+                          " range for %s (V=%" PRId64 ", ignore_index=%d)", op, at, val,
+                          tensor_describe(logits, d, sizeof d), V, ignore_index);
+    return PF_OK;
 }
 
 /* targets (N) and lse (N) for logits with N rows, and the kernel's int dimensions. */

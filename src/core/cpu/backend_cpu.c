@@ -96,6 +96,7 @@ const char *backend_cpu_describe(struct backend *be, char *buf, size_t bufsz) {
 struct backend *backend_cpu_new(int threads) {
     struct backend *be = xcalloc(1, sizeof *be);
     be->name = "cpu";
+    be->host_visible = 1;
     be->alloc = cpu_alloc;
     be->release = cpu_release;
     be->upload = cpu_copy;
