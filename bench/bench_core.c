@@ -260,7 +260,7 @@ static void bench_layer(struct backend *be, const struct shape *s, int train_wei
     }
     double tf[64], tb[64], gf[64], gb[64];
     for (int r = -1; r < reps; r++) {
-        double gemm0, gemm1, gemm2;
+        double gemm1, gemm2;
         cpu_gemm_timer_reset();
         cpu_gemm_timer_enable(1);
         double t0 = now_s();
@@ -271,11 +271,10 @@ static void bench_layer(struct backend *be, const struct shape *s, int train_wei
         double t2 = now_s();
         cpu_gemm_timer_read(&gemm2, NULL);
         cpu_gemm_timer_enable(0);
-        gemm0 = 0.0;
         if (r >= 0) {
             tf[r] = t1 - t0;
             tb[r] = t2 - t1;
-            gf[r] = gemm1 - gemm0;
+            gf[r] = gemm1;
             gb[r] = gemm2 - gemm1;
         }
     }

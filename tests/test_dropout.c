@@ -97,7 +97,8 @@ Test(dropout, backward_uses_the_same_mask) {
     struct backend *be = check_cpu(2);
     size_t n = 30001;
     float p = 0.25f, scale = 1.0f / (1.0f - p);
-    float *x = check_alloc(n * 4), *out = check_alloc(n * 4), *g = check_alloc(n * 4), *dx = check_alloc(n * 4);
+    float *x = check_alloc(n * 4), *out = check_alloc(n * 4);
+    float *g = check_alloc(n * 4), *dx = check_alloc(n * 4);
     check_fill(x, n, 43, 0.5f, 1.5f);
     check_fill(g, n, 44, -1.0f, 1.0f);
     dropout_fwd(be, out, x, n, p, 77, 1003);

@@ -148,22 +148,21 @@ pf_status block_forward(struct block *blk, const struct tensor *x, const struct 
     pf_status st = PF_OK;
     blk->x = x;
     blk->mask = mask;
-#define STEP(call) if (st == PF_OK) st = (call)
-    STEP(op_matmul_forward(be, &a[BA_Q], x, &p[BP_WQ], &p[BP_BQ], 0, 1, err));
-    STEP(op_matmul_forward(be, &a[BA_K], x, &p[BP_WK], &p[BP_BK], 0, 1, err));
-    STEP(op_matmul_forward(be, &a[BA_V], x, &p[BP_WV], &p[BP_BV], 0, 1, err));
-    STEP(op_attention_forward(be, &a[BA_ATTN], &a[BA_ATT], &a[BA_Q], &a[BA_K], &a[BA_V], mask,
-                              d->H, d->KVH, 0, err));
-    STEP(op_matmul_forward(be, &a[BA_O], &a[BA_ATTN], &p[BP_WO], &p[BP_BO], 0, 1, err));
-    STEP(op_residual_forward(be, &a[BA_RES1], x, &a[BA_O], err));
-    STEP(op_layernorm_forward(be, &a[BA_H1], &a[BA_LN1_MEAN], &a[BA_LN1_RSTD], &a[BA_RES1],
-                              &p[BP_LN1_W], &p[BP_LN1_B], d->ln_eps, err));
-    STEP(op_matmul_forward(be, &a[BA_F1], &a[BA_H1], &p[BP_W1], &p[BP_B1], 0, 1, err));
-    STEP(op_gelu_forward(be, &a[BA_G], &a[BA_F1], d->act, err));
-    STEP(op_matmul_forward(be, &a[BA_F2], &a[BA_G], &p[BP_W2], &p[BP_B2], 0, 1, err));
-    STEP(op_residual_forward(be, &a[BA_RES2], &a[BA_H1], &a[BA_F2], err));
-    STEP(op_layernorm_forward(be, &a[BA_Y], &a[BA_LN2_MEAN], &a[BA_LN2_RSTD], &a[BA_RES2],
-                              &p[BP_LN2_W], &p[BP_LN2_B], d->ln_eps, err));
+    PF_STEP(st, op_matmul_forward(be, &a[BA_Q], x, &p[BP_WQ], &p[BP_BQ], 0, 1, err));
+    PF_STEP(st, op_matmul_forward(be, &a[BA_K], x, &p[BP_WK], &p[BP_BK], 0, 1, err));
+    PF_STEP(st, op_matmul_forward(be, &a[BA_V], x, &p[BP_WV], &p[BP_BV], 0, 1, err));
+    PF_STEP(st, op_attention_forward(be, &a[BA_ATTN], &a[BA_ATT], &a[BA_Q], &a[BA_K],
+                                     &a[BA_V], mask, d->H, d->KVH, 0, err));
+    PF_STEP(st, op_matmul_forward(be, &a[BA_O], &a[BA_ATTN], &p[BP_WO], &p[BP_BO], 0, 1, err));
+    PF_STEP(st, op_residual_forward(be, &a[BA_RES1], x, &a[BA_O], err));
+    PF_STEP(st, op_layernorm_forward(be, &a[BA_H1], &a[BA_LN1_MEAN], &a[BA_LN1_RSTD], &a[BA_RES1],
+                                      &p[BP_LN1_W], &p[BP_LN1_B], d->ln_eps, err));
+    PF_STEP(st, op_matmul_forward(be, &a[BA_F1], &a[BA_H1], &p[BP_W1], &p[BP_B1], 0, 1, err));
+    PF_STEP(st, op_gelu_forward(be, &a[BA_G], &a[BA_F1], d->act, err));
+    PF_STEP(st, op_matmul_forward(be, &a[BA_F2], &a[BA_G], &p[BP_W2], &p[BP_B2], 0, 1, err));
+    PF_STEP(st, op_residual_forward(be, &a[BA_RES2], &a[BA_H1], &a[BA_F2], err));
+    PF_STEP(st, op_layernorm_forward(be, &a[BA_Y], &a[BA_LN2_MEAN], &a[BA_LN2_RSTD], &a[BA_RES2],
+                                      &p[BP_LN2_W], &p[BP_LN2_B], d->ln_eps, err));
     return st;
 }
 
@@ -184,32 +183,32 @@ pf_status block_backward(struct block *blk, const struct tensor *dy, struct tens
     if (!x)
         return pf_err_set(err, PF_ERR_ARG, "block_backward: no forward pass to differentiate");
     /* y = LN2(res2), res2 = h1 + f2, f2 = g W2^T + b2 */
-    STEP(op_layernorm_backward(be, &s[BS_DRES2], grad_of(blk, BP_LN2_W), grad_of(blk, BP_LN2_B),
-                               dy, &a[BA_RES2], &p[BP_LN2_W], &a[BA_LN2_MEAN], &a[BA_LN2_RSTD],
-                               err));
-    STEP(op_matmul_backward(be, &s[BS_DG], grad_of(blk, BP_W2), grad_of(blk, BP_B2), &s[BS_DRES2],
-                            &a[BA_G], &p[BP_W2], 0, 1, 0, err));
-    STEP(op_gelu_backward(be, &s[BS_DF1], &s[BS_DG], &a[BA_F1], d->act, err));
-    STEP(op_matmul_backward(be, &s[BS_DH1], grad_of(blk, BP_W1), grad_of(blk, BP_B1), &s[BS_DF1],
-                            &a[BA_H1], &p[BP_W1], 0, 1, 0, err));
-    STEP(op_residual_backward(be, &s[BS_DH1], NULL, &s[BS_DRES2], err));
+    PF_STEP(st, op_layernorm_backward(be, &s[BS_DRES2], grad_of(blk, BP_LN2_W),
+                                      grad_of(blk, BP_LN2_B), dy, &a[BA_RES2], &p[BP_LN2_W],
+                                      &a[BA_LN2_MEAN], &a[BA_LN2_RSTD], err));
+    PF_STEP(st, op_matmul_backward(be, &s[BS_DG], grad_of(blk, BP_W2), grad_of(blk, BP_B2),
+                                   &s[BS_DRES2], &a[BA_G], &p[BP_W2], 0, 1, 0, err));
+    PF_STEP(st, op_gelu_backward(be, &s[BS_DF1], &s[BS_DG], &a[BA_F1], d->act, err));
+    PF_STEP(st, op_matmul_backward(be, &s[BS_DH1], grad_of(blk, BP_W1), grad_of(blk, BP_B1),
+                                   &s[BS_DF1], &a[BA_H1], &p[BP_W1], 0, 1, 0, err));
+    PF_STEP(st, op_residual_backward(be, &s[BS_DH1], NULL, &s[BS_DRES2], err));
     /* h1 = LN1(res1), res1 = x + attn Wo^T + bo */
-    STEP(op_layernorm_backward(be, &s[BS_DRES1], grad_of(blk, BP_LN1_W), grad_of(blk, BP_LN1_B),
-                               &s[BS_DH1], &a[BA_RES1], &p[BP_LN1_W], &a[BA_LN1_MEAN],
-                               &a[BA_LN1_RSTD], err));
-    STEP(op_matmul_backward(be, &s[BS_DATTN], grad_of(blk, BP_WO), grad_of(blk, BP_BO),
-                            &s[BS_DRES1], &a[BA_ATTN], &p[BP_WO], 0, 1, 0, err));
-    STEP(op_attention_backward(be, &s[BS_DQ], &s[BS_DK], &s[BS_DV], &s[BS_DATT], &s[BS_DATTN],
-                               &a[BA_Q], &a[BA_K], &a[BA_V], &a[BA_ATT], d->H, d->KVH, 0, err));
+    PF_STEP(st, op_layernorm_backward(be, &s[BS_DRES1], grad_of(blk, BP_LN1_W),
+                                      grad_of(blk, BP_LN1_B), &s[BS_DH1], &a[BA_RES1],
+                                      &p[BP_LN1_W], &a[BA_LN1_MEAN], &a[BA_LN1_RSTD], err));
+    PF_STEP(st, op_matmul_backward(be, &s[BS_DATTN], grad_of(blk, BP_WO), grad_of(blk, BP_BO),
+                                   &s[BS_DRES1], &a[BA_ATTN], &p[BP_WO], 0, 1, 0, err));
+    PF_STEP(st, op_attention_backward(be, &s[BS_DQ], &s[BS_DK], &s[BS_DV], &s[BS_DATT],
+                                      &s[BS_DATTN], &a[BA_Q], &a[BA_K], &a[BA_V], &a[BA_ATT],
+                                      d->H, d->KVH, 0, err));
     /* q, k, v projections all read x: the first writes dx, the others add to it */
-    STEP(op_matmul_backward(be, dx, grad_of(blk, BP_WQ), grad_of(blk, BP_BQ), &s[BS_DQ], x,
-                            &p[BP_WQ], 0, 1, 0, err));
-    STEP(op_matmul_backward(be, dx, grad_of(blk, BP_WK), grad_of(blk, BP_BK), &s[BS_DK], x,
-                            &p[BP_WK], 0, 1, 1, err));
-    STEP(op_matmul_backward(be, dx, grad_of(blk, BP_WV), grad_of(blk, BP_BV), &s[BS_DV], x,
-                            &p[BP_WV], 0, 1, 1, err));
+    PF_STEP(st, op_matmul_backward(be, dx, grad_of(blk, BP_WQ), grad_of(blk, BP_BQ), &s[BS_DQ], x,
+                                    &p[BP_WQ], 0, 1, 0, err));
+    PF_STEP(st, op_matmul_backward(be, dx, grad_of(blk, BP_WK), grad_of(blk, BP_BK), &s[BS_DK], x,
+                                    &p[BP_WK], 0, 1, 1, err));
+    PF_STEP(st, op_matmul_backward(be, dx, grad_of(blk, BP_WV), grad_of(blk, BP_BV), &s[BS_DV], x,
+                                    &p[BP_WV], 0, 1, 1, err));
     if (dx)
-        STEP(op_residual_backward(be, dx, NULL, &s[BS_DRES1], err));
-#undef STEP
+        PF_STEP(st, op_residual_backward(be, dx, NULL, &s[BS_DRES1], err));
     return st;
 }

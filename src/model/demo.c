@@ -65,28 +65,27 @@ static pf_status demo_build(struct demo *m, struct pf_err *err) {
     const struct demo_config *c = &m->cfg;
     int64_t N = (int64_t)c->B * c->T;
     pf_status st = PF_OK;
-#define STEP(call) if (st == PF_OK) st = (call)
-    STEP(alloc2(m, &m->wte, TENSOR_F32, "wte", c->vocab, c->C, err));
-    STEP(alloc2(m, &m->wpe, TENSOR_F32, "wpe", c->T, c->C, err));
-    STEP(alloc2(m, &m->wcls, TENSOR_F32, "classifier.weight", 2, c->C, err));
-    STEP(alloc2(m, &m->bcls, TENSOR_F32, "classifier.bias", 2, 0, err));
-    STEP(alloc2(m, &m->dwte, TENSOR_F32, "d_wte", c->vocab, c->C, err));
-    STEP(alloc2(m, &m->dwpe, TENSOR_F32, "d_wpe", c->T, c->C, err));
-    STEP(alloc2(m, &m->dwcls, TENSOR_F32, "d_classifier.weight", 2, c->C, err));
-    STEP(alloc2(m, &m->dbcls, TENSOR_F32, "d_classifier.bias", 2, 0, err));
-    STEP(alloc2(m, &m->ids, TENSOR_I32, "ids", N, 0, err));
-    STEP(alloc2(m, &m->pos, TENSOR_I32, "pos", N, 0, err));
-    STEP(alloc2(m, &m->targets, TENSOR_I32, "targets", N, 0, err));
-    STEP(alloc2(m, &m->logits, TENSOR_F32, "logits", N, 2, err));
-    STEP(alloc2(m, &m->lse, TENSOR_F32, "lse", N, 0, err));
+    PF_STEP(st, alloc2(m, &m->wte, TENSOR_F32, "wte", c->vocab, c->C, err));
+    PF_STEP(st, alloc2(m, &m->wpe, TENSOR_F32, "wpe", c->T, c->C, err));
+    PF_STEP(st, alloc2(m, &m->wcls, TENSOR_F32, "classifier.weight", 2, c->C, err));
+    PF_STEP(st, alloc2(m, &m->bcls, TENSOR_F32, "classifier.bias", 2, 0, err));
+    PF_STEP(st, alloc2(m, &m->dwte, TENSOR_F32, "d_wte", c->vocab, c->C, err));
+    PF_STEP(st, alloc2(m, &m->dwpe, TENSOR_F32, "d_wpe", c->T, c->C, err));
+    PF_STEP(st, alloc2(m, &m->dwcls, TENSOR_F32, "d_classifier.weight", 2, c->C, err));
+    PF_STEP(st, alloc2(m, &m->dbcls, TENSOR_F32, "d_classifier.bias", 2, 0, err));
+    PF_STEP(st, alloc2(m, &m->ids, TENSOR_I32, "ids", N, 0, err));
+    PF_STEP(st, alloc2(m, &m->pos, TENSOR_I32, "pos", N, 0, err));
+    PF_STEP(st, alloc2(m, &m->targets, TENSOR_I32, "targets", N, 0, err));
+    PF_STEP(st, alloc2(m, &m->logits, TENSOR_F32, "logits", N, 2, err));
+    PF_STEP(st, alloc2(m, &m->lse, TENSOR_F32, "lse", N, 0, err));
     int64_t s3[3] = {c->B, c->T, c->C};
-    STEP(tensor_alloc(&m->x, &m->ar, m->be, TENSOR_F32, "x", 3, s3, err));
-    STEP(tensor_alloc(&m->dx[0], &m->ar, m->be, TENSOR_F32, "dx0", 3, s3, err));
-    STEP(tensor_alloc(&m->dx[1], &m->ar, m->be, TENSOR_F32, "dx1", 3, s3, err));
+    PF_STEP(st, tensor_alloc(&m->x, &m->ar, m->be, TENSOR_F32, "x", 3, s3, err));
+    PF_STEP(st, tensor_alloc(&m->dx[0], &m->ar, m->be, TENSOR_F32, "dx0", 3, s3, err));
+    PF_STEP(st, tensor_alloc(&m->dx[1], &m->ar, m->be, TENSOR_F32, "dx1", 3, s3, err));
     struct block_dims bd = {.B = c->B, .T = c->T, .C = c->C, .H = c->H, .KVH = c->KVH,
                             .F = c->F, .ln_eps = 1e-12f, .act = GELU_ERF};
     for (int l = 0; l < c->n_layer; l++)
-        STEP(block_init(&m->blk[l], &m->ar, m->be, &bd, err));
+        PF_STEP(st, block_init(&m->blk[l], &m->ar, m->be, &bd, err));
     if (st != PF_OK)
         return st;
     fill_normal(&m->wte, c->seed ^ 0x11, 0.02f);
@@ -104,13 +103,13 @@ static pf_status demo_build(struct demo *m, struct pf_err *err) {
     add_slot(m, &m->bcls, &m->dbcls, 0);
     for (int i = 0; i < m->n_slots && st == PF_OK; i++) {
         struct demo_slot *s = &m->slots[i];
-        STEP(tensor_alloc(&s->m, &m->ar, m->be, TENSOR_F32, "adam_m", s->p->ndim, s->p->shape,
-                          err));
-        STEP(tensor_alloc(&s->v, &m->ar, m->be, TENSOR_F32, "adam_v", s->p->ndim, s->p->shape,
-                          err));
-        STEP(op_zero(m->be, &s->m, err));
-        STEP(op_zero(m->be, &s->v, err));
-        STEP(op_zero(m->be, s->g, err));
+        PF_STEP(st, tensor_alloc(&s->m, &m->ar, m->be, TENSOR_F32, "adam_m", s->p->ndim,
+                                 s->p->shape, err));
+        PF_STEP(st, tensor_alloc(&s->v, &m->ar, m->be, TENSOR_F32, "adam_v", s->p->ndim,
+                                 s->p->shape, err));
+        PF_STEP(st, op_zero(m->be, &s->m, err));
+        PF_STEP(st, op_zero(m->be, &s->v, err));
+        PF_STEP(st, op_zero(m->be, s->g, err));
     }
     return st;
 }
@@ -143,15 +142,15 @@ static void demo_batch(struct demo *m, uint64_t stream, uint64_t index) {
 static pf_status demo_forward(struct demo *m, float *loss, struct pf_err *err) {
     pf_status st = PF_OK;
     const struct tensor *h = &m->x;
-    STEP(op_embedding_forward(m->be, &m->x, &m->ids, &m->wte, 0, err));
-    STEP(op_embedding_forward(m->be, &m->x, &m->pos, &m->wpe, 1, err));
+    PF_STEP(st, op_embedding_forward(m->be, &m->x, &m->ids, &m->wte, 0, err));
+    PF_STEP(st, op_embedding_forward(m->be, &m->x, &m->pos, &m->wpe, 1, err));
     for (int l = 0; l < m->cfg.n_layer && st == PF_OK; l++) {
-        STEP(block_forward(&m->blk[l], h, NULL, err));
+        PF_STEP(st, block_forward(&m->blk[l], h, NULL, err));
         h = &m->blk[l].a[BA_Y];
     }
-    STEP(op_matmul_forward(m->be, &m->logits, h, &m->wcls, &m->bcls, 0, 1, err));
-    STEP(op_crossentropy_forward(m->be, loss, &m->lse, &m->logits, &m->targets, DEMO_IGNORE,
-                                 err));
+    PF_STEP(st, op_matmul_forward(m->be, &m->logits, h, &m->wcls, &m->bcls, 0, 1, err));
+    PF_STEP(st, op_crossentropy_forward(m->be, loss, &m->lse, &m->logits, &m->targets, DEMO_IGNORE,
+                                         err));
     return st;
 }
 
@@ -159,14 +158,14 @@ static pf_status demo_backward(struct demo *m, struct pf_err *err) {
     pf_status st = PF_OK;
     int L = m->cfg.n_layer;
     const struct tensor *top = L ? &m->blk[L - 1].a[BA_Y] : &m->x;
-    STEP(op_crossentropy_backward(m->be, &m->logits, &m->logits, &m->lse, &m->targets,
-                                  DEMO_IGNORE, 1.0f, err));
-    STEP(op_matmul_backward(m->be, &m->dx[L % 2], &m->dwcls, &m->dbcls, &m->logits, top,
-                            &m->wcls, 0, 1, 0, err));
+    PF_STEP(st, op_crossentropy_backward(m->be, &m->logits, &m->logits, &m->lse, &m->targets,
+                                          DEMO_IGNORE, 1.0f, err));
+    PF_STEP(st, op_matmul_backward(m->be, &m->dx[L % 2], &m->dwcls, &m->dbcls, &m->logits, top,
+                                    &m->wcls, 0, 1, 0, err));
     for (int l = L - 1; l >= 0 && st == PF_OK; l--) /* dx ping-pongs between two buffers */
-        STEP(block_backward(&m->blk[l], &m->dx[(l + 1) % 2], &m->dx[l % 2], err));
-    STEP(op_embedding_backward(m->be, &m->dwte, &m->dx[0], &m->ids, err));
-    STEP(op_embedding_backward(m->be, &m->dwpe, &m->dx[0], &m->pos, err));
+        PF_STEP(st, block_backward(&m->blk[l], &m->dx[(l + 1) % 2], &m->dx[l % 2], err));
+    PF_STEP(st, op_embedding_backward(m->be, &m->dwte, &m->dx[0], &m->ids, err));
+    PF_STEP(st, op_embedding_backward(m->be, &m->dwpe, &m->dx[0], &m->pos, err));
     return st;
 }
 
@@ -176,14 +175,14 @@ static pf_status demo_update(struct demo *m, int step, float lr, struct pf_err *
     double norm;
     for (int i = 0; i < m->n_slots; i++)
         grads[i] = m->slots[i].g;
-    STEP(op_clip_grad_norm(m->be, grads, m->n_slots, m->cfg.clip, &norm, err));
+    PF_STEP(st, op_clip_grad_norm(m->be, grads, m->n_slots, m->cfg.clip, &norm, err));
     for (int i = 0; i < m->n_slots && st == PF_OK; i++) {
         struct demo_slot *s = &m->slots[i];
         struct adamw_params hp = {.lr = lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
                                   .weight_decay = s->decay ? m->cfg.weight_decay : 0.0f,
                                   .step = step};
-        STEP(op_adamw_update(m->be, s->p, s->g, &s->m, &s->v, &hp, err));
-        STEP(op_zero(m->be, s->g, err));
+        PF_STEP(st, op_adamw_update(m->be, s->p, s->g, &s->m, &s->v, &hp, err));
+        PF_STEP(st, op_zero(m->be, s->g, err));
     }
     return st;
 }
@@ -194,7 +193,7 @@ static pf_status demo_eval(struct demo *m, float *accuracy, struct pf_err *err) 
     for (int e = 0; e < 8 && st == PF_OK; e++) {
         float loss;
         demo_batch(m, m->cfg.seed ^ 0xE7A1, (uint64_t)e);
-        STEP(demo_forward(m, &loss, err));
+        PF_STEP(st, demo_forward(m, &loss, err));
         const float *lg = tensor_f32(&m->logits);
         const int32_t *tg = tensor_i32(&m->targets);
         for (int b = 0; b < m->cfg.B && st == PF_OK; b++) {
@@ -239,7 +238,7 @@ pf_status demo_run(struct backend *be, const struct demo_config *cfg, demo_log_f
     m.be = be;
     struct arena_allocator al = backend_arena_allocator(be);
     arena_init(&m.ar, "demo", &al, 0);
-    STEP(demo_build(&m, err));
+    PF_STEP(st, demo_build(&m, err));
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     double window = 0.0;
@@ -247,9 +246,9 @@ pf_status demo_run(struct backend *be, const struct demo_config *cfg, demo_log_f
     for (int step = 1; step <= cfg->steps && st == PF_OK; step++) {
         float loss = 0.0f, lr = sched_linear_warmup(step - 1, cfg->warmup, cfg->steps, cfg->lr);
         demo_batch(&m, cfg->seed, (uint64_t)step);
-        STEP(demo_forward(&m, &loss, err));
-        STEP(demo_backward(&m, err));
-        STEP(demo_update(&m, step, lr, err));
+        PF_STEP(st, demo_forward(&m, &loss, err));
+        PF_STEP(st, demo_backward(&m, err));
+        PF_STEP(st, demo_update(&m, step, lr, err));
         window += loss;
         in_window++;
         if (st == PF_OK && (step % cfg->log_every == 0 || step == cfg->steps)) {
@@ -265,10 +264,9 @@ pf_status demo_run(struct backend *be, const struct demo_config *cfg, demo_log_f
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     res->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    STEP(demo_eval(&m, &res->eval_accuracy, err));
+    PF_STEP(st, demo_eval(&m, &res->eval_accuracy, err));
     if (st == PF_OK)
         res->param_hash = demo_hash(&m);
-#undef STEP
     xfree(m.slots);
     arena_free(&m.ar);
     return st;

@@ -40,6 +40,14 @@ const char *pf_status_name(pf_status code);
 /* Abort with "file:line: assertion failed: expr". For bugs only, never for user input. */
 _Noreturn void pf_assert_fail(const char *file, int line, const char *expr);
 
+/* Run a sequence of status-returning calls, stopping at the first failure:
+ *     pf_status st = PF_OK;  PF_STEP(st, f(...));  PF_STEP(st, g(...));  return st; */
+#define PF_STEP(st, call)                                                                   \
+    do {                                                                                    \
+        if ((st) == PF_OK)                                                                  \
+            (st) = (call);                                                                  \
+    } while (0)
+
 #define PF_ASSERT(x) ((x) ? (void)0 : pf_assert_fail(__FILE__, __LINE__, #x))
 
 #endif
