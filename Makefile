@@ -28,7 +28,7 @@ PKG_CONFIG ?= pkg-config
 THREADS ?= 0
 
 # Libraries used by the code today (the deps step installs those of later modules too).
-PKGS := openblas
+PKGS := openblas libcjson libutf8proc lua5.4
 TEST_PKGS := criterion
 
 have_pkgs := $(shell $(PKG_CONFIG) --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && echo yes)
@@ -51,10 +51,9 @@ BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g $(WARN) -fopenmp -fno-math-
 OPT := -O3 $(ARCH)
 
 # ---- sources ----
-UTIL_SRC := $(wildcard src/util/*.c)
-CORE_SRC := $(wildcard src/core/*.c) $(wildcard src/core/cpu/*.c)
-MODEL_SRC := $(wildcard src/model/*.c)
-LIB_SRC := $(UTIL_SRC) $(CORE_SRC) $(MODEL_SRC)
+# Every .c under src/ one or two levels down is library code (src/<module>/, src/core/cpu/);
+# main.c alone makes the binary.
+LIB_SRC := $(sort $(wildcard src/*/*.c) $(wildcard src/*/*/*.c))
 MAIN_SRC := src/main.c
 TEST_SRC := $(wildcard tests/*.c)
 BENCH_SRC := $(wildcard bench/*.c)

@@ -1,0 +1,37 @@
+/* cmd.h - the command table behind `bipeft <command>`.
+ *
+ * main.c parses the global options (--threads, --device, --version, --help), finds the
+ * command by name and calls it with the arguments that follow it. Each command lives in its
+ * own src/cmd/cmd_<name>.c, parses its own arguments, opens the backend only if it computes,
+ * and returns the process exit code: 0 success, 1 run-time failure, 2 bad usage or bad input
+ * files (one clear line on stderr, prefixed "bipeft: <command>: "). */
+#ifndef PF_CMD_H
+#define PF_CMD_H
+
+struct cmd_ctx {
+    int threads;        /* --threads (0: all cores) */
+    const char *device; /* --device ("cpu" by default) */
+};
+
+struct command {
+    const char *name;
+    const char *args;    /* argument synopsis for --help */
+    const char *summary; /* one line for --help */
+    int (*run)(const struct cmd_ctx *ctx, int argc, char **argv);
+};
+
+/* The table, terminated by a zeroed entry (cmd_table.c). */
+extern const struct command cmd_table[];
+
+/* Shared helpers for commands (cmd_util.c). */
+struct backend;
+/* Open ctx->device with ctx->threads; on failure prints "bipeft: <name>: <msg>" and
+ * returns NULL (the caller exits 2). */
+struct backend *cmd_open_backend(const struct cmd_ctx *ctx, const char *name);
+/* Parse a decimal int in [lo, hi]; on failure prints a clear line and returns 0. */
+int cmd_parse_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out);
+
+int cmd_info(const struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_demo(const struct cmd_ctx *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,9 @@
+/* cmd_table.c - every `bipeft` command, in the order --help lists them. Adding a command is
+ * one line here and one cmd_<name>.c file. */
+#include "cmd/cmd.h"
+
+const struct command cmd_table[] = {
+    {"info", "", "the build, BLAS, threads and devices", cmd_info},
+    {"demo", "", "train a tiny encoder on a synthetic task (checks the core)", cmd_demo},
+    {0, 0, 0, 0},
+};
