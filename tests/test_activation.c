@@ -1,4 +1,4 @@
-/* test_activation.c - GELU (erf and tanh forms), ReLU, SiLU, SwiGLU and the residual add,
+/* test_activation.c - GELU (erf and tanh forms), ReLU, SiLU, SwiGLU, tanh and the residual add,
  * forward and backward, against fp64 references (written from the textbook formulas, e.g.
  * GELU-tanh through tanh itself) and central finite differences, over inputs spanning
  * [-6, 6]; the threaded path and thread-count independence; argument errors. */
@@ -13,10 +13,10 @@
 
 #define PI_D 3.14159265358979323846
 
-enum act_op { A_GELU_ERF, A_GELU_TANH, A_RELU, A_SILU, A_SWIGLU, A_RESIDUAL };
+enum act_op { A_GELU_ERF, A_GELU_TANH, A_RELU, A_SILU, A_SWIGLU, A_RESIDUAL, A_TANH };
 
 static const char *const act_names[] = {"gelu_erf", "gelu_tanh", "relu", "silu", "swiglu",
-                                        "residual"};
+                                        "residual", "tanh"};
 
 /* ---- fp64 references; y is the second input (up of SwiGLU, b of the residual) ---- */
 
@@ -32,6 +32,8 @@ static double ref1(int op, double x, double y) {
         return x / (1.0 + exp(-x));
     case A_SWIGLU:
         return x / (1.0 + exp(-x)) * y;
+    case A_TANH:
+        return tanh(x);
     default:
         return x + y;
     }
@@ -126,6 +128,10 @@ static void act_run(struct backend *be, struct act_bufs *s, int op) {
         CHECK_OK(op_swiglu_forward(be, &to, &tx, &ty, &err), &err);
         CHECK_OK(op_swiglu_backward(be, &tdx, &tdy, &tg, &tx, &ty, &err), &err);
         break;
+    case A_TANH: /* the backward reads the forward's output */
+        CHECK_OK(op_tanh_forward(be, &to, &tx, &err), &err);
+        CHECK_OK(op_tanh_backward(be, &tdx, &tg, &to, &err), &err);
+        break;
     default:
         CHECK_OK(op_residual_forward(be, &to, &tx, &ty, &err), &err);
         CHECK_OK(op_residual_backward(be, &tdx, &tdy, &tg, &err), &err);
@@ -156,6 +162,7 @@ static const struct act_tol act_tols[] = {
     [A_SILU] = {2e-6, 1e-5, 2e-7},
     [A_SWIGLU] = {2e-6, 1e-5, 2e-7},
     [A_RESIDUAL] = {2e-7, 1e-6, 5e-7},
+    [A_TANH] = {2e-6, 1e-5, 2e-7},
 };
 
 static void act_compare(struct act_bufs *s, int op, int numgrad_full) {
@@ -186,7 +193,8 @@ static void act_compare(struct act_bufs *s, int op, int numgrad_full) {
     }
 }
 
-static int all_ops[] = {A_GELU_ERF, A_GELU_TANH, A_RELU, A_SILU, A_SWIGLU, A_RESIDUAL};
+static int all_ops[] = {A_GELU_ERF, A_GELU_TANH, A_RELU, A_SILU, A_SWIGLU, A_RESIDUAL,
+                        A_TANH};
 
 ParameterizedTestParameters(activation, grad) {
     return cr_make_param_array(int, all_ops, sizeof all_ops / sizeof all_ops[0]);

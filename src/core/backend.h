@@ -70,6 +70,10 @@ struct backend_ops {
     void (*silu_forward)(struct backend *, float *out, const float *inp, size_t n);
     void (*silu_backward)(struct backend *, float *dinp, const float *dout, const float *inp,
                           size_t n);
+    /* tanh (BERT pooler, RoBERTa classifier); backward from the output: dinp = dout (1 - out^2). */
+    void (*tanh_forward)(struct backend *, float *out, const float *inp, size_t n);
+    void (*tanh_backward)(struct backend *, float *dinp, const float *dout, const float *out,
+                          size_t n);
     /* out = silu(gate) * up (LLaMA MLP). */
     void (*swiglu_forward)(struct backend *, float *out, const float *gate, const float *up,
                            size_t n);

@@ -63,6 +63,11 @@ pf_status op_silu_forward(struct backend *be, struct tensor *out, const struct t
                           struct pf_err *err);
 pf_status op_silu_backward(struct backend *be, struct tensor *dinp, const struct tensor *dout,
                            const struct tensor *inp, struct pf_err *err);
+/* tanh; the backward reads the forward's output (dinp = dout (1 - out^2)). */
+pf_status op_tanh_forward(struct backend *be, struct tensor *out, const struct tensor *inp,
+                          struct pf_err *err);
+pf_status op_tanh_backward(struct backend *be, struct tensor *dinp, const struct tensor *dout,
+                           const struct tensor *out, struct pf_err *err);
 pf_status op_swiglu_forward(struct backend *be, struct tensor *out, const struct tensor *gate,
                             const struct tensor *up, struct pf_err *err);
 pf_status op_swiglu_backward(struct backend *be, struct tensor *dgate, struct tensor *dup,

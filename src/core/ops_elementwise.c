@@ -91,6 +91,22 @@ pf_status op_relu_backward(struct backend *be, struct tensor *dinp, const struct
 
 /* ---- SiLU ---- */
 
+pf_status op_tanh_forward(struct backend *be, struct tensor *out, const struct tensor *inp,
+                          struct pf_err *err) {
+    OPS_TRY(check_unary_fwd("tanh_forward", be, out, inp, err));
+    be->ops->tanh_forward(be, tensor_f32(out), tensor_f32(inp), (size_t)inp->numel);
+    return PF_OK;
+}
+
+pf_status op_tanh_backward(struct backend *be, struct tensor *dinp, const struct tensor *dout,
+                           const struct tensor *out, struct pf_err *err) {
+    OPS_TRY(check_unary_bwd("tanh_backward", be, dinp, dout, out, err));
+    if (dinp)
+        be->ops->tanh_backward(be, tensor_f32(dinp), tensor_f32(dout), tensor_f32(out),
+                               (size_t)out->numel);
+    return PF_OK;
+}
+
 pf_status op_silu_forward(struct backend *be, struct tensor *out, const struct tensor *inp,
                           struct pf_err *err) {
     OPS_TRY(check_unary_fwd("silu_forward", be, out, inp, err));

@@ -1,5 +1,6 @@
-/* block.c - forward and backward of one post-LN encoder layer through core/ops.h.
- * Does not load checkpoints, apply dropout or know about heads; see block.h. */
+/* block.c - forward and backward of one transformer layer through core/ops.h, in the
+ * post-LN (BERT), pre-LN (GPT-2) and pre-RMSNorm (LLaMA) shapes. Does not load checkpoints,
+ * apply dropout or know about heads; see block.h. */
 #include "model/block.h"
 
 #include <stdio.h>
@@ -18,105 +19,186 @@ static const char *param_names[BP_COUNT] = {
     [BP_W1] = "intermediate.dense.weight",       [BP_B1] = "intermediate.dense.bias",
     [BP_W2] = "output.dense.weight",             [BP_B2] = "output.dense.bias",
     [BP_LN2_W] = "output.LayerNorm.weight",      [BP_LN2_B] = "output.LayerNorm.bias",
+    [BP_WG] = "intermediate.gate.weight",        [BP_BG] = "intermediate.gate.bias",
 };
 
 const char *block_param_name(enum block_param i) {
     return (unsigned)i < BP_COUNT ? param_names[i] : "?";
 }
 
-/* ---- size tables ---- */
-
-static void param_shape(const struct block_dims *d, int i, int *ndim, int64_t s[2]) {
-    int64_t C = d->C, F = d->F, KV = (int64_t)d->C / d->H * d->KVH;
-    static const int is_matrix[BP_COUNT] = {[BP_WQ] = 1, [BP_WK] = 1, [BP_WV] = 1, [BP_WO] = 1,
-                                            [BP_W1] = 1, [BP_W2] = 1};
-    int64_t rows, cols = C;
-    switch (i) {
-    case BP_WK: case BP_WV: case BP_BK: case BP_BV: rows = KV; break;
-    case BP_W1: case BP_B1: rows = F; break;
-    case BP_W2: rows = C; cols = F; break;
-    default: rows = C; break;
-    }
-    *ndim = is_matrix[i] ? 2 : 1;
-    s[0] = rows;
-    s[1] = cols;
+static int head_dim(const struct block_dims *d) {
+    return d->D > 0 ? d->D : d->C / d->H;
 }
 
-static void act_shape(const struct block_dims *d, int i, int *ndim, int64_t s[4]) {
-    int64_t B = d->B, T = d->T, C = d->C, KV = (int64_t)d->C / d->H * d->KVH;
+static int is_pre(const struct block_dims *d) {
+    return d->style != BLOCK_POST_LN;
+}
+
+static int is_rms(const struct block_dims *d) {
+    return d->style == BLOCK_PRE_RMS;
+}
+
+static int swiglu(const struct block_dims *d) {
+    return d->ffn == FFN_SWIGLU;
+}
+
+int block_has(const struct block_dims *d, enum block_param i) {
+    switch (i) {
+    case BP_BQ: case BP_BK: case BP_BV: return !d->no_qkv_bias;
+    case BP_BO: return !d->no_o_bias;
+    case BP_B1: case BP_B2: return !d->no_ffn_bias;
+    case BP_WG: return swiglu(d);
+    case BP_BG: return swiglu(d) && !d->no_ffn_bias;
+    case BP_LN1_B: case BP_LN2_B: return !is_rms(d);
+    default: return (unsigned)i < BP_COUNT;
+    }
+}
+
+/* ---- size tables ---- */
+
+int block_param_shape(const struct block_dims *d, enum block_param i, int *ndim,
+                      int64_t s[2]) {
+    if (!block_has(d, i))
+        return 0;
+    int64_t C = d->C, F = d->F, HD = (int64_t)d->H * head_dim(d),
+            KV = (int64_t)d->KVH * head_dim(d);
+    int64_t out, in = C; /* torch Linear layout (out, in) */
+    switch (i) {
+    case BP_WQ: case BP_BQ: out = HD; break;
+    case BP_WK: case BP_WV: case BP_BK: case BP_BV: out = KV; break;
+    case BP_WO: out = C; in = HD; break;
+    case BP_W1: case BP_B1: case BP_WG: case BP_BG: out = F; break;
+    case BP_W2: out = C; in = F; break;
+    default: out = C; break; /* output biases and norm gains */
+    }
+    int matrix = i == BP_WQ || i == BP_WK || i == BP_WV || i == BP_WO || i == BP_W1 ||
+                 i == BP_W2 || i == BP_WG;
+    *ndim = matrix ? 2 : 1;
+    s[0] = matrix && d->w_in_out ? in : out;
+    s[1] = matrix && d->w_in_out ? out : in;
+    return 1;
+}
+
+/* Shape of activation i for a B x T batch; 0 when this layer shape does not use it. */
+static int act_shape(const struct block_dims *d, int B, int T, int i, int *ndim,
+                     int64_t s[4]) {
+    int64_t C = d->C, HD = (int64_t)d->H * head_dim(d), KV = (int64_t)d->KVH * head_dim(d);
     *ndim = 3;
     s[0] = B;
     s[1] = T;
     switch (i) {
-    case BA_K: case BA_V: s[2] = KV; break;
-    case BA_F1: case BA_G: s[2] = d->F; break;
-    case BA_ATT: *ndim = 4; s[1] = d->H; s[2] = T; s[3] = T; break;
-    case BA_LN1_MEAN: case BA_LN1_RSTD: case BA_LN2_MEAN: case BA_LN2_RSTD: *ndim = 2; break;
-    default: s[2] = C; break;
+    case BA_Q: case BA_ATTN: s[2] = HD; return 1;
+    case BA_K: case BA_V: s[2] = KV; return 1;
+    case BA_F1: case BA_G: s[2] = d->F; return 1;
+    case BA_FG: s[2] = d->F; return swiglu(d);
+    case BA_ATT: *ndim = 4; s[1] = d->H; s[2] = T; s[3] = T; return 1;
+    case BA_LN1_MEAN: case BA_LN2_MEAN: *ndim = 2; return !is_rms(d);
+    case BA_LN1_RSTD: case BA_LN2_RSTD: *ndim = 2; return 1;
+    case BA_RES2: s[2] = C; return !is_pre(d);
+    case BA_N1: s[2] = C; return is_pre(d);
+    default: s[2] = C; return 1;
     }
 }
 
-static void scratch_shape(const struct block_dims *d, int i, int *ndim, int64_t s[4]) {
+static int scratch_shape(const struct block_dims *d, int B, int T, int i, int *ndim,
+                         int64_t s[4]) {
     static const int like[BS_COUNT] = {
         [BS_DRES2] = BA_RES2, [BS_DG] = BA_G, [BS_DF1] = BA_F1, [BS_DH1] = BA_H1,
         [BS_DRES1] = BA_RES1, [BS_DATTN] = BA_ATTN, [BS_DQ] = BA_Q, [BS_DK] = BA_K,
-        [BS_DV] = BA_V, [BS_DATT] = BA_ATT};
-    act_shape(d, like[i], ndim, s);
+        [BS_DV] = BA_V, [BS_DATT] = BA_ATT, [BS_DFG] = BA_FG, [BS_DN1] = BA_N1};
+    return act_shape(d, B, T, like[i], ndim, s);
 }
 
-static pf_status check_dims(const struct block_dims *d, struct pf_err *err) {
-    if (d->B < 1 || d->T < 1 || d->C < 1 || d->H < 1 || d->KVH < 1 || d->F < 1)
+static pf_status check_dims(const struct block_dims *d, int with_batch, struct pf_err *err) {
+    if ((with_batch && (d->B < 1 || d->T < 1)) || d->C < 1 || d->H < 1 || d->KVH < 1 ||
+        d->F < 1 || d->D < 0)
         return pf_err_set(err, PF_ERR_ARG, "block: dimensions must be positive (B=%d T=%d C=%d "
-                          "H=%d KVH=%d F=%d)", d->B, d->T, d->C, d->H, d->KVH, d->F);
-    if (d->C % d->H != 0)
+                          "H=%d KVH=%d F=%d D=%d)", d->B, d->T, d->C, d->H, d->KVH, d->F, d->D);
+    if (d->D == 0 && d->C % d->H != 0)
         return pf_err_set(err, PF_ERR_ARG, "block: hidden size %d is not a multiple of %d heads",
                           d->C, d->H);
     if (d->H % d->KVH != 0)
         return pf_err_set(err, PF_ERR_ARG, "block: %d heads is not a multiple of %d kv heads",
                           d->H, d->KVH);
+    if (d->rope && head_dim(d) % 2 != 0)
+        return pf_err_set(err, PF_ERR_ARG, "block: RoPE needs an even head size, got %d",
+                          head_dim(d));
     if (!(d->ln_eps > 0.0f))
         return pf_err_set(err, PF_ERR_ARG, "block: ln_eps must be > 0");
+    if ((unsigned)d->style > BLOCK_PRE_RMS || (unsigned)d->ffn > FFN_SWIGLU)
+        return pf_err_set(err, PF_ERR_ARG, "block: unknown style %d or FFN kind %d",
+                          (int)d->style, (int)d->ffn);
     return PF_OK;
 }
 
-pf_status block_init(struct block *blk, struct arena *ar, struct backend *be,
-                     const struct block_dims *d, struct pf_err *err) {
+pf_status block_init_params_only(struct block *blk, struct arena *ar, struct backend *be,
+                                 const struct block_dims *d, struct pf_err *err) {
     memset(blk, 0, sizeof *blk);
-    pf_status st = check_dims(d, err);
+    pf_status st = check_dims(d, 0, err);
     if (st != PF_OK)
         return st;
     blk->d = *d;
     blk->be = be;
     int nd;
-    int64_t s[4];
+    int64_t s[2];
     char name[32];
-    for (int i = 0; i < BP_COUNT; i++) {
-        param_shape(d, i, &nd, s);
+    for (int i = 0; i < BP_COUNT && st == PF_OK; i++) {
+        if (!block_param_shape(d, i, &nd, s))
+            continue;
         st = tensor_alloc(&blk->p[i], ar, be, TENSOR_F32, param_names[i], nd, s, err);
         if (st == PF_OK) {
             snprintf(name, sizeof name, "d%d", i);
             st = tensor_alloc(&blk->g[i], ar, be, TENSOR_F32, name, nd, s, err);
         }
-        if (st != PF_OK)
-            return st;
         blk->trainable[i] = 1;
     }
+    return st == PF_OK ? block_zero_grad(blk, err) : st;
+}
+
+pf_status block_bind(struct block *blk, struct arena *ar, int B, int T, struct pf_err *err) {
+    if (B < 1 || T < 1)
+        return pf_err_set(err, PF_ERR_ARG, "block: batch %d x %d must be positive", B, T);
+    const struct block_dims *d = &blk->d;
+    pf_status st = PF_OK;
+    int nd;
+    int64_t s[4];
+    char name[32];
+    memset(blk->a, 0, sizeof blk->a);
+    memset(blk->s, 0, sizeof blk->s);
     for (int i = 0; i < BA_COUNT && st == PF_OK; i++) {
-        act_shape(d, i, &nd, s);
+        if (!act_shape(d, B, T, i, &nd, s))
+            continue;
         snprintf(name, sizeof name, "act%d", i);
-        st = tensor_alloc(&blk->a[i], ar, be, TENSOR_F32, name, nd, s, err);
+        st = tensor_alloc(&blk->a[i], ar, blk->be, TENSOR_F32, name, nd, s, err);
     }
     for (int i = 0; i < BS_COUNT && st == PF_OK; i++) {
-        scratch_shape(d, i, &nd, s);
+        if (!scratch_shape(d, B, T, i, &nd, s))
+            continue;
         snprintf(name, sizeof name, "grad%d", i);
-        st = tensor_alloc(&blk->s[i], ar, be, TENSOR_F32, name, nd, s, err);
+        st = tensor_alloc(&blk->s[i], ar, blk->be, TENSOR_F32, name, nd, s, err);
     }
-    return st == PF_OK ? block_zero_grad(blk, err) : st;
+    blk->d.B = B;
+    blk->d.T = T;
+    blk->x = NULL;
+    return st;
+}
+
+pf_status block_init(struct block *blk, struct arena *ar, struct backend *be,
+                     const struct block_dims *d, struct pf_err *err) {
+    pf_status st = check_dims(d, 1, err);
+    if (st != PF_OK) {
+        memset(blk, 0, sizeof *blk);
+        return st;
+    }
+    st = block_init_params_only(blk, ar, be, d, err);
+    return st == PF_OK ? block_bind(blk, ar, d->B, d->T, err) : st;
 }
 
 void block_init_params(struct block *blk, uint64_t seed) {
     for (int i = 0; i < BP_COUNT; i++) {
         struct tensor *t = &blk->p[i];
+        if (!t->data)
+            continue;
         float *host = tensor_f32(t); /* CPU memory today; a device backend uploads instead */
         int is_gain = i == BP_LN1_W || i == BP_LN2_W;
         for (int64_t j = 0; j < t->numel; j++) {
@@ -129,8 +211,17 @@ void block_init_params(struct block *blk, uint64_t seed) {
     }
 }
 
+void block_set_rope(struct block *blk, const struct tensor *cos, const struct tensor *sin,
+                    const struct tensor *pos) {
+    blk->cos = cos;
+    blk->sin = sin;
+    blk->pos = pos;
+}
+
 pf_status block_zero_grad(struct block *blk, struct pf_err *err) {
     for (int i = 0; i < BP_COUNT; i++) {
+        if (!blk->g[i].data)
+            continue;
         pf_status st = op_zero(blk->be, &blk->g[i], err);
         if (st != PF_OK)
             return st;
@@ -138,76 +229,195 @@ pf_status block_zero_grad(struct block *blk, struct pf_err *err) {
     return PF_OK;
 }
 
+/* ---- pieces shared by both orders ---- */
+
+/* Optional parameter (absent bias) as a NULL pointer. */
+static const struct tensor *opt(const struct block *blk, int i) {
+    return blk->p[i].data ? &blk->p[i] : NULL;
+}
+
+/* Gradient tensor of parameter i, or NULL when absent or frozen (no weight-gradient work). */
+static struct tensor *grad_of(struct block *blk, int i) {
+    return blk->p[i].data && blk->trainable[i] ? &blk->g[i] : NULL;
+}
+
+static pf_status linear(struct block *blk, struct tensor *out, const struct tensor *in, int w,
+                        int b, struct pf_err *err) {
+    return op_matmul_forward(blk->be, out, in, &blk->p[w], opt(blk, b), 0, !blk->d.w_in_out,
+                             err);
+}
+
+static pf_status linear_bwd(struct block *blk, struct tensor *din, const struct tensor *dout,
+                            const struct tensor *in, int w, int b, int accumulate,
+                            struct pf_err *err) {
+    return op_matmul_backward(blk->be, din, grad_of(blk, w), grad_of(blk, b), dout, in,
+                              &blk->p[w], 0, !blk->d.w_in_out, accumulate, err);
+}
+
+/* Norm n (1 or 2) of inp into out, caching its statistics. */
+static pf_status norm(struct block *blk, int n, struct tensor *out, const struct tensor *inp,
+                      struct pf_err *err) {
+    struct tensor *a = blk->a;
+    int w = n == 1 ? BP_LN1_W : BP_LN2_W, b = n == 1 ? BP_LN1_B : BP_LN2_B;
+    int mean = n == 1 ? BA_LN1_MEAN : BA_LN2_MEAN, rstd = n == 1 ? BA_LN1_RSTD : BA_LN2_RSTD;
+    if (is_rms(&blk->d))
+        return op_rmsnorm_forward(blk->be, out, &a[rstd], inp, &blk->p[w], blk->d.ln_eps, err);
+    return op_layernorm_forward(blk->be, out, &a[mean], &a[rstd], inp, &blk->p[w], &blk->p[b],
+                                blk->d.ln_eps, err);
+}
+
+static pf_status norm_bwd(struct block *blk, int n, struct tensor *dinp,
+                          const struct tensor *dout, const struct tensor *inp,
+                          struct pf_err *err) {
+    struct tensor *a = blk->a;
+    int w = n == 1 ? BP_LN1_W : BP_LN2_W, b = n == 1 ? BP_LN1_B : BP_LN2_B;
+    int mean = n == 1 ? BA_LN1_MEAN : BA_LN2_MEAN, rstd = n == 1 ? BA_LN1_RSTD : BA_LN2_RSTD;
+    if (is_rms(&blk->d))
+        return op_rmsnorm_backward(blk->be, dinp, grad_of(blk, w), dout, inp, &blk->p[w],
+                                   &a[rstd], err);
+    return op_layernorm_backward(blk->be, dinp, grad_of(blk, w), grad_of(blk, b), dout, inp,
+                                 &blk->p[w], &a[mean], &a[rstd], err);
+}
+
+/* Attention sub-layer from the normalised input h: q, k, v, RoPE, attention, output
+ * projection into a[BA_O]. */
+static pf_status attn_forward(struct block *blk, const struct tensor *h, struct pf_err *err) {
+    struct backend *be = blk->be;
+    struct tensor *a = blk->a;
+    const struct block_dims *d = &blk->d;
+    pf_status st = PF_OK;
+    PF_STEP(st, linear(blk, &a[BA_Q], h, BP_WQ, BP_BQ, err));
+    PF_STEP(st, linear(blk, &a[BA_K], h, BP_WK, BP_BK, err));
+    PF_STEP(st, linear(blk, &a[BA_V], h, BP_WV, BP_BV, err));
+    if (d->rope) {
+        if (st == PF_OK && (!blk->cos || !blk->sin || !blk->pos))
+            return pf_err_set(err, PF_ERR_ARG, "block_forward: RoPE tables not set "
+                              "(block_set_rope)");
+        PF_STEP(st, op_rope_forward(be, &a[BA_Q], &a[BA_Q], blk->cos, blk->sin, blk->pos, d->H,
+                                    err));
+        PF_STEP(st, op_rope_forward(be, &a[BA_K], &a[BA_K], blk->cos, blk->sin, blk->pos,
+                                    d->KVH, err));
+    }
+    PF_STEP(st, op_attention_forward(be, &a[BA_ATTN], &a[BA_ATT], &a[BA_Q], &a[BA_K], &a[BA_V],
+                                     blk->mask, d->H, d->KVH, d->causal, err));
+    PF_STEP(st, linear(blk, &a[BA_O], &a[BA_ATTN], BP_WO, BP_BO, err));
+    return st;
+}
+
+/* Backward of attn_forward from dO: writes dh (=); dh NULL skips the input gradient. */
+static pf_status attn_backward(struct block *blk, const struct tensor *dO,
+                               const struct tensor *h, struct tensor *dh, struct pf_err *err) {
+    struct backend *be = blk->be;
+    struct tensor *a = blk->a, *s = blk->s;
+    const struct block_dims *d = &blk->d;
+    pf_status st = PF_OK;
+    PF_STEP(st, linear_bwd(blk, &s[BS_DATTN], dO, &a[BA_ATTN], BP_WO, BP_BO, 0, err));
+    PF_STEP(st, op_attention_backward(be, &s[BS_DQ], &s[BS_DK], &s[BS_DV], &s[BS_DATT],
+                                      &s[BS_DATTN], &a[BA_Q], &a[BA_K], &a[BA_V], &a[BA_ATT],
+                                      d->H, d->KVH, d->causal, err));
+    if (d->rope) {
+        PF_STEP(st, op_rope_backward(be, &s[BS_DQ], &s[BS_DQ], blk->cos, blk->sin, blk->pos,
+                                     d->H, err));
+        PF_STEP(st, op_rope_backward(be, &s[BS_DK], &s[BS_DK], blk->cos, blk->sin, blk->pos,
+                                     d->KVH, err));
+    }
+    /* q, k, v projections all read h: the first writes dh, the others add to it */
+    PF_STEP(st, linear_bwd(blk, dh, &s[BS_DQ], h, BP_WQ, BP_BQ, 0, err));
+    PF_STEP(st, linear_bwd(blk, dh, &s[BS_DK], h, BP_WK, BP_BK, 1, err));
+    PF_STEP(st, linear_bwd(blk, dh, &s[BS_DV], h, BP_WV, BP_BV, 1, err));
+    return st;
+}
+
+/* FFN from h into a[BA_F2]. */
+static pf_status ffn_forward(struct block *blk, const struct tensor *h, struct pf_err *err) {
+    struct tensor *a = blk->a;
+    pf_status st = PF_OK;
+    PF_STEP(st, linear(blk, &a[BA_F1], h, BP_W1, BP_B1, err));
+    if (swiglu(&blk->d)) {
+        PF_STEP(st, linear(blk, &a[BA_FG], h, BP_WG, BP_BG, err));
+        PF_STEP(st, op_swiglu_forward(blk->be, &a[BA_G], &a[BA_FG], &a[BA_F1], err));
+    } else {
+        PF_STEP(st, op_gelu_forward(blk->be, &a[BA_G], &a[BA_F1], blk->d.act, err));
+    }
+    PF_STEP(st, linear(blk, &a[BA_F2], &a[BA_G], BP_W2, BP_B2, err));
+    return st;
+}
+
+/* Backward of ffn_forward from dF2: writes dh (=). */
+static pf_status ffn_backward(struct block *blk, const struct tensor *dF2,
+                              const struct tensor *h, struct tensor *dh, struct pf_err *err) {
+    struct tensor *a = blk->a, *s = blk->s;
+    pf_status st = PF_OK;
+    PF_STEP(st, linear_bwd(blk, &s[BS_DG], dF2, &a[BA_G], BP_W2, BP_B2, 0, err));
+    if (swiglu(&blk->d)) {
+        PF_STEP(st, op_swiglu_backward(blk->be, &s[BS_DFG], &s[BS_DF1], &s[BS_DG], &a[BA_FG],
+                                       &a[BA_F1], err));
+        PF_STEP(st, linear_bwd(blk, dh, &s[BS_DF1], h, BP_W1, BP_B1, 0, err));
+        PF_STEP(st, linear_bwd(blk, dh, &s[BS_DFG], h, BP_WG, BP_BG, 1, err));
+    } else {
+        PF_STEP(st, op_gelu_backward(blk->be, &s[BS_DF1], &s[BS_DG], &a[BA_F1], blk->d.act,
+                                     err));
+        PF_STEP(st, linear_bwd(blk, dh, &s[BS_DF1], h, BP_W1, BP_B1, 0, err));
+    }
+    return st;
+}
+
 /* ---- forward ---- */
 
 pf_status block_forward(struct block *blk, const struct tensor *x, const struct tensor *mask,
                         struct pf_err *err) {
     struct backend *be = blk->be;
-    struct tensor *p = blk->p, *a = blk->a;
-    const struct block_dims *d = &blk->d;
+    struct tensor *a = blk->a;
     pf_status st = PF_OK;
+    if (!a[BA_Y].data)
+        return pf_err_set(err, PF_ERR_ARG, "block_forward: no activations bound (block_bind)");
     blk->x = x;
     blk->mask = mask;
-    PF_STEP(st, op_matmul_forward(be, &a[BA_Q], x, &p[BP_WQ], &p[BP_BQ], 0, 1, err));
-    PF_STEP(st, op_matmul_forward(be, &a[BA_K], x, &p[BP_WK], &p[BP_BK], 0, 1, err));
-    PF_STEP(st, op_matmul_forward(be, &a[BA_V], x, &p[BP_WV], &p[BP_BV], 0, 1, err));
-    PF_STEP(st, op_attention_forward(be, &a[BA_ATTN], &a[BA_ATT], &a[BA_Q], &a[BA_K],
-                                     &a[BA_V], mask, d->H, d->KVH, 0, err));
-    PF_STEP(st, op_matmul_forward(be, &a[BA_O], &a[BA_ATTN], &p[BP_WO], &p[BP_BO], 0, 1, err));
-    PF_STEP(st, op_residual_forward(be, &a[BA_RES1], x, &a[BA_O], err));
-    PF_STEP(st, op_layernorm_forward(be, &a[BA_H1], &a[BA_LN1_MEAN], &a[BA_LN1_RSTD], &a[BA_RES1],
-                                      &p[BP_LN1_W], &p[BP_LN1_B], d->ln_eps, err));
-    PF_STEP(st, op_matmul_forward(be, &a[BA_F1], &a[BA_H1], &p[BP_W1], &p[BP_B1], 0, 1, err));
-    PF_STEP(st, op_gelu_forward(be, &a[BA_G], &a[BA_F1], d->act, err));
-    PF_STEP(st, op_matmul_forward(be, &a[BA_F2], &a[BA_G], &p[BP_W2], &p[BP_B2], 0, 1, err));
-    PF_STEP(st, op_residual_forward(be, &a[BA_RES2], &a[BA_H1], &a[BA_F2], err));
-    PF_STEP(st, op_layernorm_forward(be, &a[BA_Y], &a[BA_LN2_MEAN], &a[BA_LN2_RSTD], &a[BA_RES2],
-                                      &p[BP_LN2_W], &p[BP_LN2_B], d->ln_eps, err));
+    if (is_pre(&blk->d)) {
+        PF_STEP(st, norm(blk, 1, &a[BA_N1], x, err));
+        PF_STEP(st, attn_forward(blk, &a[BA_N1], err));
+        PF_STEP(st, op_residual_forward(be, &a[BA_RES1], x, &a[BA_O], err));
+        PF_STEP(st, norm(blk, 2, &a[BA_H1], &a[BA_RES1], err));
+        PF_STEP(st, ffn_forward(blk, &a[BA_H1], err));
+        PF_STEP(st, op_residual_forward(be, &a[BA_Y], &a[BA_RES1], &a[BA_F2], err));
+    } else {
+        PF_STEP(st, attn_forward(blk, x, err));
+        PF_STEP(st, op_residual_forward(be, &a[BA_RES1], x, &a[BA_O], err));
+        PF_STEP(st, norm(blk, 1, &a[BA_H1], &a[BA_RES1], err));
+        PF_STEP(st, ffn_forward(blk, &a[BA_H1], err));
+        PF_STEP(st, op_residual_forward(be, &a[BA_RES2], &a[BA_H1], &a[BA_F2], err));
+        PF_STEP(st, norm(blk, 2, &a[BA_Y], &a[BA_RES2], err));
+    }
     return st;
 }
 
 /* ---- backward ---- */
 
-/* Gradient tensor of parameter i, or NULL when frozen (no weight-gradient work). */
-static struct tensor *grad_of(struct block *blk, int i) {
-    return blk->trainable[i] ? &blk->g[i] : NULL;
-}
-
 pf_status block_backward(struct block *blk, const struct tensor *dy, struct tensor *dx,
                          struct pf_err *err) {
     struct backend *be = blk->be;
-    struct tensor *p = blk->p, *a = blk->a, *s = blk->s;
+    struct tensor *a = blk->a, *s = blk->s;
     const struct tensor *x = blk->x;
-    const struct block_dims *d = &blk->d;
     pf_status st = PF_OK;
     if (!x)
         return pf_err_set(err, PF_ERR_ARG, "block_backward: no forward pass to differentiate");
-    /* y = LN2(res2), res2 = h1 + f2, f2 = g W2^T + b2 */
-    PF_STEP(st, op_layernorm_backward(be, &s[BS_DRES2], grad_of(blk, BP_LN2_W),
-                                      grad_of(blk, BP_LN2_B), dy, &a[BA_RES2], &p[BP_LN2_W],
-                                      &a[BA_LN2_MEAN], &a[BA_LN2_RSTD], err));
-    PF_STEP(st, op_matmul_backward(be, &s[BS_DG], grad_of(blk, BP_W2), grad_of(blk, BP_B2),
-                                   &s[BS_DRES2], &a[BA_G], &p[BP_W2], 0, 1, 0, err));
-    PF_STEP(st, op_gelu_backward(be, &s[BS_DF1], &s[BS_DG], &a[BA_F1], d->act, err));
-    PF_STEP(st, op_matmul_backward(be, &s[BS_DH1], grad_of(blk, BP_W1), grad_of(blk, BP_B1),
-                                   &s[BS_DF1], &a[BA_H1], &p[BP_W1], 0, 1, 0, err));
+    if (is_pre(&blk->d)) {
+        /* y = r1 + FFN(Norm2(r1)), r1 = x + O(Norm1(x)) */
+        PF_STEP(st, ffn_backward(blk, dy, &a[BA_H1], &s[BS_DH1], err));
+        PF_STEP(st, norm_bwd(blk, 2, &s[BS_DRES1], &s[BS_DH1], &a[BA_RES1], err));
+        PF_STEP(st, op_residual_backward(be, &s[BS_DRES1], NULL, dy, err));
+        PF_STEP(st, attn_backward(blk, &s[BS_DRES1], &a[BA_N1], &s[BS_DN1], err));
+        PF_STEP(st, norm_bwd(blk, 1, dx, &s[BS_DN1], x, err));
+        if (dx)
+            PF_STEP(st, op_residual_backward(be, dx, NULL, &s[BS_DRES1], err));
+        return st;
+    }
+    /* y = LN2(res2), res2 = h1 + FFN(h1), h1 = LN1(res1), res1 = x + O(x) */
+    PF_STEP(st, norm_bwd(blk, 2, &s[BS_DRES2], dy, &a[BA_RES2], err));
+    PF_STEP(st, ffn_backward(blk, &s[BS_DRES2], &a[BA_H1], &s[BS_DH1], err));
     PF_STEP(st, op_residual_backward(be, &s[BS_DH1], NULL, &s[BS_DRES2], err));
-    /* h1 = LN1(res1), res1 = x + attn Wo^T + bo */
-    PF_STEP(st, op_layernorm_backward(be, &s[BS_DRES1], grad_of(blk, BP_LN1_W),
-                                      grad_of(blk, BP_LN1_B), &s[BS_DH1], &a[BA_RES1],
-                                      &p[BP_LN1_W], &a[BA_LN1_MEAN], &a[BA_LN1_RSTD], err));
-    PF_STEP(st, op_matmul_backward(be, &s[BS_DATTN], grad_of(blk, BP_WO), grad_of(blk, BP_BO),
-                                   &s[BS_DRES1], &a[BA_ATTN], &p[BP_WO], 0, 1, 0, err));
-    PF_STEP(st, op_attention_backward(be, &s[BS_DQ], &s[BS_DK], &s[BS_DV], &s[BS_DATT],
-                                      &s[BS_DATTN], &a[BA_Q], &a[BA_K], &a[BA_V], &a[BA_ATT],
-                                      d->H, d->KVH, 0, err));
-    /* q, k, v projections all read x: the first writes dx, the others add to it */
-    PF_STEP(st, op_matmul_backward(be, dx, grad_of(blk, BP_WQ), grad_of(blk, BP_BQ), &s[BS_DQ], x,
-                                    &p[BP_WQ], 0, 1, 0, err));
-    PF_STEP(st, op_matmul_backward(be, dx, grad_of(blk, BP_WK), grad_of(blk, BP_BK), &s[BS_DK], x,
-                                    &p[BP_WK], 0, 1, 1, err));
-    PF_STEP(st, op_matmul_backward(be, dx, grad_of(blk, BP_WV), grad_of(blk, BP_BV), &s[BS_DV], x,
-                                    &p[BP_WV], 0, 1, 1, err));
+    PF_STEP(st, norm_bwd(blk, 1, &s[BS_DRES1], &s[BS_DH1], &a[BA_RES1], err));
+    PF_STEP(st, attn_backward(blk, &s[BS_DRES1], x, dx, err));
     if (dx)
         PF_STEP(st, op_residual_backward(be, dx, NULL, &s[BS_DRES1], err));
     return st;

@@ -1,13 +1,22 @@
-/* block.h - one post-LN transformer encoder layer (BERT/RoBERTa shape) on the core ops.
+/* block.h - one transformer layer on the core ops, in the three shapes of the supported
+ * families (HF semantics, weights in the layout of the checkpoint):
  *
- *   q,k,v = x Wq^T + bq, ...          (B,T,C), weights in torch Linear layout (out, in)
- *   a     = attention(q, k, v, mask)   (B,T,C), heads H, kv heads KVH
- *   h1    = LayerNorm1(x + a Wo^T + bo)
- *   y     = LayerNorm2(h1 + GELU(h1 W1^T + b1) W2^T + b2)
+ *   BLOCK_POST_LN (BERT, RoBERTa)           BLOCK_PRE_LN (GPT-2) / BLOCK_PRE_RMS (LLaMA)
+ *   q,k,v = x Wq + bq, ...                  n1 = Norm1(x);  q,k,v = n1 Wq + bq, ...
+ *   a     = attention(q, k, v, mask)        [RoPE on q, k];  a = attention(q, k, v, mask)
+ *   h1    = LN1(x + a Wo + bo)              r1 = x + a Wo + bo;  h1 = Norm2(r1)
+ *   y     = LN2(h1 + FFN(h1))               y  = r1 + FFN(h1)
  *
- * The block owns its parameters, gradients, activations and backward scratch, all carved
- * from one arena at block_init (llm.c's size tables). It is the unit the benchmarks time and
- * the building block the checkpoint loaders (a later module) assemble into BERT/RoBERTa.
+ *   FFN_GELU:   FFN(h) = act(h W1 + b1) W2 + b2          (W1 = up / c_fc / intermediate)
+ *   FFN_SWIGLU: FFN(h) = (silu(h Wg) * (h W1)) W2        (Wg = gate_proj, W1 = up_proj)
+ *
+ * "x W" is x W^T for torch Linear weights (out, in) and x W for GPT-2 Conv1D weights stored
+ * (in, out) (w_in_out). Which parameters exist follows the dims (no LN biases under RMSNorm,
+ * no q/k/v biases for LLaMA, a gate only with SwiGLU); block_has() tells.
+ *
+ * The block owns its parameters and gradients (block_init, from the parameter arena) and
+ * carves its activations and backward scratch for one (B, T) from another arena
+ * (block_bind), so that a model can rebind activations when the batch shape changes.
  * Weight gradients are computed only for parameters marked trainable: a frozen parameter
  * costs no weight-gradient GEMM. Every function returns pf_status; nothing aborts on input. */
 #ifndef PF_BLOCK_H
@@ -18,50 +27,80 @@
 
 enum block_param {
     BP_WQ, BP_BQ, BP_WK, BP_BK, BP_WV, BP_BV, BP_WO, BP_BO, BP_LN1_W, BP_LN1_B,
-    BP_W1, BP_B1, BP_W2, BP_B2, BP_LN2_W, BP_LN2_B, BP_COUNT
+    BP_W1, BP_B1, BP_W2, BP_B2, BP_LN2_W, BP_LN2_B, BP_WG, BP_BG, BP_COUNT
 };
 
 enum block_act {
     BA_Q, BA_K, BA_V, BA_ATT, BA_ATTN, BA_O, BA_RES1, BA_LN1_MEAN, BA_LN1_RSTD, BA_H1,
-    BA_F1, BA_G, BA_F2, BA_RES2, BA_LN2_MEAN, BA_LN2_RSTD, BA_Y, BA_COUNT
+    BA_F1, BA_G, BA_F2, BA_RES2, BA_LN2_MEAN, BA_LN2_RSTD, BA_Y, BA_N1, BA_FG, BA_COUNT
 };
 
 enum block_scratch {
     BS_DRES2, BS_DG, BS_DF1, BS_DH1, BS_DRES1, BS_DATTN, BS_DQ, BS_DK, BS_DV, BS_DATT,
-    BS_COUNT
+    BS_DFG, BS_DN1, BS_COUNT
 };
+
+enum block_style { BLOCK_POST_LN = 0, BLOCK_PRE_LN = 1, BLOCK_PRE_RMS = 2 };
+enum block_ffn { FFN_GELU = 0, FFN_SWIGLU = 1 };
 
 struct block_dims {
     int B, T, C, H, KVH, F; /* batch, sequence, hidden, heads, kv heads, FFN size */
-    float ln_eps;           /* e.g. 1e-12 (BERT) */
-    enum gelu_kind act;
+    int D;                  /* head size; 0 means C / H */
+    float ln_eps;           /* e.g. 1e-12 (BERT), 1e-5 (GPT-2), 1e-6 (LLaMA RMSNorm) */
+    enum gelu_kind act;     /* FFN_GELU activation: GELU_ERF (BERT) or GELU_TANH (GPT-2) */
+    enum block_style style;
+    enum block_ffn ffn;
+    int causal;             /* decoders: keys after the query are masked */
+    int rope;               /* rotary embedding on q and k (block_set_rope gives the tables) */
+    int no_qkv_bias;        /* LLaMA: q/k/v without bias (Qwen2 has them) */
+    int no_o_bias;          /* LLaMA, Qwen2: o_proj without bias */
+    int no_ffn_bias;        /* LLaMA: gate/up/down without bias */
+    int w_in_out;           /* weights stored (in, out) (GPT-2 Conv1D) instead of (out, in) */
 };
 
 struct block {
     struct block_dims d;
     struct backend *be;
-    struct tensor p[BP_COUNT];     /* parameters */
+    struct tensor p[BP_COUNT];     /* parameters (data NULL when absent, see block_has) */
     struct tensor g[BP_COUNT];     /* their gradients (accumulate) */
     int trainable[BP_COUNT];       /* 0: frozen, no gradient work */
     struct tensor a[BA_COUNT];     /* forward activations kept for backward */
     struct tensor s[BS_COUNT];     /* backward scratch */
     const struct tensor *x;        /* input of the last forward (borrowed) */
     const struct tensor *mask;     /* key mask of the last forward (borrowed, may be NULL) */
+    const struct tensor *cos, *sin, *pos; /* RoPE tables and positions (borrowed) */
 };
 
-/* Name of parameter i in HF BERT naming, relative to the layer ("attention.self.query.weight"). */
+/* Name of parameter i in HF BERT naming, relative to the layer ("attention.self.query.weight").
+ * Models of other families map the indices to their own names. */
 const char *block_param_name(enum block_param i);
 
-/* Validate dims and carve every tensor from ar on be. All parameters start trainable, with
- * zero gradients; call block_init_params to fill the weights. */
+/* Whether parameter i exists for dims d. */
+int block_has(const struct block_dims *d, enum block_param i);
+
+/* Shape of parameter i for dims d (ndim 1 or 2). Returns 0 when the parameter is absent. */
+int block_param_shape(const struct block_dims *d, enum block_param i, int *ndim, int64_t s[2]);
+
+/* Validate dims (without B and T when bind is 0) and carve parameters and gradients from ar.
+ * All present parameters start trainable with zero gradients; block_init_params fills
+ * weights. With bind set, activations for d->B x d->T are carved from the same arena. */
 pf_status block_init(struct block *blk, struct arena *ar, struct backend *be,
                      const struct block_dims *d, struct pf_err *err);
+pf_status block_init_params_only(struct block *blk, struct arena *ar, struct backend *be,
+                                 const struct block_dims *d, struct pf_err *err);
 
-/* Weights ~ N(0, 0.02^2) from the Philox stream `seed`, biases 0, LayerNorm gains 1. */
+/* Carve activations and scratch for a B x T batch from ar (replacing earlier ones). */
+pf_status block_bind(struct block *blk, struct arena *ar, int B, int T, struct pf_err *err);
+
+/* Weights ~ N(0, 0.02^2) from the Philox stream `seed`, biases 0, norm gains 1. */
 void block_init_params(struct block *blk, uint64_t seed);
 
-/* Forward x (B,T,C) with key mask (B,T) i32 or NULL; the result is blk->a[BA_Y]. x and mask
- * are borrowed until block_backward. */
+/* RoPE inputs for the next forward/backward: tables (P, D/2) and positions (B, T) i32. */
+void block_set_rope(struct block *blk, const struct tensor *cos, const struct tensor *sin,
+                    const struct tensor *pos);
+
+/* Forward x (B,T,C) with key mask (B,T) i32 or NULL; the result is blk->a[BA_Y]. x, mask
+ * and the RoPE inputs are borrowed until block_backward. */
 pf_status block_forward(struct block *blk, const struct tensor *x, const struct tensor *mask,
                         struct pf_err *err);
 

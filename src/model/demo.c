@@ -97,7 +97,8 @@ static pf_status demo_build(struct demo *m, struct pf_err *err) {
     for (int l = 0; l < c->n_layer; l++) {
         block_init_params(&m->blk[l], c->seed * 31 + (uint64_t)l);
         for (int i = 0; i < BP_COUNT; i++)
-            add_slot(m, &m->blk[l].p[i], &m->blk[l].g[i], m->blk[l].p[i].ndim == 2);
+            if (m->blk[l].p[i].data) /* parameters this layer shape has */
+                add_slot(m, &m->blk[l].p[i], &m->blk[l].g[i], m->blk[l].p[i].ndim == 2);
     }
     add_slot(m, &m->wcls, &m->dwcls, 1);
     add_slot(m, &m->bcls, &m->dbcls, 0);

@@ -1,4 +1,4 @@
-/* activation.c - elementwise activations on the CPU: GELU (erf and tanh forms), ReLU, SiLU,
+/* activation.c - elementwise activations on the CPU: GELU (erf and tanh forms), ReLU, SiLU, tanh,
  * SwiGLU and the residual add, forward and backward.
  *
  * Every loop is an OpenMP `parallel for simd` over the elements (run on the calling thread
@@ -6,6 +6,7 @@
  * it. Each element is a pure function of its own inputs (and the build does not contract to
  * FMA under -std=c11), so results are bitwise independent of the thread count. out may alias
  * an input. Does not check arguments (core/ops_elementwise.c does) and allocates nothing. */
+#include <math.h>
 #include <stddef.h>
 
 #include "core/cpu/cpu_kernels.h"
@@ -189,4 +190,24 @@ void cpu_residual_backward(struct backend *be, float *da, float *db, const float
         for (size_t i = 0; i < n; i++)
             db[i] += dout[i];
     }
+}
+
+/* ---- tanh: libm's tanhf (correctly rounded to ~1 ulp); used on (B, C) pooler rows only,
+ * where vm_tanhf's absolute-error bound would cost relative accuracy near 0. ---- */
+
+void cpu_tanh_forward(struct backend *be, float *out, const float *inp, size_t n) {
+    (void)be;
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        out[i] = tanhf(inp[i]);
+}
+
+void cpu_tanh_backward(struct backend *be, float *dinp, const float *dout, const float *out,
+                       size_t n) {
+    (void)be;
+    if (!dinp)
+        return;
+#pragma omp parallel for simd schedule(simd : static) if (parallel : n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        dinp[i] = dout[i] * (1.0f - out[i] * out[i]);
 }

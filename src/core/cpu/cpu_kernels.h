@@ -47,6 +47,9 @@ void cpu_gelu_backward(struct backend *, float *dinp, const float *dout, const f
 void cpu_relu_forward(struct backend *, float *out, const float *inp, size_t n);
 void cpu_relu_backward(struct backend *, float *dinp, const float *dout, const float *inp,
                        size_t n);
+void cpu_tanh_forward(struct backend *, float *out, const float *inp, size_t n);
+void cpu_tanh_backward(struct backend *, float *dinp, const float *dout, const float *out,
+                       size_t n);
 void cpu_silu_forward(struct backend *, float *out, const float *inp, size_t n);
 void cpu_silu_backward(struct backend *, float *dinp, const float *dout, const float *inp,
                        size_t n);
