@@ -141,18 +141,28 @@ pf_status block_init_params_only(struct block *blk, struct arena *ar, struct bac
     blk->be = be;
     int nd;
     int64_t s[2];
-    char name[32];
     for (int i = 0; i < BP_COUNT && st == PF_OK; i++) {
         if (!block_param_shape(d, i, &nd, s))
             continue;
         st = tensor_alloc(&blk->p[i], ar, be, TENSOR_F32, param_names[i], nd, s, err);
-        if (st == PF_OK) {
-            snprintf(name, sizeof name, "d%d", i);
-            st = tensor_alloc(&blk->g[i], ar, be, TENSOR_F32, name, nd, s, err);
-        }
-        blk->trainable[i] = 1;
+        if (st == PF_OK && !d->lazy_grads)
+            st = block_alloc_grad(blk, ar, i, err);
+        blk->trainable[i] = !d->lazy_grads;
     }
-    return st == PF_OK ? block_zero_grad(blk, err) : st;
+    return st;
+}
+
+pf_status block_alloc_grad(struct block *blk, struct arena *ar, enum block_param i,
+                           struct pf_err *err) {
+    if ((unsigned)i >= BP_COUNT || !blk->p[i].data)
+        return pf_err_set(err, PF_ERR_ARG, "block_alloc_grad: no parameter %d", (int)i);
+    if (blk->g[i].data)
+        return PF_OK;
+    char name[32];
+    snprintf(name, sizeof name, "d%d", (int)i);
+    pf_status st = tensor_alloc(&blk->g[i], ar, blk->be, TENSOR_F32, name, blk->p[i].ndim,
+                                blk->p[i].shape, err);
+    return st == PF_OK ? op_zero(blk->be, &blk->g[i], err) : st;
 }
 
 pf_status block_bind(struct block *blk, struct arena *ar, int B, int T, struct pf_err *err) {
@@ -236,9 +246,10 @@ static const struct tensor *opt(const struct block *blk, int i) {
     return blk->p[i].data ? &blk->p[i] : NULL;
 }
 
-/* Gradient tensor of parameter i, or NULL when absent or frozen (no weight-gradient work). */
+/* Gradient tensor of parameter i, or NULL when absent, frozen or without a gradient tensor
+ * (no weight-gradient work). */
 static struct tensor *grad_of(struct block *blk, int i) {
-    return blk->p[i].data && blk->trainable[i] ? &blk->g[i] : NULL;
+    return blk->g[i].data && blk->trainable[i] ? &blk->g[i] : NULL;
 }
 
 static pf_status linear(struct block *blk, struct tensor *out, const struct tensor *in, int w,

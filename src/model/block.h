@@ -56,6 +56,7 @@ struct block_dims {
     int no_o_bias;          /* LLaMA, Qwen2: o_proj without bias */
     int no_ffn_bias;        /* LLaMA: gate/up/down without bias */
     int w_in_out;           /* weights stored (in, out) (GPT-2 Conv1D) instead of (out, in) */
+    int lazy_grads;         /* no gradient tensors at init: block_alloc_grad makes them */
 };
 
 struct block {
@@ -88,6 +89,10 @@ pf_status block_init(struct block *blk, struct arena *ar, struct backend *be,
                      const struct block_dims *d, struct pf_err *err);
 pf_status block_init_params_only(struct block *blk, struct arena *ar, struct backend *be,
                                  const struct block_dims *d, struct pf_err *err);
+
+/* Carve the gradient tensor of parameter i from ar if it has none yet (zeroed). */
+pf_status block_alloc_grad(struct block *blk, struct arena *ar, enum block_param i,
+                           struct pf_err *err);
 
 /* Carve activations and scratch for a B x T batch from ar (replacing earlier ones). */
 pf_status block_bind(struct block *blk, struct arena *ar, int B, int T, struct pf_err *err);

@@ -1,0 +1,145 @@
+/* model.h - a pretrained transformer of a supported family, forward and backward.
+ *
+ * Families (model/hf_config.h): BERT and RoBERTa encoders (post-LN, learned absolute
+ * positions, token types; RoBERTa's positions start after the padding index), GPT-2 (pre-LN,
+ * fused c_attn split at load, Conv1D weights kept (in, out), tanh GELU, tied embeddings) and
+ * LLaMA (RMSNorm, RoPE with rope_theta, SwiGLU, grouped-query attention, untied lm_head;
+ * Mistral and Qwen2 configs of that shape too).
+ *
+ * Heads: sequence classification / regression (BERT pooler + classifier; RoBERTa
+ * classifier.dense + out_proj on <s>; decoders `score` on the last non-padding token), the
+ * masked-LM head (BERT/RoBERTa) and the causal LM head (decoders).
+ *
+ * Data flow of one step:
+ *   model_forward(batch)   ids -> embeddings -> layers -> [final norm] -> hidden -> head
+ *   model_backward(dh, dl) head -> ... -> embeddings: activation gradients always (m->d_emb
+ *                          is dLoss/d(inputs_embeds)), weight gradients for the parameters
+ *                          marked trainable only (the rest cost no weight-gradient GEMM).
+ *
+ * Parameters are registered under their HF state-dict names (model->params), which is how
+ * the loader fills them (model_load.c) and how gradients and exports are named. */
+#ifndef PF_MODEL_H
+#define PF_MODEL_H
+
+#include <stdint.h>
+
+#include "core/tensor.h"
+#include "model/block.h"
+#include "model/hf_config.h"
+#include "util/arena.h"
+
+/* How an HF tensor maps onto the model's tensors. */
+enum mp_layout {
+    MP_WHOLE,    /* one tensor, same shape */
+    MP_COLS3,    /* GPT-2 c_attn.weight (C, 3C): columns split into q, k, v (C, C) each */
+    MP_ROWS3     /* GPT-2 c_attn.bias (3C): split into q, k, v (C) each */
+};
+
+struct model_param {
+    char name[96];           /* HF name without the base prefix ("encoder.layer.0....") */
+    int base;                /* 1: lives under the base prefix (bert./roberta./transformer./model.) */
+    int head;                /* 1: a head parameter (may be absent from a checkpoint) */
+    enum mp_layout layout;
+    int ndim;
+    int64_t shape[2];        /* the HF tensor's shape */
+    int nparts;              /* 1, or 3 for the split layouts */
+    struct tensor *part[3];  /* the model's tensors */
+    struct tensor *grad[3];  /* their gradients (data NULL until made trainable) */
+    int *trainable[3];       /* the flags the backward reads */
+    int init;                /* how model_init_params fills it: 0 normal(0.02), 1 zeros, 2 ones */
+    int loaded;              /* set by the loader: 1 read from the checkpoint, 0 initialised */
+};
+
+/* Tensors of the embedding and head parts, by role (absent ones have data == NULL). */
+enum model_tensor {
+    MT_WTE, MT_WPE, MT_WTT, MT_EMB_LN_W, MT_EMB_LN_B,   /* embeddings */
+    MT_FINAL_W, MT_FINAL_B,                              /* ln_f / norm (decoders) */
+    MT_POOL_W, MT_POOL_B, MT_CLS_W, MT_CLS_B,            /* seq-cls: dense, tanh, out */
+    MT_MLM_W, MT_MLM_B, MT_MLM_LN_W, MT_MLM_LN_B, MT_MLM_BIAS, /* MLM transform + bias */
+    MT_LM_W,                                             /* untied lm_head / decoder */
+    MT_COUNT
+};
+
+struct model_batch {
+    int B, T;
+    const int32_t *ids;      /* B*T token ids (host) */
+    const int32_t *mask;     /* B*T attention mask, 1 real / 0 padding (host), or NULL */
+    const int32_t *type_ids; /* B*T token types (encoders, host), or NULL for zeros */
+};
+
+struct model {
+    struct model_config cfg;
+    struct backend *be;
+    struct arena par;        /* parameters and gradients */
+    struct arena act;        /* activations for the bound batch shape */
+    int B, T;                /* bound batch shape (0 before the first forward) */
+    int n_labels;            /* output size of the seq-cls head */
+
+    struct tensor t[MT_COUNT], g[MT_COUNT];
+    int trainable[MT_COUNT];
+    struct block *layers;
+    int n_layers;
+
+    int n_params;
+    struct model_param *params;
+
+    /* per-batch inputs and activations */
+    struct tensor ids, pos, types, mask, pool_idx;  /* i32 */
+    struct tensor cos, sin;                          /* RoPE tables (P = T) */
+    struct tensor emb, emb_out, emb_mean, emb_rstd;  /* embedding sum and its LayerNorm */
+    struct tensor *hs;                               /* layer outputs are in the blocks */
+    struct tensor fin, fin_mean, fin_rstd;           /* final norm output (decoders) */
+    struct tensor pooled_in, pool_pre, pool_act;     /* seq-cls: gathered, dense, tanh */
+    struct tensor mlm_pre, mlm_act, mlm_out, mlm_mean, mlm_rstd;
+    struct tensor logits;                            /* (B, L) or (B, T, V) */
+    /* backward scratch */
+    struct tensor d_hidden, d_emb, d_emb_out, d_x[2];
+    struct tensor d_pooled_in, d_pool_pre, d_pool_act;
+    struct tensor d_mlm_pre, d_mlm_act, d_mlm_out;
+    int forwarded;
+};
+
+/* Build a model of cfg on be with parameters allocated (contents undefined until
+ * model_init_params or the loader) and no gradients. head overrides cfg->head unless
+ * it is -1; n_labels overrides cfg->num_labels unless 0. */
+pf_status model_create(struct model *m, const struct model_config *cfg, struct backend *be,
+                       int head, int n_labels, struct pf_err *err);
+void model_free(struct model *m);
+
+/* Fill every parameter (or, with only_missing, those the loader did not read) the HF way:
+ * weights N(0, 0.02) from the Philox stream `seed`, biases 0, norm gains 1. */
+void model_init_params(struct model *m, uint64_t seed, int only_missing);
+
+/* The parameter registered under an HF name (with or without the base prefix), or NULL. */
+struct model_param *model_find_param(struct model *m, const char *name);
+/* "bert.", "roberta.", "transformer." or "model.". */
+const char *model_base_prefix(enum model_family f);
+/* Total number of parameter elements (tied tensors counted once). */
+int64_t model_param_count(const struct model *m);
+
+/* Mark parameter p trainable (allocating and zeroing its gradient) or frozen. */
+pf_status model_set_trainable(struct model *m, struct model_param *p, int on, struct pf_err *err);
+pf_status model_set_all_trainable(struct model *m, int on, struct pf_err *err);
+/* Zero every gradient that exists. */
+pf_status model_zero_grad(struct model *m, struct pf_err *err);
+
+/* Forward one batch (inference: no dropout). Outputs: model_hidden (B,T,C), the
+ * last_hidden_state of HF (after the final norm for decoders) and m->logits when the model
+ * has a head. */
+pf_status model_forward(struct model *m, const struct model_batch *b, struct pf_err *err);
+const struct tensor *model_hidden(const struct model *m);
+
+/* Backward from dhidden (B,T,C) and/or dlogits (like m->logits); either may be NULL.
+ * Afterwards m->d_emb holds dLoss/d(inputs_embeds) and trainable gradients have been
+ * accumulated. */
+pf_status model_backward(struct model *m, const struct tensor *dhidden,
+                         const struct tensor *dlogits, struct pf_err *err);
+
+/* Copy the gradient of an HF parameter, in the HF tensor's layout, into dst (numel floats). */
+pf_status model_param_grad(const struct model *m, const struct model_param *p, float *dst,
+                           struct pf_err *err);
+/* Copy the value of an HF parameter in the HF layout into dst. */
+pf_status model_param_value(const struct model *m, const struct model_param *p, float *dst,
+                            struct pf_err *err);
+
+#endif
