@@ -87,7 +87,6 @@ struct model {
     struct tensor ids, pos, types, mask, pool_idx;  /* i32 */
     struct tensor cos, sin;                          /* RoPE tables (P = T) */
     struct tensor emb, emb_out, emb_mean, emb_rstd;  /* embedding sum and its LayerNorm */
-    struct tensor *hs;                               /* layer outputs are in the blocks */
     struct tensor fin, fin_mean, fin_rstd;           /* final norm output (decoders) */
     struct tensor pooled_in, pool_pre, pool_act;     /* seq-cls: gathered, dense, tanh */
     struct tensor mlm_pre, mlm_act, mlm_out, mlm_mean, mlm_rstd;

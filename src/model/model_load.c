@@ -1,0 +1,199 @@
+/* model_load.c - checkpoint folder -> model (see model_load.h for the order of checks). */
+#include "model/model_load.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/safetensors.h"
+#include "util/xalloc.h"
+
+/* The name a parameter has in this checkpoint. */
+static void file_name(const struct model *m, const struct model_param *p, int prefixed,
+                      char *buf, size_t n) {
+    snprintf(buf, n, "%s%s", p->base && prefixed ? model_base_prefix(m->cfg.family) : "",
+             p->name);
+}
+
+static const char *emb_name(enum model_family f) {
+    switch (f) {
+    case FAM_GPT2: return "wte.weight";
+    case FAM_LLAMA: return "embed_tokens.weight";
+    default: return "embeddings.word_embeddings.weight";
+    }
+}
+
+static const char *layer_probe(enum model_family f, int l, char *buf, size_t n) {
+    switch (f) {
+    case FAM_GPT2: snprintf(buf, n, "h.%d.ln_1.weight", l); break;
+    case FAM_LLAMA: snprintf(buf, n, "layers.%d.input_layernorm.weight", l); break;
+    default: snprintf(buf, n, "encoder.layer.%d.attention.self.query.weight", l); break;
+    }
+    return buf;
+}
+
+static const struct st_info *find(const struct st_checkpoint *ck, const char *prefix,
+                                  const char *name) {
+    char full[160];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    return st_checkpoint_find(ck, full, NULL);
+}
+
+static const char *shape_str(int ndim, const int64_t *s, char *buf, size_t n) {
+    size_t k = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < ndim && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? "," : "", (long long)s[i]);
+    if (k < n)
+        snprintf(buf + k, n - k, "]");
+    return buf;
+}
+
+/* Step 3: config vs weights on sentinel tensors, before the model is allocated. */
+static pf_status cross_check(const struct model_config *c, const struct st_checkpoint *ck,
+                             const char *dir, int *prefixed, struct pf_err *err) {
+    const char *pre = model_base_prefix(c->family);
+    const struct st_info *e = find(ck, pre, emb_name(c->family));
+    *prefixed = e != NULL;
+    if (!e)
+        e = find(ck, "", emb_name(c->family));
+    if (!e)
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: no tensor '%s%s' (or without the '%s' "
+                          "prefix): not a %s checkpoint, or config.json has the wrong "
+                          "model_type", dir, pre, emb_name(c->family), pre,
+                          hf_family_name(c->family));
+    const char *p = *prefixed ? pre : "";
+    if (e->ndim != 2 || e->shape[0] != c->vocab || e->shape[1] != c->hidden)
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: tensor '%s%s' has shape %s but config.json "
+                          "says vocab_size %d x hidden_size %d", dir, p, emb_name(c->family),
+                          shape_str(e->ndim, e->shape, (char[64]){0}, 64), c->vocab,
+                          c->hidden);
+    char name[96];
+    for (int l = 0; l < c->layers; l += c->layers > 1 ? c->layers - 1 : 1)
+        if (!find(ck, p, layer_probe(c->family, l, name, sizeof name)))
+            return pf_err_set(err, PF_ERR_FORMAT, "%s: config.json says %d layers but the "
+                              "checkpoint has no tensor '%s%s'", dir, c->layers, p, name);
+    if (find(ck, p, layer_probe(c->family, c->layers, name, sizeof name)))
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: config.json says %d layers but the "
+                          "checkpoint has '%s%s' (more layers)", dir, c->layers, p, name);
+    return PF_OK;
+}
+
+/* Read one HF tensor into the model's tensors (splitting GPT-2's c_attn). */
+static pf_status read_param(struct model *m, struct model_param *p, const struct st_file *f,
+                            const struct st_info *ti, struct pf_err *err) {
+    struct backend *be = m->be;
+    int direct = p->layout == MP_WHOLE && be->host_visible;
+    float *buf = direct ? tensor_f32(p->part[0]) : xmalloc((size_t)ti->numel * sizeof(float));
+    pf_status st = st_read_f32(f, ti, buf, ti->numel, err);
+    if (st == PF_OK && !direct) {
+        if (p->layout == MP_COLS3) { /* (C, 3C) -> three (C, C), all (in, out) */
+            int64_t rows = p->shape[0], cols = p->shape[1], w = cols / 3;
+            float *tmp = xmalloc((size_t)(rows * w) * sizeof(float));
+            for (int k = 0; k < 3; k++) {
+                for (int64_t r = 0; r < rows; r++)
+                    memcpy(tmp + r * w, buf + r * cols + k * w, (size_t)w * sizeof(float));
+                be->upload(be, p->part[k]->data, tmp, tensor_nbytes(p->part[k]));
+            }
+            free(tmp);
+        } else {
+            size_t off = 0;
+            for (int k = 0; k < p->nparts; k++) {
+                be->upload(be, p->part[k]->data, buf + off, tensor_nbytes(p->part[k]));
+                off += (size_t)p->part[k]->numel;
+            }
+        }
+    }
+    if (!direct)
+        free(buf);
+    return st;
+}
+
+static int cmp_cstr(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+pf_status model_load(struct model *m, const char *dir, struct backend *be,
+                     const struct model_load_opts *opts, struct model_load_info *info,
+                     struct pf_err *err) {
+    struct model_load_info dummy;
+    if (!info)
+        info = &dummy;
+    memset(info, 0, sizeof *info);
+    memset(m, 0, sizeof *m);
+    struct model_config cfg;
+    pf_status st = hf_config_load(&cfg, dir, err);
+    if (st != PF_OK)
+        return st;
+    struct st_checkpoint ck;
+    st = st_checkpoint_open(&ck, dir, err);
+    if (st != PF_OK)
+        return st;
+    int prefixed = 0;
+    st = cross_check(&cfg, &ck, dir, &prefixed, err);
+    int head = opts ? opts->head : -1;
+    if (st == PF_OK)
+        st = model_create(m, &cfg, be, head, opts ? opts->n_labels : 0, err);
+    if (st != PF_OK) {
+        st_checkpoint_close(&ck);
+        return st;
+    }
+    info->n_files = ck.nfiles;
+    info->n_tensors = ck.n;
+    info->prefixed = prefixed;
+    const char **used = xcalloc((size_t)m->n_params + 1, sizeof *used);
+    int n_used = 0;
+    char name[160], have[64], want[64];
+    for (int i = 0; i < m->n_params && st == PF_OK; i++) {
+        struct model_param *p = &m->params[i];
+        const struct st_file *f;
+        file_name(m, p, prefixed, name, sizeof name);
+        const struct st_info *ti = st_checkpoint_find(&ck, name, &f);
+        if (!ti) {
+            if (!p->head) {
+                st = pf_err_set(err, PF_ERR_FORMAT, "%s: the checkpoint has no tensor '%s' "
+                                "(required by config.json: %s, %d layers)", dir, name,
+                                cfg.architecture[0] ? cfg.architecture : cfg.model_type,
+                                cfg.layers);
+                break;
+            }
+            if (!info->n_initialised++)
+                snprintf(info->first_initialised, sizeof info->first_initialised, "%s", name);
+            continue;
+        }
+        if (ti->ndim != p->ndim || ti->shape[0] != p->shape[0] ||
+            (p->ndim > 1 && ti->shape[1] != p->shape[1])) {
+            st = pf_err_set(err, PF_ERR_FORMAT, "%s: tensor '%s' has shape %s, config.json "
+                            "implies %s", f->path, name, shape_str(ti->ndim, ti->shape, have, 64),
+                            shape_str(p->ndim, p->shape, want, 64));
+            break;
+        }
+        st = read_param(m, p, f, ti, err);
+        if (st != PF_OK)
+            break;
+        p->loaded = 1;
+        used[n_used++] = ti->name;
+        info->n_loaded++;
+        info->file_bytes += (int64_t)ti->nbytes;
+        const char *dt = st_dtype_name(ti->dtype);
+        if (!info->dtype[0])
+            snprintf(info->dtype, sizeof info->dtype, "%s", dt);
+        else if (strcmp(info->dtype, dt))
+            snprintf(info->dtype, sizeof info->dtype, "mixed");
+    }
+    if (st == PF_OK) {
+        qsort(used, (size_t)n_used, sizeof *used, cmp_cstr);
+        for (int i = 0; i < ck.n; i++) {
+            const char *key = ck.entries[i].name;
+            if (bsearch(&key, used, (size_t)n_used, sizeof *used, cmp_cstr))
+                continue;
+            if (!info->n_unused++)
+                snprintf(info->first_unused, sizeof info->first_unused, "%s", key);
+        }
+        model_init_params(m, opts ? opts->seed : 0, 1);
+    }
+    free(used);
+    st_checkpoint_close(&ck);
+    if (st != PF_OK)
+        model_free(m);
+    return st;
+}
