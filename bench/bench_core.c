@@ -3,7 +3,9 @@
  * non-GEMM ops) and the share of a whole layer's forward+backward spent outside sgemm.
  *
  * Shapes: BERT-small (4 layers, hidden 256, FFN 1024, 32 x 128 = 4096 tokens, 4 heads) and a
- * BERT-base layer (hidden 768, FFN 3072, 16 x 128 = 2048 tokens, 12 heads). Every figure is
+ * BERT-base layer (hidden 768, FFN 3072, 16 x 128 = 2048 tokens, 12 heads); the whole-model
+ * table runs all layers of each (4 and 12) with the embeddings, frozen, forward and the
+ * backward to the input embeddings (what PEFT training needs). Every figure is
  * the median of --reps timed runs after one warm-up. Prints markdown tables on stdout.
  * Not a test: nothing here asserts, and timings are never used by `make test`. */
 #include <omp.h>
@@ -16,6 +18,7 @@
 #include "core/cpu/cpu_kernels.h"
 #include "core/ops.h"
 #include "model/block.h"
+#include "model/model.h"
 #include "util/rng.h"
 
 struct shape {
@@ -288,6 +291,56 @@ static void bench_layer(struct backend *be, const struct shape *s, int train_wei
     arena_free(&ar);
 }
 
+/* ---- a whole BERT model: frozen backbone, forward + backward to the input embeddings ---- */
+
+static void bench_model(struct backend *be, const struct shape *s) {
+    struct pf_err err = {0};
+    struct model_config c = {.family = FAM_BERT, .head = HEAD_NONE, .vocab = 30522,
+                             .hidden = s->C, .layers = s->layers, .heads = s->H,
+                             .kv_heads = s->H, .head_dim = s->C / s->H, .ffn = s->F,
+                             .max_pos = 512, .type_vocab = 2, .norm_eps = 1e-12f,
+                             .act = ACT_GELU_ERF, .pad_id = 0, .bos_id = -1, .eos_id = -1,
+                             .num_labels = 2, .tie_word_embeddings = 1};
+    snprintf(c.model_type, sizeof c.model_type, "bert");
+    struct model m;
+    die_on(model_create(&m, &c, be, -1, 0, &err), &err);
+    model_init_params(&m, 7, 0); /* every parameter frozen: no gradients exist */
+    size_t n = (size_t)s->B * (size_t)s->T;
+    int32_t *ids = malloc(n * sizeof(int32_t)), *mask = malloc(n * sizeof(int32_t));
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = 1000 + (int32_t)(rng_uniform_at(3, i) * 20000.0f);
+        mask[i] = 1;
+    }
+    struct model_batch b = {.B = s->B, .T = s->T, .ids = ids, .mask = mask};
+    struct tensor dh;
+    struct arena ar;
+    struct arena_allocator al = backend_arena_allocator(be);
+    arena_init(&ar, "bench", &al, 0);
+    int64_t sh[3] = {s->B, s->T, s->C};
+    die_on(tensor_alloc(&dh, &ar, be, TENSOR_F32, "dh", 3, sh, &err), &err);
+    for (int64_t i = 0; i < dh.numel; i++)
+        tensor_f32(&dh)[i] = 1e-3f * rng_normal_at(2, (uint64_t)i);
+    double tf[64], tb[64];
+    for (int r = -1; r < reps; r++) {
+        double t0 = now_s();
+        die_on(model_forward(&m, &b, &err), &err);
+        double t1 = now_s();
+        die_on(model_backward(&m, &dh, NULL, &err), &err);
+        double t2 = now_s();
+        if (r >= 0) {
+            tf[r] = t1 - t0;
+            tb[r] = t2 - t1;
+        }
+    }
+    double mf = median(tf, reps), mb = median(tb, reps);
+    printf("| %s model, %d layers | %.1f | %.1f | %.1f | %.0f |\n", s->name, s->layers,
+           1e3 * mf, 1e3 * mb, 1e3 * (mf + mb), (double)n / (mf + mb));
+    free(ids);
+    free(mask);
+    arena_free(&ar);
+    model_free(&m);
+}
+
 int main(int argc, char **argv) {
     int threads = 0;
     for (int i = 1; i < argc; i++) {
@@ -317,6 +370,11 @@ int main(int argc, char **argv) {
         bench_layer(be, &shapes[i], 1);
         bench_layer(be, &shapes[i], 0);
     }
+    printf("\n### whole BERT model (vocab 30522), frozen backbone: forward + backward to the "
+           "input embeddings\n\n");
+    printf("| shape | fwd ms | bwd ms | total ms | tokens/s |\n|---|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        bench_model(be, &shapes[i]);
     backend_close(be);
     return 0;
 }

@@ -17,10 +17,15 @@ import time
 import torch
 import torch.nn.functional as F
 
-SHAPES = [  # name, B, T, C, H, FFN: as bench/bench_core.c
-    ("BERT-small", 32, 128, 256, 4, 1024),
-    ("BERT-base", 16, 128, 768, 12, 3072),
+SHAPES = [  # name, B, T, C, H, FFN, layers: as bench/bench_core.c
+    ("BERT-small", 32, 128, 256, 4, 1024, 4),
+    ("BERT-base", 16, 128, 768, 12, 3072, 12),
 ]
+
+# The whole-model peer is the HF-faithful BERT of tools/make_hf_fixtures.py (the same module
+# tree and ops as transformers' eager BertModel), imported without running that script.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import make_hf_fixtures as hf  # noqa: E402
 
 
 class Layer(torch.nn.Module):
@@ -46,7 +51,7 @@ class Layer(torch.nn.Module):
 
 
 def time_layer(shape, train_weights, reps):
-    _, B, T, C, H, FF = shape
+    _, B, T, C, H, FF, _ = shape
     torch.manual_seed(0)
     layer = Layer(C, H, FF)
     for p in layer.parameters():
@@ -66,6 +71,50 @@ def time_layer(shape, train_weights, reps):
             tf.append(t1 - t0)
             tb.append(t2 - t1)
     return statistics.median(tf), statistics.median(tb)
+
+
+def time_model(shape, reps):
+    """Frozen BertModel, forward from token ids and backward to the input embeddings (the word
+    embedding lookup's output), as bench_model() in bench/bench_core.c."""
+    _, B, T, C, H, FF, L = shape
+    torch.manual_seed(0)
+    cfg = {"vocab_size": 30522, "hidden_size": C, "num_hidden_layers": L,
+           "num_attention_heads": H, "intermediate_size": FF, "hidden_act": "gelu",
+           "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12,
+           "pad_token_id": 0}
+    model = hf.BertModel(cfg, add_pooling_layer=False).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    emb = model.embeddings
+    ids = torch.randint(1000, 21000, (B, T))
+    mask = torch.ones(B, T, dtype=torch.long)
+    types = torch.zeros(B, T, dtype=torch.long)
+    pos = torch.arange(T)[None, :].expand(B, T)
+    dh = torch.randn(B, T, C) * 1e-3
+    tf, tb = [], []
+    for r in range(reps + 1):
+        t0 = time.perf_counter()
+        x = emb.word_embeddings(ids).requires_grad_(True)
+        e = emb.LayerNorm(x + emb.token_type_embeddings(types) + emb.position_embeddings(pos))
+        h = model.encoder(e, hf.key_padding_mask(mask, e.dtype))
+        t1 = time.perf_counter()
+        h.backward(dh)
+        t2 = time.perf_counter()
+        if r > 0:
+            tf.append(t1 - t0)
+            tb.append(t2 - t1)
+    return statistics.median(tf), statistics.median(tb)
+
+
+def bipeft_model_rows(path):
+    rows = {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"\| (BERT-\w+) model, \d+ layers \| ([\d.]+) \| ([\d.]+) \| "
+                         r"([\d.]+) \| ([\d.]+) \|", line)
+            if m:
+                rows[m.group(1)] = float(m.group(5))
+    return rows
 
 
 def bipeft_rows(path):
@@ -102,6 +151,19 @@ def main():
             ratio = f"{total / mine:.2f}x" if mine else "-"
             print(f"| {shape[0]}, {label} | {1e3 * f:.1f} | {1e3 * b:.1f} | {total:.1f} | "
                   f"{mine if mine else '-'} | {ratio} |")
+    models = bipeft_model_rows(a.bipeft_output)
+    print(f"\n### PyTorch {torch.__version__} peer, whole BERT model, frozen backbone, forward + "
+          f"backward to the input embeddings ({torch.get_num_threads()} threads, median of "
+          f"{a.reps})\n")
+    print("| shape | PyTorch fwd ms | PyTorch bwd ms | PyTorch tokens/s | bipeft tokens/s "
+          "| bipeft / PyTorch |\n|---|---:|---:|---:|---:|---:|")
+    for shape in SHAPES:
+        f, b = time_model(shape, a.reps)
+        tps = shape[1] * shape[2] / (f + b)
+        mine = models.get(shape[0])
+        ratio = f"{mine / tps:.2f}x" if mine else "-"
+        print(f"| {shape[0]}, {shape[6]} layers | {1e3 * f:.1f} | {1e3 * b:.1f} | {tps:.0f} | "
+              f"{mine if mine else '-'} | {ratio} |")
     return 0
 
 

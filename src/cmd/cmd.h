@@ -33,5 +33,8 @@ int cmd_parse_int(const char *cmd, const char *opt, const char *s, int lo, int h
 
 int cmd_info(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_demo(const struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_inspect(const struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_tokenize(const struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_forward(const struct cmd_ctx *ctx, int argc, char **argv);
 
 #endif

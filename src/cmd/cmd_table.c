@@ -5,5 +5,11 @@
 const struct command cmd_table[] = {
     {"info", "", "the build, BLAS, threads and devices", cmd_info},
     {"demo", "", "train a tiny encoder on a synthetic task (checks the core)", cmd_demo},
+    {"inspect", "DIR", "family, sizes, parameters, dtype, head and tokenizer of a checkpoint",
+     cmd_inspect},
+    {"tokenize", "DIR --text T [--pair P]", "token ids of a text (one JSON object)",
+     cmd_tokenize},
+    {"forward", "DIR --text T [--pair P] ... --out F", "run a checkpoint on a batch of texts; "
+     "write hidden states (and logits) as safetensors", cmd_forward},
     {0, 0, 0, 0},
 };

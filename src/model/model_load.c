@@ -108,6 +108,32 @@ static pf_status read_param(struct model *m, struct model_param *p, const struct
     return st;
 }
 
+pf_status model_probe(const char *dir, struct model_probe *out, struct pf_err *err) {
+    memset(out, 0, sizeof *out);
+    pf_status st = hf_config_load(&out->cfg, dir, err);
+    if (st != PF_OK)
+        return st;
+    struct st_checkpoint ck;
+    st = st_checkpoint_open(&ck, dir, err);
+    if (st != PF_OK)
+        return st;
+    st = cross_check(&out->cfg, &ck, dir, &out->prefixed, err);
+    out->n_files = ck.nfiles;
+    out->n_tensors = ck.n;
+    for (int i = 0; i < ck.n; i++) {
+        const struct st_info *t = ck.entries[i].info;
+        out->n_elements += t->numel;
+        out->data_bytes += (int64_t)t->nbytes;
+        const char *dt = st_dtype_name(t->dtype);
+        if (!out->dtype[0])
+            snprintf(out->dtype, sizeof out->dtype, "%s", dt);
+        else if (strcmp(out->dtype, dt))
+            snprintf(out->dtype, sizeof out->dtype, "mixed");
+    }
+    st_checkpoint_close(&ck);
+    return st;
+}
+
 static int cmp_cstr(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }

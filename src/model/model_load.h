@@ -37,6 +37,16 @@ struct model_load_info {
     int64_t file_bytes;    /* bytes of tensor data in the checkpoint */
 };
 
+/* Steps 1-3 only, nothing allocated for weights: what `bipeft inspect` shows. */
+struct model_probe {
+    struct model_config cfg;
+    int n_files, n_tensors, prefixed;
+    int64_t n_elements;   /* over every tensor in the checkpoint */
+    int64_t data_bytes;   /* bytes of tensor data */
+    char dtype[8];        /* the one dtype of every tensor, or "mixed" */
+};
+pf_status model_probe(const char *dir, struct model_probe *out, struct pf_err *err);
+
 pf_status model_load(struct model *m, const char *dir, struct backend *be,
                      const struct model_load_opts *opts, struct model_load_info *info,
                      struct pf_err *err);
