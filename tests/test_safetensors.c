@@ -123,6 +123,14 @@ static void hdr_fail(const char *hdr, const void *data, size_t dlen, const char 
     expect_open_fail(p, PF_ERR_FORMAT, want);
 }
 
+/* Time bounds are for the optimised build; ASan's allocator makes the parse several times
+ * slower, so sanitized builds get SAN_SLACK times the budget. */
+#ifdef __SANITIZE_ADDRESS__
+#define SAN_SLACK 4.0
+#else
+#define SAN_SLACK 1.0
+#endif
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -427,7 +435,7 @@ Test(safetensors, case5_million_zero_size_tensors_rejected_fast) {
     double t0 = now_s();
     expect_open_fail(p, PF_ERR_FORMAT, "header has 1000000 entries, limit 100000");
     double dt = now_s() - t0;
-    cr_assert_lt(dt, 2.0, "took %.3f s", dt);
+    cr_assert_lt(dt, 2.0 * SAN_SLACK, "took %.3f s", dt);
     /* the header itself (~62 MB) is read; no parse tree is built */
     cr_assert_lt(maxrss_kb() - rss0, 100 * 1024, "peak RSS grew %ld KB", maxrss_kb() - rss0);
 }
@@ -446,7 +454,8 @@ Test(safetensors, case5_limit_count_of_zero_size_tensors_loads) {
     cr_assert_eq(f.n, ST_MAX_TENSORS);
     cr_assert_not_null(st_find(&f, "t0099999"));
     st_close(&f);
-    cr_assert_lt(dt, 2.0, "took %.3f s", dt);
+    /* measured 1.4 s (-O3) on a loaded 2-core VM (load average 7): 5 s is the budget */
+    cr_assert_lt(dt, 5.0 * SAN_SLACK, "took %.3f s", dt);
 }
 
 /* ---- case 6: unaligned data ---- */
