@@ -18,7 +18,11 @@ Regenerate
     Seeded and single-threaded: rerunning it produces byte-identical files. If
     tests/data/tok/<kind>/tokenizer.json exists it is copied into the matching fixtures
     (bert, roberta, gpt2, llama3, llama2; qwen2 uses tok/qwen2 if present, else tok/llama3);
-    a missing one is skipped silently, so rerun after adding tokenizers.
+    a missing one is skipped silently, so rerun after adding tokenizers. With a tokenizer and
+    a pad_token_id, the folder also gets texts.json and reference_text.safetensors: two texts
+    (the first a pair where the tokenizer has pair cases) with the ids HF's tokenizer gives
+    them (tests/data/tok/<kind>/expected.jsonl), padded, run through the model: the end-to-end
+    reference for `bipeft forward`.
 
 Fixtures (vocab 512, hidden 32, 2 layers, 4 heads, intermediate 64 unless noted)
     bert-cls            BertForSequenceClassification, 3 labels, `bert.` prefix, with pooler
@@ -1069,8 +1073,61 @@ def generate(spec, bases):
         src = os.path.join(TOK, kind, "tokenizer.json")
         if os.path.isfile(src):
             shutil.copyfile(src, os.path.join(d, "tokenizer.json"))
+            text_reference(spec, m64, d, os.path.join(TOK, kind, "expected.jsonl"))
             break
     return spec
+
+
+def text_reference(spec, m64, d, expected_path):
+    """End-to-end reference for `bipeft forward DIR --text ... --pair ...`: two texts whose ids
+    come from HF's own tokenizer implementation (tokenizers.js, recorded in the tokenizer's
+    expected.jsonl), the first a pair when the tokenizer has pair cases, padded on the right
+    with pad_token_id, run through the float64 model. Writes texts.json and
+    reference_text.safetensors (input_ids, attention_mask, last_hidden_state, logits for
+    classification heads)."""
+    cfg = spec["cfg"]
+    pad = cfg.get("pad_token_id")
+    if pad is None or not os.path.isfile(expected_path):
+        return
+    max_t = cfg.get("max_position_embeddings", cfg.get("n_positions", 64))
+    if cfg["model_type"] == "roberta":
+        max_t -= pad + 1
+    rows = []
+    with open(expected_path, encoding="utf-8") as f:
+        for line in f:
+            e = json.loads(line)
+            if e["max_length"] is None and 3 <= len(e["ids"]) <= min(max_t, 40):
+                rows.append(e)
+    # prefer a text with non-ASCII characters, so the command line carries UTF-8 end to end
+    single = next((e for e in rows if e["pair"] is None and not e["text"].isascii()), None) or \
+        next((e for e in rows if e["pair"] is None), None)
+    second = next((e for e in rows if e["pair"] is not None), None) or \
+        next((e for e in rows if e["pair"] is None and len(e["ids"]) != len(single["ids"])), None)
+    if single is None or second is None:
+        return
+    # the k-th --pair goes with the k-th --text, so a pair case comes first
+    batch = [second, single] if second["pair"] is not None else [single, second]
+    T = max(len(e["ids"]) for e in batch)
+    ids = torch.full((2, T), pad, dtype=torch.int64)
+    mask = torch.zeros(2, T, dtype=torch.int64)
+    tt = torch.zeros(2, T, dtype=torch.int64)
+    for i, e in enumerate(batch):
+        n = len(e["ids"])
+        ids[i, :n] = torch.tensor(e["ids"])
+        mask[i, :n] = 1
+        tt[i, :n] = torch.tensor(e["type_ids"])
+    inp = {"input_ids": ids, "attention_mask": mask}
+    if cfg["model_type"] == "bert":
+        inp["token_type_ids"] = tt
+    with torch.no_grad():
+        h, logits = m64(**inp)
+    out = {"input_ids": ids.to(torch.int32), "attention_mask": mask.to(torch.int32),
+           "last_hidden_state": h.float()}
+    if logits is not None and logits.dim() == 2:
+        out["logits"] = logits.float()
+    write_safetensors(os.path.join(d, "reference_text.safetensors"), out)
+    write_json(os.path.join(d, "texts.json"),
+               {"text": [e["text"] for e in batch], "pair": [e["pair"] for e in batch]})
 
 
 def main():
