@@ -129,6 +129,9 @@ $(OBJDIR)/%.o: src/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
+# The Lua stdlib (lua/peft/*.lua) is embedded into script_stdlib.o with .incbin.
+$(OBJDIR)/script/script_stdlib.o: $(wildcard lua/peft/*.lua)
+
 $(OBJDIR)/%.o: src/%.cu
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NVCC    $<")

@@ -33,5 +33,7 @@ int cmd_parse_int(const char *cmd, const char *opt, const char *s, int lo, int h
 
 int cmd_info(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_demo(const struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_check_config(const struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_script_test(const struct cmd_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -5,5 +5,7 @@
 const struct command cmd_table[] = {
     {"info", "", "the build, BLAS, threads and devices", cmd_info},
     {"demo", "", "train a tiny encoder on a synthetic task (checks the core)", cmd_demo},
+    {"check-config", "FILE.lua...", "validate configs; print the resolved config as JSON", cmd_check_config},
+    {"script-test", "FILE.lua [ARGS]", "run a Lua file in the config sandbox (tests)", cmd_script_test},
     {0, 0, 0, 0},
 };
