@@ -19,6 +19,19 @@ local function is_list(t)
 end
 peft.is_list = is_list
 
+-- Tables made by builders (spaces, schedules) replace an included value as a whole instead
+-- of merging into it: a space or schedule is one choice, not a set of defaults to patch.
+-- whole(t) marks t (and returns it); users can mark their own tables the same way.
+local WHOLE = {peft_whole = true}
+function peft.whole(t)
+  if type(t) ~= "table" then error("peft.whole: expected a table", 2) end
+  return setmetatable(t, WHOLE)
+end
+local function is_whole(t)
+  local mt = getmetatable(t)
+  return type(mt) == "table" and rawget(mt, "peft_whole") == true
+end
+
 -- Deep copy of plain tables (functions and other values are shared).
 local function copy(v)
   if type(v) ~= "table" then return v end
@@ -28,11 +41,12 @@ local function copy(v)
 end
 peft.copy = copy
 
--- merge(base, over) -> a new table: maps merge key by key; lists, scalars and functions in
--- `over` replace what `base` had; peft.none removes the key.
+-- merge(base, over) -> a new table: maps merge key by key; lists, scalars, functions and
+-- whole tables (builder results) in `over` replace what `base` had; peft.none removes the key.
 local function merge(base, over)
   if over == peft.none then return nil end
-  if type(base) ~= "table" or type(over) ~= "table" or is_list(over) or is_list(base) then
+  if type(base) ~= "table" or type(over) ~= "table" or is_list(over) or is_list(base)
+      or is_whole(over) then
     return copy(over)
   end
   local out = copy(base)

@@ -15,14 +15,14 @@ function schedule.constant(v)
     peft.check_keys(v, {"value"}, "peft.schedule.constant", 2)
     v = v.value
   end
-  return {kind = "constant", value = v}
+  return peft.whole{kind = "constant", value = v}
 end
 
 local function ramp(kind)
   return function(o)
     peft.check_keys(o, {"from", "to", "warmup"}, "peft.schedule." .. kind, 2)
     o = o or {}
-    return {kind = kind, from = o.from, to = o.to, warmup = o.warmup}
+    return peft.whole{kind = kind, from = o.from, to = o.to, warmup = o.warmup}
   end
 end
 schedule.linear = ramp("linear")
@@ -31,14 +31,14 @@ schedule.cosine = ramp("cosine")
 function schedule.step(o)
   peft.check_keys(o, {"from", "gamma", "every"}, "peft.schedule.step", 2)
   o = o or {}
-  return {kind = "step", from = o.from, gamma = o.gamma, every = o.every}
+  return peft.whole{kind = "step", from = o.from, gamma = o.gamma, every = o.every}
 end
 
 function schedule.custom(fn)
   if type(fn) ~= "function" then
     error("peft.schedule.custom: expected a function(t, total)", 2)
   end
-  return {kind = "custom", fn = fn}
+  return peft.whole{kind = "custom", fn = fn}
 end
 
 -- eval(s, t, total) -> number

@@ -55,7 +55,7 @@ function peft.space(groups)
     c.kind = nil
     out[g.kind] = c
   end
-  return out
+  return peft.whole(out)
 end
 
 -- Keep only some kinds of a space: peft.only(peft.s1(), {"lora", "bitfit"})
@@ -65,7 +65,7 @@ function peft.only(space, kinds)
     if not KINDS[k] then error("peft.only: unknown kind '" .. tostring(k) .. "'", 2) end
     out[k] = peft.copy(space[k])
   end
-  return out
+  return peft.whole(out)
 end
 
 local function common(o, what)

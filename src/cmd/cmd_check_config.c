@@ -37,7 +37,10 @@ int cmd_check_config(const struct cmd_ctx *ctx, int argc, char **argv) {
         }
         script_policy_free(P);
     }
-    printf(argc > 1 ? "\n]\n" : "\n");
+    if (argc > 1)
+        printf("\n]\n");
+    else if (printed)
+        printf("\n");
     return failed ? 2 : 0;
 }
 

@@ -290,8 +290,11 @@ static int v_int64(struct vctx *v, int idx, void *out, const void *arg) {
         x = ok ? (lua_Integer)d : 0;
     }
     if (!ok || x < r->lo || x > r->hi) {
-        if (r->lo == 1 && r->hi == INT64_MAX)
+        if (r->lo == 1 && (r->hi == INT64_MAX || !ok || x < 1))
             return verr(v, "expected a positive integer, got %s", desc(v, idx, tmp, sizeof tmp));
+        if (r->lo == 1)
+            return verr(v, "expected a positive integer <= %lld, got %s", (long long)r->hi,
+                        desc(v, idx, tmp, sizeof tmp));
         if (r->lo == 0 && r->hi == INT64_MAX)
             return verr(v, "expected a non-negative integer, got %s",
                         desc(v, idx, tmp, sizeof tmp));

@@ -18,6 +18,10 @@ void script_sandbox_freeze(lua_State *L, const char *name);
 /* Add name = value (value on top, popped) to the safe globals before they are frozen. */
 void script_sandbox_set_global(lua_State *L, const char *name);
 
+/* script_state.c: 1 when the running call is over a limit (the hook raises again at every
+ * instruction until the call returns). */
+int script_is_stopping(lua_State *L);
+
 #define SCRIPT_ENV_KEY "bipeft.env"
 #define SCRIPT_SAFE_KEY "bipeft.safe"
 

@@ -12,6 +12,9 @@
  *                 refuse patterns longer than 1024 bytes and patterns whose backtracking cost
  *                 estimate on the given subject exceeds 1e8 steps: the pattern matcher is C,
  *                 the count hook cannot stop it (reliability case 16);
+ *   xpcall        runs the user's message handler through a C handler that skips it once the
+ *                 call is over a limit: an error raised by the count hook leaves hooks off
+ *                 while the handler runs, so a looping handler would never be stopped;
  *   string.rep    returns "" at once for an empty string and separator (the C loop would run
  *                 n times for nothing).
  * Not provided: io, os, package, require, debug, coroutine, load, loadfile, dofile,
@@ -197,6 +200,25 @@ static int w_rawset(lua_State *L) {
     return forward_to_original(L);
 }
 
+/* Message handler around the user's (upvalue 1): passes the error through untouched once the
+ * call is stopped by a limit, since Lua runs handlers of hook errors with hooks disabled. */
+static int xpcall_handler(lua_State *L) {
+    if (script_is_stopping(L))
+        return 1;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int w_xpcall(lua_State *L) {
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, xpcall_handler, 1);
+    lua_replace(L, 2);
+    return forward_to_original(L);
+}
+
 /* Skip one single-character class starting at p[i] ("x", "%a", "[set]", "."); returns the
  * index after it, or 0 if the pattern is malformed (the original function reports it). */
 static size_t skip_class(const char *p, size_t lp, size_t i) {
@@ -279,12 +301,16 @@ static int w_pattern(lua_State *L) {
     int plain = lua_toboolean(L, 4) &&
                 lua_tocfunction(L, lua_upvalueindex(1)) == lua_tocfunction(L, lua_upvalueindex(2));
     if (!plain) {
+        char msg[160];
+        double c = lp > PATTERN_MAX ? 0 : pattern_cost_log2(p, lp, ls);
         if (lp > PATTERN_MAX)
-            return luaL_error(L, "pattern of %zu bytes refused (limit %d)", lp, PATTERN_MAX);
-        double c = pattern_cost_log2(p, lp, ls);
-        if (c > PATTERN_COST_LOG2)
-            return luaL_error(L, "pattern refused: backtracking on a %zu-byte subject could take "
-                                 "~2^%.0f steps (limit 1e8)", ls, c);
+            snprintf(msg, sizeof msg, "pattern of %zu bytes refused (limit %d)", lp, PATTERN_MAX);
+        else if (c > PATTERN_COST_LOG2)
+            snprintf(msg, sizeof msg, "pattern refused: backtracking on a %zu-byte subject could "
+                     "take ~2^%.0f steps (limit 1e8)", ls, c);
+        else
+            return forward_to_original(L);
+        return luaL_error(L, "%s", msg);
     }
     return forward_to_original(L);
 }
@@ -307,7 +333,7 @@ static int w_rep(lua_State *L) {
 static const char *const base_allowed[] = {
     "assert", "error",  "getmetatable", "ipairs",   "next", "pairs",    "pcall",
     "rawequal", "rawget", "rawlen",     "select",   "tonumber", "tostring", "type",
-    "xpcall", "_VERSION", NULL};
+    "_VERSION", NULL};
 
 /* Copy lib (on top) into a fresh table without the names in `drop`; replaces the top. */
 static void copy_lib(lua_State *L, const char *const *drop) {
@@ -385,6 +411,9 @@ int script_sandbox_open(lua_State *L) {
     wrap_field(L, g, "setmetatable", w_setmetatable, NULL);
     lua_getfield(L, g, "setmetatable");
     lua_setfield(L, safe, "setmetatable");
+    wrap_field(L, g, "xpcall", w_xpcall, NULL);
+    lua_getfield(L, g, "xpcall");
+    lua_setfield(L, safe, "xpcall");
     wrap_field(L, g, "rawset", w_rawset, NULL);
     lua_getfield(L, g, "rawset");
     lua_setfield(L, safe, "rawset");

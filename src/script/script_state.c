@@ -103,7 +103,10 @@ static void script_hook(lua_State *L, lua_Debug *ar) {
     struct script *S = script_from_lua(L);
     if (!S->killed) {
         S->count += HOOK_EVERY;
-        if (atomic_load(&S->cancel))
+        if (S->mem_hit) /* a pcall swallowed the memory error: stop anyway */
+            snprintf(S->kill_msg, sizeof S->kill_msg, "script memory limit (%zu MB) exceeded",
+                     S->lim.mem_bytes >> 20);
+        else if (atomic_load(&S->cancel))
             snprintf(S->kill_msg, sizeof S->kill_msg, "cancelled");
         else if (S->count > S->lim.instructions)
             snprintf(S->kill_msg, sizeof S->kill_msg, "instruction limit exceeded (%llu)",
@@ -118,8 +121,14 @@ static void script_hook(lua_State *L, lua_Debug *ar) {
          * next instruction raises again, until the error reaches script_call */
         lua_sethook(L, script_hook, LUA_MASKCOUNT, 1);
     }
-    luaL_error(L, "%s", S->kill_msg);
+    /* level 0 is the Lua function running (a hook adds no frame) */
+    luaL_where(L, 0);
+    lua_pushstring(L, S->kill_msg);
+    lua_concat(L, 2);
+    lua_error(L);
 }
+
+int script_is_stopping(lua_State *L) { return script_from_lua(L)->killed; }
 
 /* ---- message handler: a traceback, never a user metamethod ---- */
 
