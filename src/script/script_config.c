@@ -168,6 +168,10 @@ static int path_line(const struct vctx *v, const char **file) {
         int depth = 0;
         for (int k = 0; k < n; k++) {
             const char *h = find_key(text, at, names[k]);
+            /* the first key: its last occurrence (a table constructor keeps the later value,
+             * and the returned table usually comes last) */
+            for (const char *h2 = h; k == 0 && h2; h2 = find_key(text, h2 + 1, names[k]))
+                h = h2;
             if (!h)
                 break;
             hit = h;

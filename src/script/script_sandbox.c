@@ -41,8 +41,11 @@ const char *script_describe(lua_State *L, int idx, char *buf, size_t bufsz) {
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx))
             snprintf(buf, bufsz, "%lld", (long long)lua_tointeger(L, idx));
-        else
+        else {
             snprintf(buf, bufsz, "%.14g", lua_tonumber(L, idx));
+            if (!strpbrk(buf, ".eEni")) /* a float that looks integral: 1.0, as Lua shows it */
+                snprintf(buf + strlen(buf), bufsz - strlen(buf), ".0");
+        }
         return buf;
     case LUA_TSTRING: {
         size_t n;
