@@ -2,7 +2,8 @@
 #
 #   make            build bin/bipeft (objects under build/)
 #   make run        install missing Debian packages, build, run the main job
-#   make test       unit tests (Criterion), ends with Criterion's summary line
+#   make test       unit tests (busted for lua/, then Criterion), ends with Criterion's summary
+#   make test-lua   Lua-side stdlib tests only (busted, tests/lua/*_spec.lua)
 #   make test-asan  the same suite built with ASan+UBSan (-fno-sanitize-recover=all)
 #   make bench      benchmarks (bench/), prints tables; never part of `make test`
 #   make deps       install missing Debian packages (root) or print the apt-get line
@@ -104,12 +105,12 @@ BIN = $(if $(filter 1,$(SANITIZE)),$(OBJDIR)/bipeft,$(if $(filter build,$(BUILD)
 TEST_BIN = $(OBJDIR)/tests/bipeft-tests
 BENCH_BIN = $(OBJDIR)/bench/bipeft-bench
 
-.PHONY: all run test test-asan bench clean deps check-pkgs cuda-status help
+.PHONY: all run test test-lua test-asan bench clean deps check-pkgs cuda-status help
 
 all: check-pkgs cuda-status $(BIN)
 
 help:
-	@sed -n '3,14p' Makefile
+	@sed -n '3,13p' Makefile
 
 deps:
 	$(Q)bash tools/deps.sh
@@ -168,7 +169,13 @@ $(BENCH_BIN): $(BENCH_OBJ) $(LIB_A)
 TEST_JOBS ?= 2
 test: deps
 	$(Q)$(MAKE) --no-print-directory $(TEST_BIN) $(BIN)
+	$(Q)$(MAKE) --no-print-directory test-lua
 	$(Q)OMP_NUM_THREADS=2 BIPEFT_BIN=$(BIN) $(TEST_BIN) --jobs $(TEST_JOBS) $(TEST_ARGS)
+
+# busted runs on the system Lua (5.2 on Debian 12): lua/peft/ keeps to what 5.2 and 5.4 share.
+test-lua:
+	$(Q)if command -v busted >/dev/null; then busted tests/lua; \
+	 else echo "(busted not installed: Lua-side tests skipped; make deps installs lua-busted)"; fi
 
 test-asan: deps
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 $(BUILD)/asan/tests/bipeft-tests $(BUILD)/asan/bipeft
