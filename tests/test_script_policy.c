@@ -465,3 +465,33 @@ Test(script_policy, no_policy_loaded_is_an_error) {
     script_policy_free(P);
     script_policy_free(NULL);
 }
+
+/* A hook may include a helper file at run time, after loads, reloads and rebuilds (the state
+ * reads through the sources of the policy in force). */
+Test(script_policy, include_from_a_hook_after_reload_and_rebuild) {
+    write_file("helper.lua", "return { threshold = 3 }\n");
+    const char *path = write_file("inc.lua",
+                                  "local P = peft.policy.default(...)\n"
+                                  "local n = 0\n"
+                                  "function P.tau() return include('helper.lua').threshold end\n"
+                                  "function P.on_step(s) n = n + 1; if n == 1 then "
+                                  "while true do end end end\n"
+                                  "return P\n");
+    struct script_limits lim;
+    script_limits_default(&lim);
+    lim.seconds = 0.2;
+    struct script_policy *P = script_policy_new(&lim);
+    struct pf_err err = {0};
+    double tau;
+    cr_assert_eq(script_policy_load(P, NULL, path, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_reload(P, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_policy_tau(P, 0, 1, &tau, &err), PF_OK, "%s", err.msg);
+    cr_assert_float_eq(tau, 3, 0);
+    struct fake f;
+    fake_init(&f);
+    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_ERR_SCRIPT);
+    cr_assert_eq(script_policy_rebuilds(P), 1);
+    cr_assert_eq(script_policy_tau(P, 0, 1, &tau, &err), PF_OK, "%s", err.msg);
+    cr_assert_float_eq(tau, 3, 0);
+    script_policy_free(P);
+}

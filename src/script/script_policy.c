@@ -252,6 +252,7 @@ pf_status script_reload(struct script_policy *P, struct pf_err *err) {
     }
     loaded_free(&P->cur);
     P->cur = fresh;
+    script_set_sources(P->cur.S, &P->cur.src); /* it pointed at `fresh`, on this stack */
     P->failures = 0;
     P->trace[0] = '\0';
     return PF_OK;
@@ -272,7 +273,8 @@ static void rebuild(struct script_policy *P) {
     }
     script_free(P->cur.S);
     P->cur.S = fresh.S;
-    P->cur.src = fresh.src; /* same copies (build may have grown the array) */
+    P->cur.src = fresh.src; /* the same copies */
+    script_set_sources(P->cur.S, &P->cur.src);
     memcpy(P->cur.ref, fresh.ref, sizeof fresh.ref);
     P->rebuilds++;
 }
