@@ -495,3 +495,27 @@ Test(script_policy, include_from_a_hook_after_reload_and_rebuild) {
     cr_assert_float_eq(tau, 3, 0);
     script_policy_free(P);
 }
+
+/* The default policy file itself, copied into configs/ as a user would, is a valid policy. */
+Test(script_policy, default_policy_file_can_be_copied_and_used) {
+    FILE *in = fopen("lua/peft/policy.lua", "r");
+    cr_assert_not_null(in);
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, in);
+    fclose(in);
+    text[n] = '\0';
+    struct script_policy *P = load_policy(text, 2);
+    cr_assert(strstr(script_policy_file(P), "policy.lua"));
+    struct fake f;
+    fake_init(&f);
+    struct pf_err err = {0};
+    int fire = 1;
+    for (int call = 1; call <= 6; call++)
+        cr_assert_eq(script_policy_trigger(P, &f.v, &fire, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(fire, 0);
+    cr_assert_eq(script_policy_trigger(P, &f.v, &fire, &err), PF_OK);
+    cr_assert_eq(fire, 1);
+    cr_assert_eq(script_policy_select_prune(P, &f.v, 1000, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(f.m[5].state, SCRIPT_MOD_PRUNED);
+    script_policy_free(P);
+}

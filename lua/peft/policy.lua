@@ -13,13 +13,19 @@
 -- logs: search:prune(m), search:fix_rank(m, r), search:pin(m), search:unpin(m),
 -- search:set_budget(n), search:log(msg). See docs/LUA.md.
 --
--- To change one rule, copy this file to configs/ and edit it, or start from the default and
--- replace a hook:
+-- To change the rules, copy this file to configs/ (e.g. configs/policies/mine.lua), edit it,
+-- and set `policy = "policies/mine.lua"` in the config: run as a policy file it returns
+-- policy.default(config) (see the end of the file). Or start from the default and replace a
+-- hook:
 --   local config = ...
 --   local P = peft.policy.default(config)
 --   P.should_stop = function(search) return search:stages_left() == 0 or search:epoch() >= 10 end
 --   return P
-local peft = ...
+local arg = ...
+-- As part of the stdlib this file receives the peft table; copied into configs/ and used as a
+-- policy file it receives the resolved config (which has a `search` section).
+local as_policy_file = type(arg) == "table" and type(arg.search) == "table"
+local peft = as_policy_file and peft or arg
 local policy = {}
 local rules = {}
 
@@ -169,4 +175,5 @@ function policy.default(config)
   return P
 end
 
+if as_policy_file then return policy.default(arg) end
 peft.policy = policy
