@@ -519,3 +519,17 @@ Test(script_policy, default_policy_file_can_be_copied_and_used) {
     cr_assert_eq(f.m[5].state, SCRIPT_MOD_PRUNED);
     script_policy_free(P);
 }
+
+/* math.random is seeded from config.seed at every load: the same draws run after run. */
+Test(script_policy, math_random_is_seeded_from_the_config) {
+    static const char text[] = "local P = peft.policy.default(...)\n"
+                               "function P.tau() return math.random() + 1 end\nreturn P\n";
+    double a, b;
+    struct pf_err err = {0};
+    struct script_policy *P = load_policy(text, 2);
+    cr_assert_eq(script_policy_tau(P, 0, 1, &a, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_reload(P, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_policy_tau(P, 0, 1, &b, &err), PF_OK, "%s", err.msg);
+    cr_assert_float_eq(a, b, 0);
+    script_policy_free(P);
+}

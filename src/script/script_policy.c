@@ -202,6 +202,11 @@ static pf_status build(struct script_policy *P, struct loaded *l, struct pf_err 
         script_config_defaults(&l->cfg);
     }
     const char *name = P->policy_arg[0] ? P->policy_arg : l->cfg.policy;
+    if (st == PF_OK) { /* Lua 5.4 seeds math.random at random: make policies reproducible */
+        static const char seed_chunk[] = "math.randomseed(...)";
+        lua_pushinteger(L, (lua_Integer)l->cfg.seed);
+        st = script_run_buffer(S, "=seed", seed_chunk, sizeof seed_chunk - 1, 1, 0, err);
+    }
     if (st == PF_OK) { /* the resolved config, the policy's argument */
         lua_pushcfunction(L, push_config);
         lua_pushlightuserdata(L, &l->cfg);
