@@ -2,7 +2,8 @@
 #
 #   make            build bin/bipeft (objects under build/)
 #   make run        install missing Debian packages, build, run the main job
-#   make test       unit tests (Criterion), ends with Criterion's summary line
+#   make test       unit tests (busted for lua/, then Criterion), ends with Criterion's summary
+#   make test-lua   Lua-side stdlib tests only (busted, tests/lua/*_spec.lua)
 #   make test-asan  the same suite built with ASan+UBSan (-fno-sanitize-recover=all)
 #   make bench      benchmarks (bench/), prints tables; never part of `make test`
 #   make check-rss  peak memory of loading a BERT-base-sized checkpoint (writes 440 MB to /tmp)
@@ -105,12 +106,12 @@ BIN = $(if $(filter 1,$(SANITIZE)),$(OBJDIR)/bipeft,$(if $(filter build,$(BUILD)
 TEST_BIN = $(OBJDIR)/tests/bipeft-tests
 BENCH_BIN = $(OBJDIR)/bench/bipeft-bench
 
-.PHONY: all run test test-asan bench clean deps check-pkgs cuda-status help check-rss
+.PHONY: all run test test-lua test-asan bench clean deps check-pkgs cuda-status help check-rss
 
 all: check-pkgs cuda-status $(BIN)
 
 help:
-	@sed -n '3,14p' Makefile
+	@sed -n '3,15p' Makefile
 
 deps:
 	$(Q)bash tools/deps.sh
@@ -129,6 +130,9 @@ $(OBJDIR)/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+# The Lua stdlib (lua/peft/*.lua) is embedded into script_stdlib.o with .incbin.
+$(OBJDIR)/script/script_stdlib.o: $(wildcard lua/peft/*.lua)
 
 $(OBJDIR)/%.o: src/%.cu
 	@mkdir -p $(dir $@)
@@ -166,7 +170,13 @@ $(BENCH_BIN): $(BENCH_OBJ) $(LIB_A)
 TEST_JOBS ?= 2
 test: deps
 	$(Q)$(MAKE) --no-print-directory $(TEST_BIN) $(BIN)
+	$(Q)$(MAKE) --no-print-directory test-lua
 	$(Q)OMP_NUM_THREADS=2 BIPEFT_BIN=$(BIN) $(TEST_BIN) --jobs $(TEST_JOBS) $(TEST_ARGS)
+
+# busted runs on the system Lua (5.2 on Debian 12): lua/peft/ keeps to what 5.2 and 5.4 share.
+test-lua:
+	$(Q)if command -v busted >/dev/null; then busted tests/lua; \
+	 else echo "(busted not installed: Lua-side tests skipped; make deps installs lua-busted)"; fi
 
 test-asan: deps
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 $(BUILD)/asan/tests/bipeft-tests $(BUILD)/asan/bipeft

@@ -343,13 +343,19 @@ static void bench_model(struct backend *be, const struct shape *s) {
 
 int main(int argc, char **argv) {
     int threads = 0;
+    const char *only = NULL, *section = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--shape") && i + 1 < argc)
+            only = argv[++i];
+        else if (!strcmp(argv[i], "--section") && i + 1 < argc)
+            section = argv[++i];
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             reps = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: bipeft-bench [--threads N] [--reps R]\n");
+            fprintf(stderr, "usage: bipeft-bench [--threads N] [--reps R] [--shape NAME] "
+                    "[--section gemm|ops|layer|model]\n");
             return 2;
         }
     }
@@ -359,22 +365,32 @@ int main(int argc, char **argv) {
     char buf[512];
     printf("## bipeft core benchmark\n\n%s; median of %d runs\n",
            backend_cpu_describe(be, buf, sizeof buf), reps);
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        bench_gemm(&shapes[i]);
-        bench_ops(be, &shapes[i]);
+#define SHAPES_FOR(i) \
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) \
+        if (!only || strstr(shapes[i].name, only))
+#define SECTION(name) (!section || !strcmp(section, name))
+    SHAPES_FOR(i) {
+        if (SECTION("gemm"))
+            bench_gemm(&shapes[i]);
+        if (SECTION("ops"))
+            bench_ops(be, &shapes[i]);
     }
-    printf("\n### one encoder layer, forward + backward\n\n");
-    printf("| shape | fwd ms | bwd ms | total ms | outside sgemm | tokens/s |\n"
-           "|---|---:|---:|---:|---:|---:|\n");
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        bench_layer(be, &shapes[i], 1);
-        bench_layer(be, &shapes[i], 0);
+    if (SECTION("layer")) {
+        printf("\n### one encoder layer, forward + backward\n\n");
+        printf("| shape | fwd ms | bwd ms | total ms | outside sgemm | tokens/s |\n"
+               "|---|---:|---:|---:|---:|---:|\n");
+        SHAPES_FOR(i) {
+            bench_layer(be, &shapes[i], 1);
+            bench_layer(be, &shapes[i], 0);
+        }
     }
-    printf("\n### whole BERT model (vocab 30522), frozen backbone: forward + backward to the "
-           "input embeddings\n\n");
-    printf("| shape | fwd ms | bwd ms | total ms | tokens/s |\n|---|---:|---:|---:|---:|\n");
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        bench_model(be, &shapes[i]);
+    if (SECTION("model")) {
+        printf("\n### whole BERT model (vocab 30522), frozen backbone: forward + backward to "
+               "the input embeddings\n\n");
+        printf("| shape | fwd ms | bwd ms | total ms | tokens/s |\n|---|---:|---:|---:|---:|\n");
+        SHAPES_FOR(i)
+            bench_model(be, &shapes[i]);
+    }
     backend_close(be);
     return 0;
 }

@@ -11,5 +11,9 @@ const struct command cmd_table[] = {
      cmd_tokenize},
     {"forward", "DIR --text T [--pair P] ... --out F", "run a checkpoint on a batch of texts; "
      "write hidden states (and logits) as safetensors", cmd_forward},
+    {"check-config", "FILE.lua...", "validate configs; print the resolved config as JSON",
+     cmd_check_config},
+    {"script-test", "FILE.lua [ARGS]", "run a Lua file in the config sandbox (tests)",
+     cmd_script_test},
     {0, 0, 0, 0},
 };

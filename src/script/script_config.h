@@ -1,0 +1,174 @@
+/* script_config.h - a run, as validated from a Lua config (a file in configs/) into plain structs.
+ *
+ * A config is a Lua chunk that returns a table (docs/LUA.md). script_config_load runs it in a
+ * fresh sandbox, checks every field once (types, ranges, allowed names; unknown keys are
+ * errors) and fills struct run_config, with the defaults below for what the file leaves out.
+ * Nothing here checks that files or folders exist: the commands that use them do.
+ *
+ * Errors read "FILE:LINE: path.in.table: message", e.g.
+ *   configs/x.lua:12: space.lora.ranks[2]: expected a positive integer, got "8"
+ * LINE is the line where the deepest key of the path is written in the config or one of its
+ * includes (a textual search; 1 when the value came from elsewhere, e.g. a builder default).
+ *
+ * The structs are plain values: no pointers, no ownership, copy them freely. */
+#ifndef PF_SCRIPT_CONFIG_H
+#define PF_SCRIPT_CONFIG_H
+
+#include <stdint.h>
+
+#include "script/script.h"
+#include "util/err.h"
+
+#define CFG_PATH_MAX 512
+#define CFG_NAME_MAX 64
+#define CFG_LABELS_MAX 64
+#define CFG_RANKS_MAX 8
+#define CFG_LAYERS_MAX 256
+
+enum cfg_mode { CFG_MODE_SEARCH, CFG_MODE_TRAIN };
+enum cfg_family { CFG_FAMILY_AUTO, CFG_FAMILY_BERT, CFG_FAMILY_ROBERTA, CFG_FAMILY_GPT2,
+                  CFG_FAMILY_LLAMA };
+enum cfg_task_type { CFG_TASK_CLASSIFICATION, CFG_TASK_REGRESSION };
+enum cfg_format { CFG_FORMAT_AUTO, CFG_FORMAT_TSV, CFG_FORMAT_CSV, CFG_FORMAT_JSONL };
+
+/* Module kinds of a search space (names as written in configs: "lora", "lra", ...). */
+enum cfg_kind {
+    CFG_KIND_LORA,             /* LoRA on linear layers; ranks; alpha, dropout */
+    CFG_KIND_LRA,              /* low-rank adapter after attention / FFN; ranks; reduction */
+    CFG_KIND_BITFIT,           /* bias vectors */
+    CFG_KIND_LN,               /* LN-tuning: a gain delta on LayerNorm/RMSNorm */
+    CFG_KIND_SERIAL_ADAPTER,   /* Houlsby-style adapter after a sub-layer; ranks = bottleneck */
+    CFG_KIND_PARALLEL_ADAPTER, /* adapter parallel to a sub-layer; ranks = bottleneck */
+    CFG_KIND_PREFIX,           /* prefix keys/values; ranks = prefix lengths */
+    CFG_KIND_IA3,              /* (IA)^3 scaling vectors */
+    CFG_KIND_COUNT
+};
+
+/* Where a module attaches; a group's `targets` is a bit set of these. */
+enum cfg_target {
+    CFG_T_Q, CFG_T_K, CFG_T_V, CFG_T_O,                  /* attention projections */
+    CFG_T_FFN_UP, CFG_T_FFN_DOWN, CFG_T_FFN_GATE,        /* FFN linears (gate: llama) */
+    CFG_T_ATTN, CFG_T_FFN,                               /* whole sub-layers (adapters) */
+    CFG_T_ATTN_LN, CFG_T_FFN_LN, CFG_T_FINAL_LN,         /* norms */
+    CFG_T_COUNT
+};
+
+/* One kind's part of the space. enabled == 0: the kind is not in the space. */
+struct cfg_group {
+    int enabled;
+    unsigned targets;            /* bit (1u << enum cfg_target) per target */
+    int n_ranks;                 /* 0 for vector kinds (bitfit, ln, ia3) */
+    int ranks[CFG_RANKS_MAX];    /* strictly increasing candidate ranks */
+    int all_layers;              /* 1: every layer of the model */
+    int n_layers;                /* else: these 0-based layers, strictly increasing */
+    int layers[CFG_LAYERS_MAX];
+    double alpha;                /* lora: scaling alpha/r; 0 = no scaling (paper) */
+    double dropout;              /* lora: dropout on the LoRA input, [0, 1) */
+    int reduction;               /* lra: hidden size / reduction = adapter width (32) */
+};
+
+struct cfg_space {
+    struct cfg_group group[CFG_KIND_COUNT];
+};
+
+enum cfg_sched_kind { CFG_SCHED_CONSTANT, CFG_SCHED_LINEAR, CFG_SCHED_COSINE, CFG_SCHED_STEP,
+                      CFG_SCHED_CUSTOM };
+
+/* value(t, total), t from 0 (lua/peft/schedule.lua has the formulas). CUSTOM: a Lua function
+ * that only the policy state can run (script_policy_tau / _lr). */
+struct cfg_schedule {
+    enum cfg_sched_kind kind;
+    double value;      /* constant */
+    double from, to;   /* linear, cosine; step: from */
+    int64_t warmup;    /* linear, cosine: units of warm-up from 0 */
+    double gamma;      /* step: factor */
+    int64_t every;     /* step: units per factor */
+};
+
+struct run_config {
+    char file[CFG_PATH_MAX];     /* the config file as given */
+    enum cfg_mode mode;          /* search (default) or train a fixed structure */
+    struct {
+        char path[CFG_PATH_MAX]; /* HF checkpoint folder (required) */
+        enum cfg_family family;  /* auto: from config.json */
+    } model;
+    struct {
+        char name[CFG_NAME_MAX];            /* required */
+        enum cfg_task_type type;            /* classification (default) / regression */
+        enum cfg_format format;             /* auto: from the file extension */
+        char train[CFG_PATH_MAX];           /* required */
+        char dev[CFG_PATH_MAX], test[CFG_PATH_MAX]; /* optional ("" = none) */
+        char text_column[CFG_NAME_MAX];     /* default "sentence" */
+        char pair_column[CFG_NAME_MAX];     /* "" = single-text task */
+        char label_column[CFG_NAME_MAX];    /* default "label" */
+        int n_labels;                       /* 0: read from the data */
+        char labels[CFG_LABELS_MAX][CFG_NAME_MAX]; /* label strings in class-id order */
+        int max_len;                        /* tokens, default 128 */
+        double search_split;                /* share of train for the weight half (0.5) */
+    } task;
+    struct {
+        int64_t params;          /* absolute trainable-parameter budget, or 0 ... */
+        double fraction;         /* ... a fraction of the backbone's parameters (0 if params) */
+    } budget;
+    struct cfg_space space;
+    struct {
+        double lr, arch_lr;                  /* 3e-4, 0.01 */
+        double weight_decay, arch_weight_decay; /* 1e-4, 1e-3 */
+        double betas[2], arch_betas[2];      /* (0.9, 0.999), (0.5, 0.999) */
+        double eps;                          /* 1e-8 */
+        double clip;                         /* global grad-norm clip, 2.0; 0 = off */
+        int batch_size;                      /* 32 */
+        int epochs;                          /* 15 */
+        int grad_accum;                      /* 1 */
+    } optim;
+    struct {
+        struct cfg_schedule lr;      /* factor on optim.lr per step: linear 1 -> 0 */
+        struct cfg_schedule arch_lr; /* factor on optim.arch_lr per step: constant 1 */
+        struct cfg_schedule tau;     /* Gumbel temperature per epoch: linear 5 -> 1 */
+    } schedule;
+    struct {
+        int stages;                  /* pruning stages K0 (100) */
+        double trigger_threshold;    /* mean cosine similarity to fire (0.85) */
+        int trigger_window;          /* selections compared (5) */
+        double ema;                  /* sensitivity EMA beta (0.85) */
+        int prune_begin_epoch;       /* first epoch the trigger may fire (2) */
+        int hard_stages;             /* last stages that count hard masks only (10) */
+        char criterion[CFG_NAME_MAX]; /* tra_val_cos1 (default), tra, val, tra_val, tra_val_cos2 */
+        int gumbel;                  /* 1: hard Gumbel-softmax; 0: plain softmax (ablation) */
+        int iterative;               /* 1: alternate binary and rank steps (BIPEFT) */
+    } search;
+    char structure[CFG_PATH_MAX];    /* mode train: a structure file from a search ("": the
+                                        whole space at each group's largest rank) */
+    uint64_t seed;                   /* 42 */
+    int threads;                     /* 0 = all cores */
+    char device[CFG_NAME_MAX];       /* "cpu", "cuda", "cuda:N" */
+    char session[CFG_PATH_MAX];      /* folder for sessions ("sessions") */
+    char policy[CFG_PATH_MAX];       /* "default" or a .lua file (relative to the config) */
+};
+
+/* Defaults for everything (required fields left empty). */
+void script_config_defaults(struct run_config *cfg);
+
+/* Run `path` in a fresh sandbox with limits lim (NULL: defaults) and validate it into cfg.
+ * On failure returns PF_ERR_SCRIPT (or PF_ERR_IO / PF_ERR_NOMEM) with err.msg as above. */
+pf_status script_config_load(const char *path, const struct script_limits *lim,
+                             struct run_config *cfg, struct pf_err *err);
+
+/* Validate the table on top of S's stack (left there) into cfg; `file` names it in messages.
+ * Lines are looked up in the sources S recorded. */
+pf_status script_config_from_lua(struct script *S, const char *file, struct run_config *cfg,
+                                 struct pf_err *err);
+
+/* The resolved config as JSON text (cJSON, formatted); the caller frees it with free(). */
+char *script_config_to_json(const struct run_config *cfg);
+
+/* Push the resolved config onto S's stack as a fresh Lua table (the same shape as the JSON),
+ * for policies. Custom schedules get their `fn` from the raw config table at index raw (0:
+ * none). Raises only on memory errors: call it under script_call. */
+void script_config_push(struct script *S, const struct run_config *cfg, int raw);
+
+/* Names used in configs and JSON. */
+const char *script_kind_name(enum cfg_kind k);
+const char *script_target_name(enum cfg_target t);
+
+#endif

@@ -1,0 +1,52 @@
+-- tests/lua/space_spec.lua - search-space builders
+local peft = dofile("tests/lua/helper.lua")
+
+describe("peft.s1", function()
+  it("holds LoRA, low-rank adapters, BitFit and LN-tuning with ranks {1,4,8}", function()
+    local s = peft.s1()
+    assert.are.same({"q", "k", "v", "o", "ffn_up", "ffn_down"}, s.lora.targets)
+    assert.are.same({1, 4, 8}, s.lora.ranks)
+    assert.are.same({"attn", "ffn"}, s.lra.targets)
+    assert.are.equal(32, s.lra.reduction)
+    assert.is_nil(s.bitfit.ranks)
+    assert.are.equal("all", s.ln.layers)
+  end)
+  it("selects kinds and layers", function()
+    local s = peft.s1{kinds = {"lora", "ln"}, layers = peft.layers(0, 1), ranks = {2, 4}}
+    assert.is_nil(s.lra)
+    assert.is_nil(s.bitfit)
+    assert.are.same({0, 1}, s.lora.layers)
+    assert.are.same({2, 4}, s.lora.ranks)
+  end)
+  it("refuses typos", function()
+    assert.has_error(function() peft.s1{rnaks = {1}} end)
+    assert.has_error(function() peft.lora{rank = 4} end)
+    assert.has_error(function() peft.s1{kinds = {"lroa"}} end)
+  end)
+end)
+
+describe("peft.s2", function()
+  it("holds serial and parallel adapters and prefix", function()
+    local s = peft.s2()
+    assert.are.same({"ffn"}, s.serial_adapter.targets)
+    assert.are.same({"ffn"}, s.parallel_adapter.targets)
+    assert.are.same({1, 4, 8}, s.prefix.ranks)
+    assert.is_nil(s.prefix.targets)
+  end)
+end)
+
+describe("peft.space", function()
+  it("keys groups by kind and refuses a kind twice", function()
+    local s = peft.space{peft.lora{targets = {"q"}}, peft.ia3{}}
+    assert.are.same({"q"}, s.lora.targets)
+    assert.is_nil(s.lora.kind)
+    assert.has_error(function() peft.space{peft.lora{}, peft.lora{}} end)
+    assert.has_error(function() peft.space{{targets = {"q"}}} end)
+  end)
+  it("copies its inputs", function()
+    local ranks = {1, 2}
+    local s = peft.space{peft.lora{ranks = ranks}}
+    ranks[1] = 99
+    assert.are.same({1, 2}, s.lora.ranks)
+  end)
+end)

@@ -1,0 +1,535 @@
+/* test_script_policy.c - policy hooks against a small fake search: the default policy's rules
+ * (trigger, prune selection by expected parameter reduction, rank fixing by dimension
+ * stability, early stop, tau and lr), the verbs and their event log, stale handles, hook
+ * errors with tracebacks, limits with state rebuild (case 11 for policies), hot reload. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "script/script_policy.h"
+
+/* ---- the fake search ---- */
+
+#define NMOD 6
+struct fake {
+    struct script_module_view m[NMOD];
+    char names[NMOD][32];
+    int ranks[NMOD][3];
+    double probs[NMOD][3];
+    struct script_search_view v;
+    int refuse_all;
+    int acted;
+};
+
+static pf_status fake_act(void *ctx, enum script_verb verb, int module, double value,
+                          struct pf_err *err) {
+    struct fake *f = ctx;
+    if (f->refuse_all)
+        return pf_err_set(err, PF_ERR_ARG, "engine says no");
+    f->acted++;
+    switch (verb) {
+    case SCRIPT_VERB_PRUNE: f->m[module].state = SCRIPT_MOD_PRUNED; f->m[module].cost = 0; break;
+    case SCRIPT_VERB_FIX_RANK:
+        f->m[module].state = SCRIPT_MOD_FIXED;
+        f->m[module].rank = (int)value;
+        break;
+    case SCRIPT_VERB_PIN: f->m[module].pinned = 1; break;
+    case SCRIPT_VERB_UNPIN: f->m[module].pinned = 0; break;
+    case SCRIPT_VERB_SET_BUDGET: f->v.budget = (int64_t)value; break;
+    case SCRIPT_VERB_LOG: break;
+    }
+    return PF_OK;
+}
+
+/* Six LoRA-like modules: sensitivities 6..1 (module 0 the most sensitive), costs 100..600,
+ * DSI 0.6..0.1 (module 5 the most stable), ranks {1, 4, 8}, argmax rank 4. */
+static void fake_init(struct fake *f) {
+    memset(f, 0, sizeof *f);
+    for (int i = 0; i < NMOD; i++) {
+        snprintf(f->names[i], sizeof f->names[i], "L%d.lora.q", i);
+        f->ranks[i][0] = 1, f->ranks[i][1] = 4, f->ranks[i][2] = 8;
+        f->probs[i][0] = 0.2, f->probs[i][1] = 0.5, f->probs[i][2] = 0.3;
+        f->m[i] = (struct script_module_view){
+            .name = f->names[i], .kind = CFG_KIND_LORA, .layer = i, .state = SCRIPT_MOD_ACTIVE,
+            .sensitivity = NMOD - i, .stability = 0.1 * (NMOD - i), .cost = 100.0 * (i + 1),
+            .full_cost = 800 * (i + 1), .rank = 4, .n_ranks = 3, .ranks = f->ranks[i],
+            .rank_probs = f->probs[i]};
+    }
+    static const double loss[] = {1.0, 0.8, 0.7, 0.65};
+    f->v = (struct script_search_view){
+        .n_modules = NMOD, .modules = f->m, .expected_params = 2100, .current_params = 2100,
+        .budget = 1000, .stage = 0, .stages_left = 10, .stages_total = 10, .step = 100,
+        .epoch = 2, .global_stability = 1.0, .stability_window = 2, .state = "searching",
+        .loss = loss, .n_loss = 4, .act = fake_act, .ctx = f};
+}
+
+static char tmpdir[64];
+
+static const char *write_file(const char *name, const char *text) {
+    static char path[256];
+    if (!tmpdir[0]) {
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/bipeft_policy_XXXXXX");
+        cr_assert_not_null(mkdtemp(tmpdir));
+    }
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *fp = fopen(path, "w");
+    cr_assert_not_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    return path;
+}
+
+static struct script_policy *load_policy(const char *text, double seconds) {
+    struct script_limits lim;
+    script_limits_default(&lim);
+    lim.seconds = seconds;
+    struct script_policy *P = script_policy_new(&lim);
+    struct pf_err err = {0};
+    const char *path = text ? write_file("policy.lua", text) : "default";
+    cr_assert_eq(script_policy_load(P, NULL, path, &err), PF_OK, "%s", err.msg);
+    return P;
+}
+
+static int count_events(struct script_policy *P, enum script_verb verb, int accepted) {
+    const struct script_event *ev;
+    int n = script_policy_events(P, &ev), c = 0;
+    for (int i = 0; i < n; i++)
+        c += ev[i].verb == verb && ev[i].accepted == accepted;
+    return c;
+}
+
+/* ---- the default policy ---- */
+
+Test(script_policy, default_tau_and_lr_follow_the_schedules) {
+    struct script_policy *P = load_policy(NULL, 2);
+    struct pf_err err = {0};
+    double tau, lr;
+    cr_assert_eq(script_policy_tau(P, 0, 15, &tau, &err), PF_OK, "%s", err.msg);
+    cr_assert_float_eq(tau, 5.0, 1e-12);
+    cr_assert_eq(script_policy_tau(P, 3, 15, &tau, &err), PF_OK);
+    cr_assert_float_eq(tau, 5.0 - 4.0 * 3 / 15, 1e-12); /* 5 - 4 epoch / E */
+    cr_assert_eq(script_policy_lr(P, 0, 100, &lr, &err), PF_OK);
+    cr_assert_float_eq(lr, 3e-4, 1e-15);
+    cr_assert_eq(script_policy_lr(P, 50, 100, &lr, &err), PF_OK);
+    cr_assert_float_eq(lr, 1.5e-4, 1e-15);
+    cr_assert_eq(script_policy_lr(P, 100, 100, &lr, &err), PF_OK);
+    cr_assert_float_eq(lr, 0.0, 1e-15);
+    script_policy_free(P);
+}
+
+Test(script_policy, default_trigger_fires_after_a_stable_window) {
+    struct script_policy *P = load_policy(NULL, 2);
+    struct fake f;
+    fake_init(&f);
+    struct pf_err err = {0};
+    int fire = 1;
+    f.v.epoch = 1; /* before prune_begin_epoch (2): never, and nothing is stored */
+    cr_assert_eq(script_policy_trigger(P, &f.v, &fire, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(fire, 0);
+    f.v.epoch = 2;
+    for (int call = 1; call <= 6; call++) { /* needs window + 1 = 6 stored selections */
+        cr_assert_eq(script_policy_trigger(P, &f.v, &fire, &err), PF_OK, "%s", err.msg);
+        cr_assert_eq(fire, 0, "fired at call %d", call);
+    }
+    cr_assert_eq(script_policy_trigger(P, &f.v, &fire, &err), PF_OK);
+    cr_assert_eq(fire, 1);
+    /* a different selection breaks the agreement: budget 1000 took {0,1,2,3}; now {5} */
+    f.m[5].sensitivity = 100;
+    f.m[5].cost = 1000;
+    cr_assert_eq(script_policy_trigger(P, &f.v, &fire, &err), PF_OK);
+    cr_assert_eq(fire, 0);
+    script_policy_free(P);
+}
+
+Test(script_policy, default_select_prune_by_expected_reduction) {
+    struct script_policy *P = load_policy(NULL, 2);
+    struct fake f;
+    fake_init(&f);
+    struct pf_err err = {0};
+    /* least sensitive first: module 5 (cost 600), 4 (500), 3 (400)...; delta 1000: take 5
+     * (600), skip 4 (1100 > 1000), take 3 (1000); the total then exceeds nothing more */
+    cr_assert_eq(script_policy_select_prune(P, &f.v, 1000, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(f.m[5].state, SCRIPT_MOD_PRUNED);
+    cr_assert_eq(f.m[4].state, SCRIPT_MOD_ACTIVE);
+    cr_assert_eq(f.m[3].state, SCRIPT_MOD_PRUNED);
+    cr_assert_eq(f.m[2].state, SCRIPT_MOD_ACTIVE);
+    const struct script_event *ev;
+    cr_assert_eq(script_policy_events(P, &ev), 2);
+    cr_assert_eq(ev[0].verb, SCRIPT_VERB_PRUNE);
+    cr_assert_eq(ev[0].module, 5);
+    cr_assert_str_eq(ev[0].source, "select_prune");
+    cr_assert_str_eq(ev[0].text, "L5.lora.q");
+    cr_assert_eq(ev[1].module, 3);
+    script_policy_clear_events(P);
+    /* a small delta still prunes the first (least sensitive, unpinned) module */
+    f.m[4].pinned = 1;
+    cr_assert_eq(script_policy_select_prune(P, &f.v, 1, &err), PF_OK);
+    cr_assert_eq(f.m[4].state, SCRIPT_MOD_ACTIVE);
+    cr_assert_eq(f.m[2].state, SCRIPT_MOD_PRUNED);
+    /* delta <= 0: nothing */
+    script_policy_clear_events(P);
+    cr_assert_eq(script_policy_select_prune(P, &f.v, -5, &err), PF_OK);
+    cr_assert_eq(script_policy_events(P, &ev), 0);
+    script_policy_free(P);
+}
+
+Test(script_policy, default_fix_ranks_by_dimension_stability) {
+    struct script_policy *P = load_policy(NULL, 2);
+    struct fake f;
+    fake_init(&f);
+    struct pf_err err = {0};
+    f.m[5].state = SCRIPT_MOD_PRUNED; /* pruned modules count as fixed */
+    f.v.stages_left = 2;               /* n = floor(G * 5 unfixed / 2) = 2 */
+    f.v.global_stability = 1.0;
+    cr_assert_eq(script_policy_fix_ranks(P, &f.v, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(count_events(P, SCRIPT_VERB_FIX_RANK, 1), 2);
+    cr_assert_eq(f.m[4].state, SCRIPT_MOD_FIXED); /* DSI 0.2: the stablest unfixed */
+    cr_assert_eq(f.m[3].state, SCRIPT_MOD_FIXED);
+    cr_assert_eq(f.m[2].state, SCRIPT_MOD_ACTIVE);
+    const struct script_event *ev;
+    script_policy_events(P, &ev);
+    cr_assert_float_eq(ev[0].value, 4.0, 0); /* at its argmax rank */
+    /* K == 1: fix all the rest */
+    script_policy_clear_events(P);
+    f.v.stages_left = 1;
+    cr_assert_eq(script_policy_fix_ranks(P, &f.v, &err), PF_OK);
+    cr_assert_eq(count_events(P, SCRIPT_VERB_FIX_RANK, 1), 3);
+    /* a window of one snapshot: nothing */
+    fake_init(&f);
+    script_policy_clear_events(P);
+    f.v.stability_window = 1;
+    cr_assert_eq(script_policy_fix_ranks(P, &f.v, &err), PF_OK);
+    cr_assert_eq(count_events(P, SCRIPT_VERB_FIX_RANK, 1), 0);
+    script_policy_free(P);
+}
+
+Test(script_policy, default_should_stop_after_the_last_stage) {
+    struct script_policy *P = load_policy(NULL, 2);
+    struct fake f;
+    fake_init(&f);
+    struct pf_err err = {0};
+    int stop = 1;
+    cr_assert_eq(script_policy_should_stop(P, &f.v, &stop, &err), PF_OK);
+    cr_assert_eq(stop, 0);
+    f.v.stages_left = 0;
+    cr_assert_eq(script_policy_should_stop(P, &f.v, &stop, &err), PF_OK);
+    cr_assert_eq(stop, 1);
+    script_policy_free(P);
+}
+
+/* ---- handles and verbs ---- */
+
+static const char *const verbs_policy =
+    "local config = ...\n"
+    "local P = peft.policy.default(config)\n"
+    "local kept\n"
+    "function P.on_step(s)\n"
+    "  local m = s:module('L2.lora.q')\n"
+    "  assert(m:name() == 'L2.lora.q' and m:kind() == 'lora' and m:layer() == 2)\n"
+    "  assert(m:rank() == 4 and #m:ranks() == 3 and m:rank_probs()[2] == 0.5)\n"
+    "  assert(m:id() == 3 and m:state() == 'active' and not m:pinned())\n"
+    "  assert(s:n_modules() == 6 and #s:modules() == 6 and s:budget() == 1000)\n"
+    "  assert(s:expected_params() == 2100 and s:stages_left() == 10 and s:epoch() == 2)\n"
+    "  local h = s:history('loss', 2)\n"
+    "  assert(#h == 2 and h[1] == 0.7 and h[2] == 0.65)\n"
+    "  local r = m:ranks(); r[1] = 99; assert(m:ranks()[1] == 1) -- copies\n"
+    "  assert(s:pin(m))\n"
+    "  local ok, msg = s:prune(m)\n"
+    "  assert(ok == nil and msg:find('pinned'), msg)\n"
+    "  ok, msg = s:fix_rank(m, 3)\n"
+    "  assert(ok == nil and msg:find('rank 3 is not a candidate'), msg)\n"
+    "  assert(s:fix_rank(m, 8))\n"
+    "  assert(s:unpin(m))\n"
+    "  assert(s:set_budget(900))\n"
+    "  assert(s:log('hello from on_step'))\n"
+    "  assert(s:module('nope') == nil)\n"
+    "  kept = s\n"
+    "end\n"
+    "function P.should_stop(s) return kept:budget() > 0 end\n"
+    "return P\n";
+
+Test(script_policy, verbs_are_checked_and_logged) {
+    struct script_policy *P = load_policy(verbs_policy, 2);
+    struct fake f;
+    fake_init(&f);
+    struct pf_err err = {0};
+    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_OK, "%s", err.msg);
+    const struct script_event *ev;
+    int n = script_policy_events(P, &ev);
+    cr_assert_eq(n, 7);
+    cr_assert(ev[0].verb == SCRIPT_VERB_PIN && ev[0].accepted && ev[0].module == 2);
+    cr_assert(ev[1].verb == SCRIPT_VERB_PRUNE && !ev[1].accepted);
+    cr_assert(strstr(ev[1].text, "pinned"), "%s", ev[1].text);
+    cr_assert(ev[2].verb == SCRIPT_VERB_FIX_RANK && !ev[2].accepted);
+    cr_assert(ev[3].verb == SCRIPT_VERB_FIX_RANK && ev[3].accepted && ev[3].value == 8);
+    cr_assert(ev[4].verb == SCRIPT_VERB_UNPIN && ev[4].accepted);
+    cr_assert(ev[5].verb == SCRIPT_VERB_SET_BUDGET && ev[5].value == 900);
+    cr_assert(ev[6].verb == SCRIPT_VERB_LOG && !strcmp(ev[6].text, "hello from on_step"));
+    cr_assert_str_eq(ev[6].source, "on_step");
+    cr_assert_eq(f.v.budget, 900);
+    cr_assert_eq(f.m[2].rank, 8);
+    /* the handle kept past its hook is stale */
+    int stop;
+    cr_assert_eq(script_policy_should_stop(P, &f.v, &stop, &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "stale search handle"), "%s", err.msg);
+    script_policy_free(P);
+}
+
+Test(script_policy, engine_refusals_reach_the_script) {
+    struct script_policy *P = load_policy(
+        "local P = peft.policy.default(...)\n"
+        "function P.on_step(s)\n"
+        "  local ok, msg = s:prune(s:module(1))\n"
+        "  assert(ok == nil and msg == 'engine says no', msg)\n"
+        "end\nreturn P\n", 2);
+    struct fake f;
+    fake_init(&f);
+    f.refuse_all = 1;
+    struct pf_err err = {0};
+    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(count_events(P, SCRIPT_VERB_PRUNE, 0), 1);
+    script_policy_free(P);
+}
+
+Test(script_policy, handles_are_read_only) {
+    struct script_policy *P = load_policy(
+        "local P = peft.policy.default(...)\n"
+        "function P.on_step(s)\n"
+        "  assert(getmetatable(s) == 'locked')\n"
+        "  assert(not pcall(function() s.prune = nil end))\n"
+        "  assert(not pcall(function() local m = s:module(1); m.x = 1 end))\n"
+        "  assert(not pcall(s.prune, s, 'L1.lora.q'))  -- a name is not a handle\n"
+        "  assert(not pcall(s.module, s, 99))\n"
+        "end\nreturn P\n", 2);
+    struct fake f;
+    fake_init(&f);
+    struct pf_err err = {0};
+    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_OK, "%s", err.msg);
+    script_policy_free(P);
+}
+
+/* ---- failures ---- */
+
+Test(script_policy, hook_error_reports_a_traceback) {
+    struct script_policy *P = load_policy(
+        "local P = peft.policy.default(...)\n"
+        "local function helper() error('bad rule') end\n"
+        "function P.on_step(s) helper() end\n"
+        "function P.trigger(s) return 1 end\n"
+        "return P\n", 2);
+    struct fake f;
+    fake_init(&f);
+    struct pf_err err = {0};
+    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "policy on_step: ") && strstr(err.msg, "policy.lua:2: bad rule"),
+              "%s", err.msg);
+    cr_assert(strstr(script_policy_traceback(P), "stack traceback") &&
+                  strstr(script_policy_traceback(P), "helper"),
+              "%s", script_policy_traceback(P));
+    int fire;
+    cr_assert_eq(script_policy_trigger(P, &f.v, &fire, &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "policy trigger returned 1 (expected true or false)"), "%s",
+              err.msg);
+    cr_assert_eq(script_policy_failures(P), 2);
+    cr_assert_eq(script_policy_rebuilds(P), 0);
+    script_policy_free(P);
+}
+
+Test(script_policy, case11_runaway_hook_is_stopped_and_the_state_rebuilt) {
+    struct script_policy *P = load_policy(
+        "local P = peft.policy.default(...)\n"
+        "local calls = 0\n"
+        "function P.on_step(s) calls = calls + 1; while true do end end\n"
+        "function P.tau(e, n) return 1 + calls end\n"
+        "return P\n", 0.2);
+    struct fake f;
+    fake_init(&f);
+    struct pf_err err = {0};
+    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "policy on_step: ") && strstr(err.msg, "policy.lua:3: time limit"),
+              "%s", err.msg);
+    cr_assert_eq(script_policy_rebuilds(P), 1);
+    /* the rebuilt state runs the same policy from scratch (calls == 0 again) */
+    double tau;
+    cr_assert_eq(script_policy_tau(P, 0, 1, &tau, &err), PF_OK, "%s", err.msg);
+    cr_assert_float_eq(tau, 1.0, 0);
+    script_policy_free(P);
+}
+
+Test(script_policy, case15_memory_hungry_hook_is_stopped_and_rebuilt) {
+    struct script_limits lim;
+    script_limits_default(&lim);
+    lim.mem_bytes = 32 << 20;
+    struct script_policy *P = script_policy_new(&lim);
+    struct pf_err err = {0};
+    const char *path = write_file("hungry.lua",
+                                  "local P = peft.policy.default(...)\n"
+                                  "function P.on_step(s) local t = {} while true do "
+                                  "t[#t + 1] = string.rep('x', 1e6) .. #t end end\n"
+                                  "return P\n");
+    cr_assert_eq(script_policy_load(P, NULL, path, &err), PF_OK, "%s", err.msg);
+    struct fake f;
+    fake_init(&f);
+    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_ERR_NOMEM, "%s", err.msg);
+    cr_assert(strstr(err.msg, "script memory limit (32 MB) exceeded"), "%s", err.msg);
+    cr_assert_eq(script_policy_rebuilds(P), 1);
+    cr_assert_lt(script_mem_used(script_policy_script(P)), (size_t)4 << 20);
+    double tau;
+    cr_assert_eq(script_policy_tau(P, 0, 15, &tau, &err), PF_OK, "%s", err.msg);
+    script_policy_free(P);
+}
+
+Test(script_policy, bad_policy_tables_are_load_errors) {
+    static const char *const cases[][2] = {
+        {"return 5", "a policy must return a table of hooks, got 5"},
+        {"local P = peft.policy.default(...) P.triger = P.trigger return P",
+         "unknown hook \"triger\""},
+        {"local P = peft.policy.default(...) P.fix_ranks = nil return P",
+         "hook 'fix_ranks' is missing"},
+        {"local P = peft.policy.default(...) P.lr = 3e-4 return P", "hook 'lr' is number"},
+        {"return {", "expected"},
+        {"return peft.policy.nope(...)", "attempt to call a nil value (field 'nope')"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct script_policy *P = script_policy_new(NULL);
+        struct pf_err err = {0};
+        const char *path = write_file("bad.lua", cases[i][0]);
+        cr_assert_eq(script_policy_load(P, NULL, path, &err), PF_ERR_SCRIPT, "%s", cases[i][0]);
+        cr_assert(strstr(err.msg, cases[i][1]) && strstr(err.msg, "bad.lua"), "%s: %s",
+                  cases[i][0], err.msg);
+        script_policy_free(P);
+    }
+}
+
+/* ---- hot reload ---- */
+
+Test(script_policy, reload_keeps_the_old_policy_when_the_new_one_fails) {
+    const char *path = write_file("live.lua", "local P = peft.policy.default(...)\n"
+                                              "function P.tau() return 1.5 end\nreturn P\n");
+    struct script_policy *P = script_policy_new(NULL);
+    struct pf_err err = {0};
+    double tau;
+    cr_assert_eq(script_policy_load(P, NULL, path, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_policy_tau(P, 0, 1, &tau, &err), PF_OK);
+    cr_assert_float_eq(tau, 1.5, 0);
+    /* a syntax error: reported, old policy in force */
+    write_file("live.lua", "local P = peft.policy.default(...)\nfunction P.tau( return 2 end\n");
+    cr_assert_eq(script_reload(P, &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "live.lua:2:"), "%s", err.msg);
+    cr_assert_eq(script_policy_tau(P, 0, 1, &tau, &err), PF_OK);
+    cr_assert_float_eq(tau, 1.5, 0);
+    /* a validation error: the same */
+    write_file("live.lua", "local P = peft.policy.default(...)\nP.tua = P.tau\nreturn P\n");
+    cr_assert_eq(script_reload(P, &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "unknown hook \"tua\""), "%s", err.msg);
+    cr_assert_eq(script_policy_tau(P, 0, 1, &tau, &err), PF_OK);
+    cr_assert_float_eq(tau, 1.5, 0);
+    /* a good file: in force */
+    write_file("live.lua", "local P = peft.policy.default(...)\n"
+                           "function P.tau() return 2.5 end\nreturn P\n");
+    cr_assert_eq(script_reload(P, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_policy_tau(P, 0, 1, &tau, &err), PF_OK);
+    cr_assert_float_eq(tau, 2.5, 0);
+    script_policy_free(P);
+}
+
+Test(script_policy, config_policy_and_custom_schedule) {
+    struct script_policy *P = script_policy_new(NULL);
+    struct pf_err err = {0};
+    cr_assert_eq(script_policy_load(P, "configs/search_llama_lora.lua", NULL, &err), PF_OK, "%s",
+                 err.msg);
+    cr_assert_str_eq(script_policy_file(P), "configs/policies/patient.lua");
+    cr_assert_eq(script_policy_config(P)->schedule.tau.kind, CFG_SCHED_CUSTOM);
+    double tau;
+    cr_assert_eq(script_policy_tau(P, 2, 5, &tau, &err), PF_OK, "%s", err.msg);
+    cr_assert_float_eq(tau, 5 * 0.7 * 0.7, 1e-12);
+    struct fake f;
+    fake_init(&f);
+    f.m[3].layer = 11;
+    snprintf(f.names[3], sizeof f.names[3], "L11.lora.v");
+    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(f.m[3].pinned, 1);
+    cr_assert_eq(count_events(P, SCRIPT_VERB_PIN, 1), 1);
+    script_policy_free(P);
+}
+
+Test(script_policy, no_policy_loaded_is_an_error) {
+    struct script_policy *P = script_policy_new(NULL);
+    struct pf_err err = {0};
+    double tau;
+    cr_assert_eq(script_policy_tau(P, 0, 1, &tau, &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "no policy loaded"), "%s", err.msg);
+    script_policy_free(P);
+    script_policy_free(NULL);
+}
+
+/* A hook may include a helper file at run time, after loads, reloads and rebuilds (the state
+ * reads through the sources of the policy in force). */
+Test(script_policy, include_from_a_hook_after_reload_and_rebuild) {
+    write_file("helper.lua", "return { threshold = 3 }\n");
+    const char *path = write_file("inc.lua",
+                                  "local P = peft.policy.default(...)\n"
+                                  "local n = 0\n"
+                                  "function P.tau() return include('helper.lua').threshold end\n"
+                                  "function P.on_step(s) n = n + 1; if n == 1 then "
+                                  "while true do end end end\n"
+                                  "return P\n");
+    struct script_limits lim;
+    script_limits_default(&lim);
+    lim.seconds = 0.2;
+    struct script_policy *P = script_policy_new(&lim);
+    struct pf_err err = {0};
+    double tau;
+    cr_assert_eq(script_policy_load(P, NULL, path, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_reload(P, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_policy_tau(P, 0, 1, &tau, &err), PF_OK, "%s", err.msg);
+    cr_assert_float_eq(tau, 3, 0);
+    struct fake f;
+    fake_init(&f);
+    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_ERR_SCRIPT);
+    cr_assert_eq(script_policy_rebuilds(P), 1);
+    cr_assert_eq(script_policy_tau(P, 0, 1, &tau, &err), PF_OK, "%s", err.msg);
+    cr_assert_float_eq(tau, 3, 0);
+    script_policy_free(P);
+}
+
+/* The default policy file itself, copied into configs/ as a user would, is a valid policy. */
+Test(script_policy, default_policy_file_can_be_copied_and_used) {
+    FILE *in = fopen("lua/peft/policy.lua", "r");
+    cr_assert_not_null(in);
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, in);
+    fclose(in);
+    text[n] = '\0';
+    struct script_policy *P = load_policy(text, 2);
+    cr_assert(strstr(script_policy_file(P), "policy.lua"));
+    struct fake f;
+    fake_init(&f);
+    struct pf_err err = {0};
+    int fire = 1;
+    for (int call = 1; call <= 6; call++)
+        cr_assert_eq(script_policy_trigger(P, &f.v, &fire, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(fire, 0);
+    cr_assert_eq(script_policy_trigger(P, &f.v, &fire, &err), PF_OK);
+    cr_assert_eq(fire, 1);
+    cr_assert_eq(script_policy_select_prune(P, &f.v, 1000, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(f.m[5].state, SCRIPT_MOD_PRUNED);
+    script_policy_free(P);
+}
+
+/* math.random is seeded from config.seed at every load: the same draws run after run. */
+Test(script_policy, math_random_is_seeded_from_the_config) {
+    static const char text[] = "local P = peft.policy.default(...)\n"
+                               "function P.tau() return math.random() + 1 end\nreturn P\n";
+    double a, b;
+    struct pf_err err = {0};
+    struct script_policy *P = load_policy(text, 2);
+    cr_assert_eq(script_policy_tau(P, 0, 1, &a, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_reload(P, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_policy_tau(P, 0, 1, &b, &err), PF_OK, "%s", err.msg);
+    cr_assert_float_eq(a, b, 0);
+    script_policy_free(P);
+}
