@@ -250,3 +250,42 @@ Test(model, frozen_subset_costs_no_weight_gemms) {
     st_close(&ref);
     model_free(&m);
 }
+
+/* A checkpoint without the head a task needs (BertModel, used for classification): the
+ * pooler is read from the file, the classifier is initialised from the seed (HF's init:
+ * N(0, 0.02) weights, zero bias), reproducibly, and everything else is loaded. */
+Test(model, missing_head_is_initialised_from_the_seed) {
+    struct backend *be = check_cpu(2);
+    struct pf_err err = {0};
+    struct model m[3];
+    struct model_load_info info;
+    uint64_t seeds[3] = {11, 11, 12};
+    for (int i = 0; i < 3; i++) {
+        struct model_load_opts opts = {.head = HEAD_SEQ_CLS, .n_labels = 5, .seed = seeds[i]};
+        CHECK_OK(model_load(&m[i], FIX_DIR "bert-base-noprefix", be, &opts, &info, &err), &err);
+        cr_assert_eq(info.n_initialised, 2, "initialised %d (first %s)", info.n_initialised,
+                     info.first_initialised);
+        cr_assert_str_eq(info.first_initialised, "classifier.weight");
+        cr_assert_eq(info.n_unused, 0, "unused: %s", info.first_unused);
+    }
+    struct model_param *w0 = model_find_param(&m[0], "classifier.weight"),
+                       *w1 = model_find_param(&m[1], "classifier.weight"),
+                       *w2 = model_find_param(&m[2], "classifier.weight"),
+                       *b0 = model_find_param(&m[0], "classifier.bias"),
+                       *pool = model_find_param(&m[0], "pooler.dense.weight");
+    cr_assert(w0 && b0 && pool && !w0->loaded && pool->loaded);
+    cr_assert_eq(w0->shape[0], 5);
+    size_t n = (size_t)w0->part[0]->numel;
+    const float *a = tensor_f32(w0->part[0]), *b = tensor_f32(w1->part[0]),
+                *c = tensor_f32(w2->part[0]);
+    cr_assert(memcmp(a, b, n * sizeof(float)) == 0, "same seed, different classifier");
+    cr_assert(memcmp(a, c, n * sizeof(float)) != 0, "different seeds, same classifier");
+    double sum2 = 0;
+    for (size_t i = 0; i < n; i++)
+        sum2 += (double)a[i] * a[i];
+    double sd = sqrt(sum2 / (double)n);
+    cr_assert(sd > 0.015 && sd < 0.025, "classifier weights have sd %.4f, expected ~0.02", sd);
+    cr_assert_eq(maxabs(tensor_f32(b0->part[0]), 5), 0.0);
+    for (int i = 0; i < 3; i++)
+        model_free(&m[i]);
+}

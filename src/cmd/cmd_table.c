@@ -9,8 +9,8 @@ const struct command cmd_table[] = {
      cmd_inspect},
     {"tokenize", "DIR --text T [--pair P]", "token ids of a text (one JSON object)",
      cmd_tokenize},
-    {"forward", "DIR --text T [--pair P] ... --out F", "run a checkpoint on a batch of texts; "
-     "write hidden states (and logits) as safetensors", cmd_forward},
+    {"forward", "DIR --text T [--pair P] ... --out F", "run a checkpoint on texts; write hidden states "
+     "(+ logits)", cmd_forward},
     {"check-config", "FILE.lua...", "validate configs; print the resolved config as JSON",
      cmd_check_config},
     {"script-test", "FILE.lua [ARGS]", "run a Lua file in the config sandbox (tests)",

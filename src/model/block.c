@@ -165,10 +165,16 @@ pf_status block_alloc_grad(struct block *blk, struct arena *ar, enum block_param
     return st == PF_OK ? op_zero(blk->be, &blk->g[i], err) : st;
 }
 
-pf_status block_bind(struct block *blk, struct arena *ar, int B, int T, struct pf_err *err) {
+pf_status block_bind_shared(struct block *blk, struct arena *ar, int B, int T,
+                            const struct block *donor, struct pf_err *err) {
     if (B < 1 || T < 1)
         return pf_err_set(err, PF_ERR_ARG, "block: batch %d x %d must be positive", B, T);
     const struct block_dims *d = &blk->d;
+    if (donor && (donor->d.B != B || donor->d.T != T || donor->d.C != d->C ||
+                  donor->d.F != d->F || donor->d.H != d->H || donor->d.KVH != d->KVH ||
+                  donor->d.D != d->D || donor->d.style != d->style || donor->d.ffn != d->ffn))
+        return pf_err_set(err, PF_ERR_ARG, "block_bind_shared: the donor layer has another "
+                          "shape");
     pf_status st = PF_OK;
     int nd;
     int64_t s[4];
@@ -184,6 +190,10 @@ pf_status block_bind(struct block *blk, struct arena *ar, int B, int T, struct p
     for (int i = 0; i < BS_COUNT && st == PF_OK; i++) {
         if (!scratch_shape(d, B, T, i, &nd, s))
             continue;
+        if (donor) {
+            blk->s[i] = donor->s[i];
+            continue;
+        }
         snprintf(name, sizeof name, "grad%d", i);
         st = tensor_alloc(&blk->s[i], ar, blk->be, TENSOR_F32, name, nd, s, err);
     }
@@ -191,6 +201,10 @@ pf_status block_bind(struct block *blk, struct arena *ar, int B, int T, struct p
     blk->d.T = T;
     blk->x = NULL;
     return st;
+}
+
+pf_status block_bind(struct block *blk, struct arena *ar, int B, int T, struct pf_err *err) {
+    return block_bind_shared(blk, ar, B, T, NULL, err);
 }
 
 pf_status block_init(struct block *blk, struct arena *ar, struct backend *be,

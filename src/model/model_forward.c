@@ -51,8 +51,8 @@ static pf_status bind(struct model *m, int B, int T, struct pf_err *err) {
     memset(&m->ids, 0, (size_t)((char *)&m->forwarded - (char *)&m->ids));
     m->B = m->T = 0;
     pf_status st = PF_OK;
-    for (int l = 0; l < m->n_layers && st == PF_OK; l++)
-        st = block_bind(&m->layers[l], &m->act, B, T, err);
+    for (int l = 0; l < m->n_layers && st == PF_OK; l++) /* one backward scratch for all */
+        st = block_bind_shared(&m->layers[l], &m->act, B, T, l ? &m->layers[0] : NULL, err);
     PF_STEP(st, alloc2(m, &m->ids, TENSOR_I32, "input_ids", B, T, err));
     PF_STEP(st, alloc2(m, &m->pos, TENSOR_I32, "position_ids", B, T, err));
     PF_STEP(st, alloc2(m, &m->types, TENSOR_I32, "token_type_ids", B, T, err));
