@@ -30,12 +30,11 @@ static pf_status hfail(const struct hctx *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static pf_status hfail(const struct hctx *h, const char *fmt, ...) {
-    char msg[224];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    pf_err_vat(h->err, PF_ERR_FORMAT, h->path, fmt, ap);
     va_end(ap);
-    return pf_err_set(h->err, PF_ERR_FORMAT, "%s: %s", h->path, msg);
+    return PF_ERR_FORMAT;
 }
 
 static const char *json_type(const cJSON *j) {

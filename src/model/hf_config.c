@@ -46,27 +46,35 @@ static const char *json_type_name(const cJSON *v) {
     return "an object";
 }
 
+/* *v = the value of key, or NULL when it is absent or null (an error when required). */
+static pf_status lookup(struct cfg_ctx *x, const char *key, int required, const cJSON **v) {
+    *v = cJSON_GetObjectItemCaseSensitive(x->root, key);
+    if (*v && cJSON_IsNull(*v))
+        *v = NULL;
+    if (!*v && required)
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "missing required field '%s'", key);
+    return PF_OK;
+}
+
 /* Integer field in [lo, hi]. Absent or null: *out = def when !required. */
 static pf_status get_int(struct cfg_ctx *x, const char *key, int required, long long def,
                          long long lo, long long hi, int *out) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(x->root, key);
-    if (!v || cJSON_IsNull(v)) {
-        if (required)
-            return pf_err_set(x->err, PF_ERR_FORMAT, "%s: missing required field '%s'", x->path,
-                              key);
+    const cJSON *v;
+    pf_status st = lookup(x, key, required, &v);
+    if (st != PF_OK || !v) {
         *out = (int)def;
-        return PF_OK;
+        return st;
     }
     if (!cJSON_IsNumber(v))
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: %s: expected an integer, got %s",
-                          x->path, key, json_type_name(v));
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "%s: expected an integer, got %s",
+                          key, json_type_name(v));
     double d = v->valuedouble;
     if (!(d == floor(d)) || fabs(d) > 9.0e15)
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: %s: expected an integer, got %.17g",
-                          x->path, key, d);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "%s: expected an integer, got %.17g",
+                          key, d);
     if (d < (double)lo || d > (double)hi)
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: %s: %.0f is outside [%lld, %lld]",
-                          x->path, key, d, lo, hi);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "%s: %.0f is outside [%lld, %lld]",
+                          key, d, lo, hi);
     *out = (int)d;
     return PF_OK;
 }
@@ -74,33 +82,32 @@ static pf_status get_int(struct cfg_ctx *x, const char *key, int required, long 
 /* Positive finite number; absent or null gives def when !required. */
 static pf_status get_pos(struct cfg_ctx *x, const char *key, int required, double def,
                          double *out) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(x->root, key);
-    if (!v || cJSON_IsNull(v)) {
-        if (required)
-            return pf_err_set(x->err, PF_ERR_FORMAT, "%s: missing required field '%s'", x->path,
-                              key);
+    const cJSON *v;
+    pf_status st = lookup(x, key, required, &v);
+    if (st != PF_OK || !v) {
         *out = def;
-        return PF_OK;
+        return st;
     }
     if (!cJSON_IsNumber(v))
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: %s: expected a number, got %s", x->path,
-                          key, json_type_name(v));
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "%s: expected a number, got %s", key,
+                         json_type_name(v));
     if (!(v->valuedouble > 0.0) || !isfinite(v->valuedouble))
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: %s: %g must be a positive number",
-                          x->path, key, v->valuedouble);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "%s: %g must be a positive number",
+                          key, v->valuedouble);
     *out = v->valuedouble;
     return PF_OK;
 }
 
 static pf_status get_bool(struct cfg_ctx *x, const char *key, int def, int *out) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(x->root, key);
-    if (!v || cJSON_IsNull(v)) {
+    const cJSON *v;
+    lookup(x, key, 0, &v);
+    if (!v) {
         *out = def;
         return PF_OK;
     }
     if (!cJSON_IsBool(v))
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: %s: expected true or false, got %s",
-                          x->path, key, json_type_name(v));
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "%s: expected true or false, got %s",
+                          key, json_type_name(v));
     *out = cJSON_IsTrue(v);
     return PF_OK;
 }
@@ -108,20 +115,17 @@ static pf_status get_bool(struct cfg_ctx *x, const char *key, int def, int *out)
 /* String field copied into buf; absent/null gives "" (or an error when required). */
 static pf_status get_str(struct cfg_ctx *x, const char *key, int required, char *buf,
                          size_t bufsz) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(x->root, key);
+    const cJSON *v;
     buf[0] = '\0';
-    if (!v || cJSON_IsNull(v)) {
-        if (required)
-            return pf_err_set(x->err, PF_ERR_FORMAT, "%s: missing required field '%s'", x->path,
-                              key);
-        return PF_OK;
-    }
+    pf_status st = lookup(x, key, required, &v);
+    if (st != PF_OK || !v)
+        return st;
     if (!cJSON_IsString(v))
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: %s: expected a string, got %s", x->path,
-                          key, json_type_name(v));
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "%s: expected a string, got %s", key,
+                         json_type_name(v));
     if (strlen(v->valuestring) >= bufsz)
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: %s: value longer than %zu bytes",
-                          x->path, key, bufsz - 1);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "%s: value longer than %zu bytes",
+                          key, bufsz - 1);
     strcpy(buf, v->valuestring);
     return PF_OK;
 }
@@ -137,8 +141,8 @@ static pf_status get_token_id(struct cfg_ctx *x, const char *key, int *out) {
     }
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
         v->valuedouble < 0 || v->valuedouble >= HF_MAX_VOCAB)
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: %s: expected a token id in [0, %d)",
-                          x->path, key, HF_MAX_VOCAB);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "%s: expected a token id in [0, %d)",
+                          key, HF_MAX_VOCAB);
     *out = (int)v->valuedouble;
     return PF_OK;
 }
@@ -161,9 +165,8 @@ static pf_status parse_act(struct cfg_ctx *x, const char *key, const char *def,
     else if (!strcmp(s, "silu") || !strcmp(s, "swish"))
         *out = ACT_SILU;
     else
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: %s: unsupported activation '%s' "
-                          "(supported: gelu, gelu_new, gelu_pytorch_tanh, relu, silu)", x->path,
-                          key, s);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "%s: unsupported activation '%s' "
+                          "(supported: gelu, gelu_new, gelu_pytorch_tanh, relu, silu)", key, s);
     return PF_OK;
 }
 
@@ -187,8 +190,8 @@ static pf_status parse_labels(struct cfg_ctx *x, struct model_config *c) {
     int n_map = 0;
     if (id2label && !cJSON_IsNull(id2label)) {
         if (!cJSON_IsObject(id2label))
-            return pf_err_set(x->err, PF_ERR_FORMAT, "%s: id2label: expected an object, got %s",
-                              x->path, json_type_name(id2label));
+            return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "id2label: expected an object, got %s",
+                              json_type_name(id2label));
         n_map = cJSON_GetArraySize(id2label);
         const cJSON *e;
         cJSON_ArrayForEach(e, id2label) {
@@ -196,11 +199,11 @@ static pf_status parse_labels(struct cfg_ctx *x, struct model_config *c) {
             errno = 0;
             long id = strtol(e->string, &end, 10);
             if (errno || end == e->string || *end || id < 0 || id >= n_map)
-                return pf_err_set(x->err, PF_ERR_FORMAT, "%s: id2label: key '%s' is not an id "
-                                  "in [0, %d)", x->path, e->string, n_map);
+                return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "id2label: key '%s' is not an id "
+                                  "in [0, %d)", e->string, n_map);
             if (!cJSON_IsString(e))
-                return pf_err_set(x->err, PF_ERR_FORMAT, "%s: id2label.%s: expected a string",
-                                  x->path, e->string);
+                return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "id2label.%s: expected a string",
+                                  e->string);
             if (id < 8)
                 snprintf(c->labels[id], sizeof c->labels[id], "%s", e->valuestring);
         }
@@ -210,16 +213,16 @@ static pf_status parse_labels(struct cfg_ctx *x, struct model_config *c) {
     if (st != PF_OK)
         return st;
     if (n_map && c->num_labels != n_map)
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: num_labels %d disagrees with id2label "
-                          "(%d entries)", x->path, c->num_labels, n_map);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "num_labels %d disagrees with id2label "
+                          "(%d entries)", c->num_labels, n_map);
     char problem[48];
     st = get_str(x, "problem_type", 0, problem, sizeof problem);
     if (st != PF_OK)
         return st;
     if (problem[0] && strcmp(problem, "regression") &&
         strcmp(problem, "single_label_classification"))
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: problem_type: unsupported '%s' "
-                          "(regression or single_label_classification)", x->path, problem);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "problem_type: unsupported '%s' "
+                          "(regression or single_label_classification)", problem);
     c->regression = !strcmp(problem, "regression") || (!problem[0] && c->num_labels == 1);
     return PF_OK;
 }
@@ -243,19 +246,19 @@ static pf_status parse_encoder(struct cfg_ctx *x, struct model_config *c) {
     if (st != PF_OK)
         return st;
     if (pet[0] && strcmp(pet, "absolute"))
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: position_embedding_type: '%s' is not "
-                          "supported (absolute only)", x->path, pet);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "position_embedding_type: '%s' is not "
+                          "supported (absolute only)", pet);
     c->kv_heads = c->heads;
     c->norm_eps = (float)eps;
     c->tie_word_embeddings = 1;
     if (c->family == FAM_ROBERTA) {
         if (c->pad_id < 0)
-            return pf_err_set(x->err, PF_ERR_FORMAT, "%s: pad_token_id: required for roberta "
-                              "(position ids start after it)", x->path);
+            return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "pad_token_id: required for roberta "
+                              "(position ids start after it)");
         c->pos_offset = c->pad_id + 1;
         if (c->max_pos <= c->pos_offset)
-            return pf_err_set(x->err, PF_ERR_FORMAT, "%s: max_position_embeddings %d leaves no "
-                              "positions after pad_token_id %d", x->path, c->max_pos, c->pad_id);
+            return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "max_position_embeddings %d leaves no "
+                              "positions after pad_token_id %d", c->max_pos, c->pad_id);
     }
     return PF_OK;
 }
@@ -277,10 +280,10 @@ static pf_status parse_gpt2(struct cfg_ctx *x, struct model_config *c) {
     if (st != PF_OK)
         return st;
     if (!scale || inv_layer)
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: scale_attn_weights false or "
-                          "scale_attn_by_inverse_layer_idx true is not supported", x->path);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "scale_attn_weights false or "
+                          "scale_attn_by_inverse_layer_idx true is not supported");
     if (c->hidden > HF_MAX_FFN / 4)
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: n_embd %d too large", x->path, c->hidden);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "n_embd %d too large", c->hidden);
     PF_STEP(st, get_int(x, "n_inner", 0, 4LL * c->hidden, 1, HF_MAX_FFN, &c->ffn));
     c->kv_heads = c->heads;
     c->norm_eps = (float)eps;
@@ -315,14 +318,14 @@ static pf_status parse_llama(struct cfg_ctx *x, struct model_config *c) {
         return st;
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(x->root, "rope_scaling");
     if (rs && !cJSON_IsNull(rs))
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: rope_scaling: not supported yet (only "
-                          "plain RoPE with rope_theta)", x->path);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "rope_scaling: not supported yet (only "
+                          "plain RoPE with rope_theta)");
     if (c->act != ACT_SILU)
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: hidden_act: the LLaMA MLP supports silu "
-                          "only", x->path);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "hidden_act: the LLaMA MLP supports silu "
+                          "only");
     if (c->head_dim % 2)
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: head_dim %d must be even for RoPE",
-                          x->path, c->head_dim);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "head_dim %d must be even for RoPE",
+                          c->head_dim);
     c->norm_eps = (float)eps;
     /* Qwen2 always has q/k/v biases and no o_proj bias; LLaMA's attention_bias covers all four */
     int qwen2 = !strcmp(c->model_type, "qwen2");
@@ -336,29 +339,29 @@ static pf_status parse_llama(struct cfg_ctx *x, struct model_config *c) {
 static pf_status check_consistency(struct cfg_ctx *x, struct model_config *c) {
     if (c->family != FAM_LLAMA || c->head_dim == 0) {
         if (c->hidden % c->heads != 0)
-            return pf_err_set(x->err, PF_ERR_FORMAT, "%s: num_attention_heads %d does not "
-                              "divide hidden_size %d", x->path, c->heads, c->hidden);
+            return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "num_attention_heads %d does not "
+                              "divide hidden_size %d", c->heads, c->hidden);
         if (c->head_dim == 0)
             c->head_dim = c->hidden / c->heads;
     }
     if (c->heads % c->kv_heads != 0)
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: num_key_value_heads %d does not divide "
-                          "num_attention_heads %d", x->path, c->kv_heads, c->heads);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "num_key_value_heads %d does not divide "
+                          "num_attention_heads %d", c->kv_heads, c->heads);
     if ((long long)c->heads * c->head_dim > HF_MAX_HIDDEN)
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: heads x head_dim = %lld exceeds %d",
-                          x->path, (long long)c->heads * c->head_dim, HF_MAX_HIDDEN);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "heads x head_dim = %lld exceeds %d",
+                          (long long)c->heads * c->head_dim, HF_MAX_HIDDEN);
     const int ids[3] = {c->pad_id, c->bos_id, c->eos_id};
     const char *names[3] = {"pad_token_id", "bos_token_id", "eos_token_id"};
     for (int i = 0; i < 3; i++)
         if (ids[i] >= c->vocab)
-            return pf_err_set(x->err, PF_ERR_FORMAT, "%s: %s %d is not below vocab_size %d",
-                              x->path, names[i], ids[i], c->vocab);
+            return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "%s %d is not below vocab_size %d",
+                              names[i], ids[i], c->vocab);
     if (c->head == HEAD_MLM && c->family != FAM_BERT && c->family != FAM_ROBERTA)
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: architectures: %s is a masked-LM head "
-                          "on a decoder", x->path, c->architecture);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "architectures: %s is a masked-LM head "
+                          "on a decoder", c->architecture);
     if (c->head == HEAD_LM && (c->family == FAM_BERT || c->family == FAM_ROBERTA))
-        return pf_err_set(x->err, PF_ERR_FORMAT, "%s: architectures: %s (causal LM head) is "
-                          "not supported for encoders", x->path, c->architecture);
+        return pf_err_at(x->err, PF_ERR_FORMAT, x->path, "architectures: %s (causal LM head) is "
+                          "not supported for encoders", c->architecture);
     return PF_OK;
 }
 

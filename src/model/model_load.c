@@ -48,6 +48,15 @@ static const char *shape_str(int ndim, const int64_t *s, char *buf, size_t n) {
     return buf;
 }
 
+/* Record dtype name dt into the summary buf: the first seen, or "mixed" when they differ. */
+static void tally_dtype(char *buf, size_t n, enum st_dtype dt) {
+    const char *name = st_dtype_name(dt);
+    if (!buf[0])
+        snprintf(buf, n, "%s", name);
+    else if (strcmp(buf, name))
+        snprintf(buf, n, "mixed");
+}
+
 /* Step 3: config vs weights on sentinel tensors, before the model is allocated. */
 static pf_status cross_check(const struct model_config *c, const struct st_checkpoint *ck,
                              const char *dir, int *prefixed, struct pf_err *err) {
@@ -124,11 +133,7 @@ pf_status model_probe(const char *dir, struct model_probe *out, struct pf_err *e
         const struct st_info *t = ck.entries[i].info;
         out->n_elements += t->numel;
         out->data_bytes += (int64_t)t->nbytes;
-        const char *dt = st_dtype_name(t->dtype);
-        if (!out->dtype[0])
-            snprintf(out->dtype, sizeof out->dtype, "%s", dt);
-        else if (strcmp(out->dtype, dt))
-            snprintf(out->dtype, sizeof out->dtype, "mixed");
+        tally_dtype(out->dtype, sizeof out->dtype, t->dtype);
     }
     st_checkpoint_close(&ck);
     return st;
@@ -200,11 +205,7 @@ pf_status model_load(struct model *m, const char *dir, struct backend *be,
         used[n_used++] = ti->name;
         info->n_loaded++;
         info->file_bytes += (int64_t)ti->nbytes;
-        const char *dt = st_dtype_name(ti->dtype);
-        if (!info->dtype[0])
-            snprintf(info->dtype, sizeof info->dtype, "%s", dt);
-        else if (strcmp(info->dtype, dt))
-            snprintf(info->dtype, sizeof info->dtype, "mixed");
+        tally_dtype(info->dtype, sizeof info->dtype, ti->dtype);
     }
     if (st == PF_OK) {
         qsort(used, (size_t)n_used, sizeof *used, cmp_cstr);

@@ -32,12 +32,11 @@ struct ld {
 
 __attribute__((format(printf, 3, 4))) static pf_status fail(struct ld *L, pf_status code,
                                                             const char *fmt, ...) {
-    char buf[240];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    pf_err_vat(L->err, code, L->path, fmt, ap);
     va_end(ap);
-    return pf_err_set(L->err, code, "%s: %s", L->path, buf);
+    return code;
 }
 
 /* A token for messages: at most 40 bytes, cut on a character boundary. */

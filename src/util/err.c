@@ -5,6 +5,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+pf_status pf_err_vat(struct pf_err *err, pf_status code, const char *where, const char *fmt,
+                     va_list ap) {
+    if (err) {
+        int n = snprintf(err->msg, sizeof err->msg, "%s: ", where ? where : "?");
+        if (n < 0 || (size_t)n >= sizeof err->msg)
+            n = 0;
+        vsnprintf(err->msg + n, sizeof err->msg - (size_t)n, fmt, ap);
+        err->code = code;
+    }
+    return code;
+}
+
+pf_status pf_err_at(struct pf_err *err, pf_status code, const char *where, const char *fmt,
+                    ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    pf_err_vat(err, code, where, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
 pf_status pf_err_set(struct pf_err *err, pf_status code, const char *fmt, ...) {
     if (err) {
         va_list ap;

@@ -9,6 +9,8 @@
 #ifndef PF_ERR_H
 #define PF_ERR_H
 
+#include <stdarg.h>
+
 typedef enum {
     PF_OK = 0,
     PF_ERR_ARG,         /* invalid argument (NULL tensor, bad flag, out-of-range value) */
@@ -23,13 +25,21 @@ typedef enum {
 
 struct pf_err {
     pf_status code;
-    char msg[256];
+    char msg[512];
 };
 
 /* Record code and a printf-style message in err (err may be NULL). Returns code, so that
  * callers can write `return pf_err_set(err, PF_ERR_ARG, "...")`. */
 pf_status pf_err_set(struct pf_err *err, pf_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Same, with "where: " in front of the message (a file path, usually): the one-line form
+ * every input-validation error takes ("m/config.json: hidden_size: ..."). */
+pf_status pf_err_at(struct pf_err *err, pf_status code, const char *where, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+/* The va_list form, for modules that wrap it with their own context. */
+pf_status pf_err_vat(struct pf_err *err, pf_status code, const char *where, const char *fmt,
+                     va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* Reset err to PF_OK with an empty message. err may be NULL. */
 void pf_err_clear(struct pf_err *err);
