@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "core/cpu/cpu_kernels.h"
@@ -288,4 +289,77 @@ Test(model, missing_head_is_initialised_from_the_seed) {
     cr_assert_eq(maxabs(tensor_f32(b0->part[0]), 5), 0.0);
     for (int i = 0; i < 3; i++)
         model_free(&m[i]);
+}
+
+/* Checkpoints converted from TensorFlow (bert-base-uncased among them) name LayerNorm
+ * parameters gamma/beta; the loader maps them as HF does. The test rewrites bert-cls that way
+ * and expects the same hidden states. */
+Test(model, layernorm_gamma_beta_names) {
+    struct pf_err err = {0};
+    struct st_file src;
+    CHECK_OK(st_open(&src, FIX_DIR "bert-cls/model.safetensors", &err), &err);
+    char dir[] = "/tmp/bipeft-gamma-XXXXXX", path[128];
+    cr_assert_not_null(mkdtemp(dir));
+    struct st_wtensor *w = check_alloc((size_t)src.n * sizeof *w);
+    char (*names)[128] = check_alloc((size_t)src.n * sizeof *names);
+    void **data = check_alloc((size_t)src.n * sizeof *data);
+    int renamed = 0;
+    for (int i = 0; i < src.n; i++) {
+        const struct st_info *t = &src.t[i];
+        snprintf(names[i], sizeof names[i], "%s", t->name);
+        char *ln = strstr(names[i], "LayerNorm.");
+        if (ln && !strcmp(ln, "LayerNorm.weight"))
+            strcpy(ln, "LayerNorm.gamma"), renamed++;
+        else if (ln && !strcmp(ln, "LayerNorm.bias"))
+            strcpy(ln, "LayerNorm.beta"), renamed++;
+        data[i] = check_alloc(t->nbytes);
+        CHECK_OK(st_read_raw(&src, t, data[i], t->nbytes, &err), &err);
+        w[i] = (struct st_wtensor){names[i], t->dtype, t->ndim, t->shape, data[i], 0};
+    }
+    cr_assert_eq(renamed, 10, "bert-cls has %d LayerNorm tensors, expected 10", renamed);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    CHECK_OK(st_write(path, w, src.n, NULL, 0, &err), &err);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *in = fopen(FIX_DIR "bert-cls/config.json", "rb"), *out = fopen(path, "wb");
+    cr_assert(in && out);
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    cr_assert_eq(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    fclose(out);
+
+    struct model m;
+    struct model_load_info info;
+    struct model_load_opts opts = {.head = -1};
+    CHECK_OK(model_load(&m, dir, check_cpu(2), &opts, &info, &err), &err);
+    cr_assert_eq(info.n_initialised, 0);
+    cr_assert_eq(info.n_unused, 0, "unused: %s", info.first_unused);
+    struct st_file ref;
+    CHECK_OK(st_open(&ref, FIX_DIR "bert-cls/reference.safetensors", &err), &err);
+    int64_t k;
+    int32_t *ids = ref_i32(&ref, "input_ids", &k), *mask = ref_i32(&ref, "attention_mask", &k),
+            *types = ref_i32(&ref, "token_type_ids", &k);
+    struct model_batch b = {.B = 2, .T = 7, .ids = ids, .mask = mask, .type_ids = types};
+    CHECK_OK(model_forward(&m, &b, &err), &err);
+    size_t nh = (size_t)model_hidden(&m)->numel;
+    float *want = ref_f32(&ref, "last_hidden_state", (int64_t)nh);
+    double e = rel_err(tensor_f32(model_hidden(&m)), want, nh, 0);
+    cr_assert(e <= TOL, "hidden relative error %.3g", e);
+    for (int i = 0; i < src.n; i++)
+        free(data[i]);
+    free(data);
+    free(names);
+    free(w);
+    free(want);
+    free(ids);
+    free(mask);
+    free(types);
+    st_close(&ref);
+    st_close(&src);
+    model_free(&m);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    unlink(path);
+    rmdir(dir);
 }

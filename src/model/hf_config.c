@@ -309,6 +309,10 @@ static pf_status parse_llama(struct cfg_ctx *x, struct model_config *c) {
     PF_STEP(st, get_bool(x, "mlp_bias", 0, &c->mlp_bias));
     PF_STEP(st, get_bool(x, "tie_word_embeddings", 0, &c->tie_word_embeddings));
     PF_STEP(st, get_int(x, "sliding_window", 0, 0, 0, HF_MAX_POSITIONS, &c->sliding_window));
+    int use_sw = 1; /* Qwen2 configs carry a window they do not use */
+    PF_STEP(st, get_bool(x, "use_sliding_window", 1, &use_sw));
+    if (!use_sw)
+        c->sliding_window = 0;
     if (st != PF_OK)
         return st;
     PF_STEP(st, get_int(x, "num_key_value_heads", 0, c->heads, 1, HF_MAX_HEADS, &c->kv_heads));

@@ -48,6 +48,28 @@ static const char *shape_str(int ndim, const int64_t *s, char *buf, size_t n) {
     return buf;
 }
 
+/* The tensor of p in the checkpoint. Older BERT/RoBERTa files (converted from TensorFlow,
+ * bert-base-uncased among them) name LayerNorm parameters gamma/beta instead of weight/bias;
+ * HF renames them when loading, and so do we. name is updated to the name found. */
+static const struct st_info *find_param(const struct st_checkpoint *ck, char *name, size_t n,
+                                        const struct st_file **f) {
+    const struct st_info *ti = st_checkpoint_find(ck, name, f);
+    size_t len = strlen(name);
+    static const char *const from[2] = {".weight", ".bias"}, *const to[2] = {".gamma", ".beta"};
+    for (int k = 0; !ti && k < 2 && strstr(name, "LayerNorm."); k++) {
+        size_t fl = strlen(from[k]);
+        if (len < fl || strcmp(name + len - fl, from[k]) || len - fl + strlen(to[k]) >= n)
+            continue;
+        char old[160];
+        snprintf(old, sizeof old, "%s", name);
+        strcpy(name + len - fl, to[k]);
+        ti = st_checkpoint_find(ck, name, f);
+        if (!ti)
+            snprintf(name, n, "%s", old);
+    }
+    return ti;
+}
+
 /* Record dtype name dt into the summary buf: the first seen, or "mixed" when they differ. */
 static void tally_dtype(char *buf, size_t n, enum st_dtype dt) {
     const char *name = st_dtype_name(dt);
@@ -178,7 +200,7 @@ pf_status model_load(struct model *m, const char *dir, struct backend *be,
         struct model_param *p = &m->params[i];
         const struct st_file *f;
         file_name(m, p, prefixed, name, sizeof name);
-        const struct st_info *ti = st_checkpoint_find(&ck, name, &f);
+        const struct st_info *ti = find_param(&ck, name, sizeof name, &f);
         if (!ti) {
             if (!p->head) {
                 st = pf_err_set(err, PF_ERR_FORMAT, "%s: the checkpoint has no tensor '%s' "

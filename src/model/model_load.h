@@ -8,7 +8,8 @@
  *      against vocab_size x hidden_size, the first and last layer present, no layer beyond
  *      num_hidden_layers) - reliability case 7;
  *   4. the model is allocated and every registered parameter is matched by name (with or
- *      without the family prefix) and shape, then read and widened to fp32;
+ *      without the family prefix; LayerNorm gamma/beta of TF-converted files as weight/bias)
+ *      and shape, then read and widened to fp32;
  *   5. head parameters the checkpoint lacks are initialised from the seed (HF's init).
  * Tensors in the file that the model does not use are counted (and named in info). */
 #ifndef PF_MODEL_LOAD_H
