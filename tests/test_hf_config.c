@@ -172,3 +172,48 @@ Test(hf_config, llama_rules) {
     CHECK_OK(hf_config_parse(&c, j, strlen(j), "c.json", &err), &err);
     cr_assert_eq(c.eos_id, 7);
 }
+
+/* A checkpoint larger than this machine's memory (a sparse 256 GiB file, beyond any test machine: no disk used) is
+ * refused before anything is allocated, with the sizes in the message. */
+Test(hf_config, checkpoint_larger_than_memory) {
+    char dir[] = "/tmp/bipeft-big-XXXXXX", path[PATH_MAX];
+    cr_assert_not_null(mkdtemp(dir));
+    const char *cfg = "{\"model_type\": \"bert\", \"vocab_size\": 4194304, \"hidden_size\": 16384,"
+                      " \"num_hidden_layers\": 1, \"num_attention_heads\": 16, "
+                      "\"intermediate_size\": 64, \"max_position_embeddings\": 64}";
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(cfg, f);
+    fclose(f);
+    unsigned long long emb = 4194304ULL * 16384 * 4, q = 16384ULL * 16384 * 4;
+    char header[512];
+    int n = snprintf(header, sizeof header,
+                     "{\"embeddings.word_embeddings.weight\":{\"dtype\":\"F32\",\"shape\":"
+                     "[4194304,16384],\"data_offsets\":[0,%llu]},"
+                     "\"encoder.layer.0.attention.self.query.weight\":{\"dtype\":\"F32\","
+                     "\"shape\":[16384,16384],\"data_offsets\":[%llu,%llu]}}",
+                     emb, emb, emb + q);
+    while (n % 8)
+        header[n++] = ' ';
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    unsigned char len[8];
+    for (int i = 0; i < 8; i++)
+        len[i] = (unsigned char)((unsigned long long)n >> (8 * i));
+    fwrite(len, 1, 8, f);
+    fwrite(header, 1, (size_t)n, f);
+    fclose(f);
+    cr_assert_eq(truncate(path, (off_t)(8 + n + emb + q)), 0);
+    struct model m;
+    struct pf_err err = {0};
+    struct model_load_opts opts = {.head = -1};
+    pf_status st = model_load(&m, dir, check_cpu(1), &opts, NULL, &err);
+    cr_assert_eq(st, PF_ERR_NOMEM, "status %d: %s", st, err.msg);
+    cr_assert(strstr(err.msg, "need 257.0 GiB in fp32; this machine has"), "%s", err.msg);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    unlink(path);
+    rmdir(dir);
+}

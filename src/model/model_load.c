@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/safetensors.h"
 #include "util/xalloc.h"
@@ -161,6 +162,25 @@ pf_status model_probe(const char *dir, struct model_probe *out, struct pf_err *e
     return st;
 }
 
+/* Weights are computed in fp32: refuse, before allocating, a checkpoint whose fp32 size
+ * exceeds this machine's physical memory (malloc would succeed lazily and the kernel would
+ * kill the process halfway through reading). */
+static pf_status check_memory(const struct st_checkpoint *ck, const char *dir,
+                              struct pf_err *err) {
+    int64_t elems = 0;
+    for (int i = 0; i < ck->n; i++)
+        elems += ck->entries[i].info->numel;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0)
+        return PF_OK; /* unknown: let the allocation decide */
+    double need = (double)elems * 4.0, have = (double)pages * (double)page;
+    if (need > 0.9 * have)
+        return pf_err_set(err, PF_ERR_NOMEM, "%s: %lld parameters need %.1f GiB in fp32; this "
+                          "machine has %.1f GiB of memory", dir, (long long)elems,
+                          need / (1 << 30), have / (1 << 30));
+    return PF_OK;
+}
+
 static int cmp_cstr(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -184,6 +204,8 @@ pf_status model_load(struct model *m, const char *dir, struct backend *be,
     int prefixed = 0;
     st = cross_check(&cfg, &ck, dir, &prefixed, err);
     int head = opts ? opts->head : -1;
+    if (st == PF_OK)
+        st = check_memory(&ck, dir, err);
     if (st == PF_OK)
         st = model_create(m, &cfg, be, head, opts ? opts->n_labels : 0, err);
     if (st != PF_OK) {
