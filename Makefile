@@ -180,7 +180,7 @@ test-lua:
 
 test-asan: deps
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 $(BUILD)/asan/tests/bipeft-tests $(BUILD)/asan/bipeft
-	$(Q)ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1:abort_on_error=1 \
+	$(Q)ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OMP_NUM_THREADS=2 \
 	  BIPEFT_BIN=$(BUILD)/asan/bipeft $(BUILD)/asan/tests/bipeft-tests --jobs $(TEST_JOBS) $(TEST_ARGS)
 
