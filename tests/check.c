@@ -6,6 +6,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "util/rng.h"
 
@@ -102,4 +105,106 @@ struct tensor check_tensor(struct backend *be, void *data, enum tensor_dtype dt,
     pf_status st = tensor_wrap(&t, be, data, dt, name, ndim, shape, &err);
     cr_assert_eq(st, PF_OK, "tensor_wrap(%s): %s", name, err.msg);
     return t;
+}
+
+void check_ref_attention(double *out, const double *q, const double *k, const double *v,
+                         const int32_t *mask, int B, int T, int H, int KVH, int D, int causal) {
+    int HD = H * D, KV = KVH * D;
+    double *s = check_alloc((size_t)T * sizeof(double));
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            int kh = h / (H / KVH);
+            for (int t = 0; t < T; t++) {
+                double mx = -INFINITY, z = 0;
+                for (int u = 0; u < T; u++) {
+                    s[u] = -INFINITY;
+                    if ((mask && !mask[b * T + u]) || (causal && u > t))
+                        continue;
+                    double dot = 0;
+                    for (int e = 0; e < D; e++)
+                        dot += q[(b * T + t) * HD + h * D + e] * k[(b * T + u) * KV + kh * D + e];
+                    s[u] = dot / sqrt((double)D);
+                    mx = fmax(mx, s[u]);
+                }
+                for (int u = 0; u < T; u++)
+                    z += s[u] == -INFINITY ? 0 : exp(s[u] - mx);
+                for (int e = 0; e < D; e++) {
+                    double acc = 0;
+                    for (int u = 0; u < T; u++)
+                        if (s[u] != -INFINITY)
+                            acc += exp(s[u] - mx) / z * v[(b * T + u) * KV + kh * D + e];
+                    out[(b * T + t) * HD + h * D + e] = acc;
+                }
+            }
+        }
+    free(s);
+}
+
+const char *check_write_temp(const char *name, const char *text) {
+    static char dir[64], path[256];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "/tmp/bipeft_test_XXXXXX");
+        cr_assert_not_null(mkdtemp(dir));
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "w");
+    cr_assert_not_null(fp, "%s", path);
+    fputs(text, fp);
+    fclose(fp);
+    return path;
+}
+
+static const char *bipeft_bin(void) {
+    const char *bin = getenv("BIPEFT_BIN");
+    cr_assert_not_null(bin, "BIPEFT_BIN is not set (run through make test)");
+    return bin;
+}
+
+int check_run_shell(const char *args, const char *capture, char *out, size_t outsz) {
+    char cmd[2048];
+    const char *redir = !strcmp(capture, "both")     ? "2>&1"
+                        : !strcmp(capture, "stderr") ? "2>&1 >/dev/null"
+                                                     : "2>/dev/null";
+    snprintf(cmd, sizeof cmd, "%s %s %s", bipeft_bin(), args, redir);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, outsz - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int check_run_argv(const char *const *args, char *out, size_t outsz, char *errb, size_t errsz) {
+    const char *bin = bipeft_bin();
+    char opath[] = "/tmp/bipeft-out-XXXXXX", epath[] = "/tmp/bipeft-err-XXXXXX";
+    int ofd = mkstemp(opath), efd = mkstemp(epath);
+    cr_assert(ofd >= 0 && efd >= 0);
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = bin;
+    for (int i = 0; args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        dup2(ofd, 1);
+        dup2(efd, 2);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    char *bufs[2] = {out, errb};
+    size_t sizes[2] = {outsz, errsz};
+    int fds[2] = {ofd, efd};
+    for (int k = 0; k < 2; k++) {
+        lseek(fds[k], 0, SEEK_SET);
+        ssize_t got = read(fds[k], bufs[k], sizes[k] - 1);
+        bufs[k][got > 0 ? got : 0] = '\0';
+        close(fds[k]);
+    }
+    unlink(opath);
+    unlink(epath);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

@@ -61,6 +61,24 @@ struct tensor check_tensor(struct backend *be, void *data, enum tensor_dtype dt,
 /* malloc that fails the test instead of returning NULL (never NULL, even for 0 bytes). */
 void *check_alloc(size_t bytes);
 
+/* fp64 multi-head attention reference, HF layout: q (B*T, H*D), k and v (B*T, KVH*D), query
+ * head h reads kv head h / (H / KVH); mask (B*T) of 0/1 for keys (NULL: all real); causal
+ * hides keys after the query. Writes out (B*T, H*D). */
+void check_ref_attention(double *out, const double *q, const double *k, const double *v,
+                         const int32_t *mask, int B, int T, int H, int KVH, int D, int causal);
+
+/* Write text to `name` in a temporary folder made once per test process; returns the path
+ * (a static buffer, valid until the next call). */
+const char *check_write_temp(const char *name, const char *text);
+
+/* Run "$BIPEFT_BIN args" through the shell (args may use globs); capture stdout
+ * (capture = "stdout"), stderr ("stderr") or both ("both") into out. Returns the exit code. */
+int check_run_shell(const char *args, const char *capture, char *out, size_t outsz);
+
+/* Run $BIPEFT_BIN with the NULL-terminated args (no shell: texts pass unchanged); stdout
+ * and stderr go to their buffers. Returns the exit code. */
+int check_run_argv(const char *const *args, char *out, size_t outsz, char *errb, size_t errsz);
+
 /* Assert that st == PF_OK, printing err.msg otherwise. */
 #define CHECK_OK(st, err) cr_assert_eq((st), PF_OK, "unexpected error: %s", (err)->msg)
 

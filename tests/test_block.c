@@ -43,36 +43,6 @@ static void layernorm(double *out, const double *in, const double *w, const doub
     }
 }
 
-static void attention(double *out, const double *q, const double *k, const double *v,
-                      const int32_t *mask) {
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            int kh = h / (H / KVH);
-            for (int t = 0; t < T; t++) {
-                double s[T], mx = -INFINITY, z = 0;
-                for (int u = 0; u < T; u++) {
-                    s[u] = -INFINITY;
-                    if (!mask[b * T + u])
-                        continue;
-                    double dot = 0;
-                    for (int d = 0; d < D; d++)
-                        dot += q[(b * T + t) * C + h * D + d] * k[(b * T + u) * KV + kh * D + d];
-                    s[u] = dot / sqrt((double)D);
-                    mx = fmax(mx, s[u]);
-                }
-                for (int u = 0; u < T; u++)
-                    z += s[u] == -INFINITY ? 0 : exp(s[u] - mx);
-                for (int d = 0; d < D; d++) {
-                    double acc = 0;
-                    for (int u = 0; u < T; u++)
-                        if (s[u] != -INFINITY)
-                            acc += exp(s[u] - mx) / z * v[(b * T + u) * KV + kh * D + d];
-                    out[(b * T + t) * C + h * D + d] = acc;
-                }
-            }
-        }
-}
-
 static void ref_forward(struct ref *r) {
     static double q[NT * C], k[NT * KV], v[NT * KV], a[NT * C], o[NT * C], h1[NT * C];
     static double f1[NT * F], f2[NT * C];
@@ -80,7 +50,7 @@ static void ref_forward(struct ref *r) {
     lin(q, r->x, p[BP_WQ], p[BP_BQ], NT, C, C);
     lin(k, r->x, p[BP_WK], p[BP_BK], NT, C, KV);
     lin(v, r->x, p[BP_WV], p[BP_BV], NT, C, KV);
-    attention(a, q, k, v, r->mask);
+    check_ref_attention(a, q, k, v, r->mask, B, T, H, KVH, D, 0);
     lin(o, a, p[BP_WO], p[BP_BO], NT, C, C);
     for (int i = 0; i < NT * C; i++)
         o[i] += r->x[i];

@@ -87,37 +87,6 @@ static void rope(double *x, int heads, int D) {
             }
 }
 
-static void attention(const struct ref *r, double *out, const double *q, const double *k,
-                      const double *v) {
-    int KVH = r->d->KVH, D = C / H, KV = KVH * D;
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            int kh = h / (H / KVH);
-            for (int t = 0; t < T; t++) {
-                double s[T], mx = -INFINITY, z = 0;
-                for (int u = 0; u < T; u++) {
-                    s[u] = -INFINITY;
-                    if (!r->mask[b * T + u] || u > t)
-                        continue;
-                    double dot = 0;
-                    for (int e = 0; e < D; e++)
-                        dot += q[(b * T + t) * C + h * D + e] * k[(b * T + u) * KV + kh * D + e];
-                    s[u] = dot / sqrt((double)D);
-                    mx = fmax(mx, s[u]);
-                }
-                for (int u = 0; u < T; u++)
-                    z += s[u] == -INFINITY ? 0 : exp(s[u] - mx);
-                for (int e = 0; e < D; e++) {
-                    double acc = 0;
-                    for (int u = 0; u < T; u++)
-                        if (s[u] != -INFINITY)
-                            acc += exp(s[u] - mx) / z * v[(b * T + u) * KV + kh * D + e];
-                    out[(b * T + t) * C + h * D + e] = acc;
-                }
-            }
-        }
-}
-
 static double gelu_tanh(double x) {
     return 0.5 * x * (1.0 + tanh(sqrt(2.0 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
 }
@@ -135,7 +104,7 @@ static void ref_forward(struct ref *r) {
         rope(q, H, C / H);
         rope(k, d->KVH, C / H);
     }
-    attention(r, a, q, k, v);
+    check_ref_attention(a, q, k, v, r->mask, B, T, H, d->KVH, C / H, 1);
     lin(r, r1, a, BP_WO, BP_BO, NT, C, C);
     for (int i = 0; i < NT * C; i++)
         r1[i] += r->x[i];

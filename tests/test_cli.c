@@ -4,19 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "check.h"
 #include <sys/wait.h>
 
 static int run(const char *args, char *out, size_t outsz) {
-    const char *bin = getenv("BIPEFT_BIN");
-    cr_assert_not_null(bin, "BIPEFT_BIN is not set (run through make test)");
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, outsz - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return check_run_shell(args, "both", out, outsz);
 }
 
 Test(cli, version_and_help) {

@@ -20,41 +20,9 @@
 
 #define FIX "tests/data/hf/"
 
-/* Run $BIPEFT_BIN with args (NULL-terminated); stdout and stderr into the buffers. */
-static int run_bin(const char *const *args, char *out, size_t outsz, char *errb, size_t errsz) {
-    const char *bin = getenv("BIPEFT_BIN");
-    cr_assert_not_null(bin, "BIPEFT_BIN is not set (run through make test)");
-    char opath[] = "/tmp/bipeft-out-XXXXXX", epath[] = "/tmp/bipeft-err-XXXXXX";
-    int ofd = mkstemp(opath), efd = mkstemp(epath);
-    cr_assert(ofd >= 0 && efd >= 0);
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = bin;
-    for (int i = 0; args[i] && n < 63; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        dup2(ofd, 1);
-        dup2(efd, 2);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    char *bufs[2] = {out, errb};
-    size_t sizes[2] = {outsz, errsz};
-    int fds[2] = {ofd, efd};
-    for (int k = 0; k < 2; k++) {
-        lseek(fds[k], 0, SEEK_SET);
-        ssize_t got = read(fds[k], bufs[k], sizes[k] - 1);
-        bufs[k][got > 0 ? got : 0] = '\0';
-        close(fds[k]);
-    }
-    unlink(opath);
-    unlink(epath);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+static int run_bin(const char *const *args, char *out, size_t outsz, char *errb,
+                   size_t errsz) {
+    return check_run_argv(args, out, outsz, errb, errsz);
 }
 
 static char out[1 << 16], errb[1 << 14];

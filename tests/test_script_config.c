@@ -10,22 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "script/script_config.h"
 
-static char tmpdir[64];
-
 static const char *write_file(const char *name, const char *text) {
-    static char path[256];
-    if (!tmpdir[0]) {
-        snprintf(tmpdir, sizeof tmpdir, "/tmp/bipeft_config_XXXXXX");
-        cr_assert_not_null(mkdtemp(tmpdir));
-    }
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *fp = fopen(path, "w");
-    cr_assert_not_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    return path;
+    return check_write_temp(name, text);
 }
 
 /* A valid config with line 6 replaced by `extra` (which may also override earlier keys by
@@ -259,16 +248,7 @@ Test(script_config, include_errors_name_the_included_file) {
 /* ---- through the binary ---- */
 
 static int run_bin(const char *args, char *out, size_t outsz, int want_stderr) {
-    const char *bin = getenv("BIPEFT_BIN");
-    cr_assert_not_null(bin, "BIPEFT_BIN is not set (run through make test)");
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s %s", bin, args, want_stderr ? "2>&1 >/dev/null" : "2>/dev/null");
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, outsz - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return check_run_shell(args, want_stderr ? "stderr" : "stdout", out, outsz);
 }
 
 Test(script_config, check_config_accepts_every_shipped_config) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "script/script_policy.h"
 
 /* ---- the fake search ---- */
@@ -66,20 +67,8 @@ static void fake_init(struct fake *f) {
         .loss = loss, .n_loss = 4, .act = fake_act, .ctx = f};
 }
 
-static char tmpdir[64];
-
 static const char *write_file(const char *name, const char *text) {
-    static char path[256];
-    if (!tmpdir[0]) {
-        snprintf(tmpdir, sizeof tmpdir, "/tmp/bipeft_policy_XXXXXX");
-        cr_assert_not_null(mkdtemp(tmpdir));
-    }
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *fp = fopen(path, "w");
-    cr_assert_not_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    return path;
+    return check_write_temp(name, text);
 }
 
 static struct script_policy *load_policy(const char *text, double seconds) {
