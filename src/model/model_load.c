@@ -140,16 +140,28 @@ static pf_status read_param(struct model *m, struct model_param *p, const struct
     return st;
 }
 
+/* Steps 1-3: config, checkpoint headers, the cross-check. *opened says whether ck is open
+ * (it stays open when only the cross-check fails); the caller then closes it. */
+static pf_status open_checked(const char *dir, struct model_config *cfg,
+                              struct st_checkpoint *ck, int *prefixed, int *opened,
+                              struct pf_err *err) {
+    *opened = 0;
+    pf_status st = hf_config_load(cfg, dir, err);
+    if (st == PF_OK)
+        st = st_checkpoint_open(ck, dir, err);
+    if (st != PF_OK)
+        return st;
+    *opened = 1;
+    return cross_check(cfg, ck, dir, prefixed, err);
+}
+
 pf_status model_probe(const char *dir, struct model_probe *out, struct pf_err *err) {
     memset(out, 0, sizeof *out);
-    pf_status st = hf_config_load(&out->cfg, dir, err);
-    if (st != PF_OK)
-        return st;
     struct st_checkpoint ck;
-    st = st_checkpoint_open(&ck, dir, err);
-    if (st != PF_OK)
+    int opened;
+    pf_status st = open_checked(dir, &out->cfg, &ck, &out->prefixed, &opened, err);
+    if (!opened)
         return st;
-    st = cross_check(&out->cfg, &ck, dir, &out->prefixed, err);
     out->n_files = ck.nfiles;
     out->n_tensors = ck.n;
     for (int i = 0; i < ck.n; i++) {
@@ -194,15 +206,11 @@ pf_status model_load(struct model *m, const char *dir, struct backend *be,
     memset(info, 0, sizeof *info);
     memset(m, 0, sizeof *m);
     struct model_config cfg;
-    pf_status st = hf_config_load(&cfg, dir, err);
-    if (st != PF_OK)
-        return st;
     struct st_checkpoint ck;
-    st = st_checkpoint_open(&ck, dir, err);
-    if (st != PF_OK)
+    int prefixed = 0, opened;
+    pf_status st = open_checked(dir, &cfg, &ck, &prefixed, &opened, err);
+    if (!opened)
         return st;
-    int prefixed = 0;
-    st = cross_check(&cfg, &ck, dir, &prefixed, err);
     int head = opts ? opts->head : -1;
     if (st == PF_OK)
         st = check_memory(&ck, dir, err);
