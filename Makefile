@@ -7,6 +7,7 @@
 #   make test-asan  the same suite built with ASan+UBSan (-fno-sanitize-recover=all)
 #   make bench      benchmarks (bench/), prints tables; never part of `make test`
 #   make check-rss  peak memory of loading a BERT-base-sized checkpoint (writes 440 MB to /tmp)
+#   make fuzz       libFuzzer targets for the file and script parsers (clang; FUZZ_SECONDS each)
 #   make deps       install missing Debian packages (root) or print the apt-get line
 #   make clean      remove build/ and bin/
 #
@@ -84,7 +85,14 @@ CUDA_LIBS := -L/usr/local/cuda/lib64 -lcublas -lcudart
 endif
 
 # ---- build flavours: normal (build/) and sanitized (build/asan/) ----
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+# clang, instrumented at -O1: `omp simd` loops are not vectorised there and clang reports each
+# as a failed transformation (-Wpass-failed); that says nothing about the code, so only this
+# flavour turns it off.
+OBJDIR := $(BUILD)/fuzz
+SAN := -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT := -O1 -g $(ARCH) -Wno-pass-failed
+else ifeq ($(SANITIZE),1)
 OBJDIR := $(BUILD)/asan
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT := -O1 $(ARCH)
@@ -106,12 +114,12 @@ BIN = $(if $(filter 1,$(SANITIZE)),$(OBJDIR)/bipeft,$(if $(filter build,$(BUILD)
 TEST_BIN = $(OBJDIR)/tests/bipeft-tests
 BENCH_BIN = $(OBJDIR)/bench/bipeft-bench
 
-.PHONY: all run test test-lua test-asan bench clean deps check-pkgs cuda-status help check-rss
+.PHONY: all run test test-lua test-asan bench clean deps check-pkgs cuda-status help check-rss fuzz fuzz-build
 
 all: check-pkgs cuda-status $(BIN)
 
 help:
-	@sed -n '3,15p' Makefile
+	@sed -n '3,16p' Makefile
 
 deps:
 	$(Q)bash tools/deps.sh
@@ -198,6 +206,37 @@ bench: deps
 # under 1.15x the file size (issue 3). Not part of `make test`: it writes and reads 440 MB.
 check-rss: all
 	$(Q)python3 tools/rss_check.py $(BIN)
+
+# libFuzzer targets (fuzz/fuzz_*.c, clang): the safetensors reader, config.json, tokenizer.json
+# and the Lua config sandbox, each seeded from fuzz/corpus/<target>/ plus the test fixtures,
+# FUZZ_SECONDS each (default 60). Not part of `make test`. A crash, leak or timeout fails the
+# target (exit 1) and is kept as $(BUILD)/fuzz/<target>-crash-*; logs are
+# $(BUILD)/fuzz/<target>.log; the working corpora grow under $(BUILD)/fuzz/corpus/.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := safetensors config_json tokenizer lua_config
+FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(LIB_A)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -fsanitize=fuzzer $< $(LIB_A) \
+	  $(LDFLAGS_ALL) $(LIBS_ALL) -o $@
+fuzz-build:
+	$(Q)command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 2; }
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 CC=$(FUZZ_CC) $(FUZZ_BINS)
+fuzz: deps fuzz-build
+	$(Q)set -e; d=$(BUILD)/fuzz/corpus; mkdir -p $$d; \
+	for t in $(FUZZ_TARGETS); do mkdir -p $$d/$$t; cp -n fuzz/corpus/$$t/* $$d/$$t/ 2>/dev/null || true; done; \
+	cp -n tests/data/hf/*/config.json $$d/config_json/ 2>/dev/null || true; \
+	for k in bert roberta gpt2 llama3 llama2; do cp -n tests/data/tok/$$k/tokenizer.json $$d/tokenizer/$$k.json; done; \
+	cp -n configs/*.lua $$d/lua_config/ 2>/dev/null || true; \
+	failed=; for t in $(FUZZ_TARGETS); do echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  rc=0; ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	    -rss_limit_mb=2048 -dict=fuzz/json.dict -artifact_prefix=$(BUILD)/fuzz/$$t- \
+	    -print_final_stats=1 $$d/$$t > $(BUILD)/fuzz/$$t.log 2>&1 || rc=$$?; \
+	  grep -E "stat::number_of_executed_units|SUMMARY|Test unit written" $(BUILD)/fuzz/$$t.log || true; \
+	  [ $$rc = 0 ] || { echo "fuzz: $$t FAILED (exit $$rc), see $(BUILD)/fuzz/$$t.log"; failed="$$failed $$t"; }; \
+	done; [ -z "$$failed" ] || { echo "fuzz: failures:$$failed"; exit 1; }
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
