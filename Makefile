@@ -218,7 +218,7 @@ FUZZ_TARGETS := safetensors config_json tokenizer lua_config
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(LIB_A)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -fsanitize=fuzzer $< $(LIB_A) \
+	$(Q)$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer $< $(LIB_A) \
 	  $(LDFLAGS_ALL) $(LIBS_ALL) -o $@
 fuzz-build:
 	$(Q)command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 2; }

@@ -1,9 +1,7 @@
 /* fuzz_config_json.c - libFuzzer target: any bytes as a HuggingFace config.json. */
-#include <stddef.h>
+#include "fuzz_util.h"
 
 #include "model/hf_config.h"
-
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     struct model_config c;

@@ -5,8 +5,6 @@
 #include "script/script.h"
 #include "script/script_config.h"
 
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     char path[64];
     int fd = fuzz_file(data, size, path, sizeof path);

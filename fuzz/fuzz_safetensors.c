@@ -8,8 +8,6 @@
 
 #include "io/safetensors.h"
 
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     char path[64];
     int fd = fuzz_file(data, size, path, sizeof path);

@@ -6,8 +6,6 @@
 
 #include "tok/tok.h"
 
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     char path[64];
     int fd = fuzz_file(data, size, path, sizeof path);

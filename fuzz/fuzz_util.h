@@ -8,6 +8,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* The entry point libFuzzer calls (declared here for -Wmissing-prototypes). */
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
 /* Returns the fd (close it after use) and the path in buf, or -1. */
 static inline int fuzz_file(const unsigned char *data, size_t size, char *buf, size_t n) {
     int fd = memfd_create("fuzz", 0);

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io/safetensors.h"
 #include "util/rng.h"
 
 void check_fill(float *x, size_t n, uint64_t seed, float lo, float hi) {
@@ -207,4 +208,30 @@ int check_run_argv(const char *const *args, char *out, size_t outsz, char *errb,
     unlink(opath);
     unlink(epath);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+float *check_st_f32(const struct st_file *f, const char *name, int64_t want_numel,
+                    int64_t *numel) {
+    const struct st_info *t = st_find(f, name);
+    cr_assert_not_null(t, "%s: no tensor '%s'", f->path, name);
+    cr_assert(want_numel < 0 || t->numel == want_numel, "%s: '%s' has %lld elements, expected "
+              "%lld", f->path, name, (long long)t->numel, (long long)want_numel);
+    float *d = check_alloc((size_t)t->numel * sizeof(float));
+    struct pf_err err = {0};
+    CHECK_OK(st_read_f32(f, t, d, t->numel, &err), &err);
+    if (numel)
+        *numel = t->numel;
+    return d;
+}
+
+int32_t *check_st_i32(const struct st_file *f, const char *name, int64_t *numel) {
+    const struct st_info *t = st_find(f, name);
+    *numel = 0;
+    if (!t)
+        return NULL;
+    int32_t *d = check_alloc((size_t)t->numel * sizeof(int32_t));
+    struct pf_err err = {0};
+    CHECK_OK(st_read_i32(f, t, d, t->numel, &err), &err);
+    *numel = t->numel;
+    return d;
 }

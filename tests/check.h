@@ -67,6 +67,15 @@ void *check_alloc(size_t bytes);
 void check_ref_attention(double *out, const double *q, const double *k, const double *v,
                          const int32_t *mask, int B, int T, int H, int KVH, int D, int causal);
 
+/* Read tensor `name` of a safetensors file as floats (asserting it exists and, when
+ * want_numel >= 0, that it has that many elements); *numel (if not NULL) gets the count.
+ * The caller frees the result. */
+struct st_file;
+float *check_st_f32(const struct st_file *f, const char *name, int64_t want_numel,
+                    int64_t *numel);
+/* The same for an I32/I64 tensor, read as int32; NULL (and *numel 0) when absent. */
+int32_t *check_st_i32(const struct st_file *f, const char *name, int64_t *numel);
+
 /* Write text to `name` in a temporary folder made once per test process; returns the path
  * (a static buffer, valid until the next call). */
 const char *check_write_temp(const char *name, const char *text);

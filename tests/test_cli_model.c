@@ -86,23 +86,9 @@ Test(cli_model, tokenize_matches_hf) {
     cr_assert(strstr(errb, "UTF-8"), "%s", errb);
 }
 
-static float *read_f32(const struct st_file *f, const char *name, int64_t *n) {
-    const struct st_info *t = st_find(f, name);
-    cr_assert_not_null(t, "%s: no '%s'", f->path, name);
-    float *d = check_alloc((size_t)t->numel * sizeof(float));
-    struct pf_err err = {0};
-    CHECK_OK(st_read_f32(f, t, d, t->numel, &err), &err);
-    *n = t->numel;
-    return d;
-}
-
 static int32_t *read_i32(const struct st_file *f, const char *name, int64_t *n) {
-    const struct st_info *t = st_find(f, name);
-    cr_assert_not_null(t, "%s: no '%s'", f->path, name);
-    int32_t *d = check_alloc((size_t)t->numel * sizeof(int32_t));
-    struct pf_err err = {0};
-    CHECK_OK(st_read_i32(f, t, d, t->numel, &err), &err);
-    *n = t->numel;
+    int32_t *d = check_st_i32(f, name, n);
+    cr_assert_not_null(d, "%s: no '%s'", f->path, name);
     return d;
 }
 
@@ -162,7 +148,8 @@ static void forward_case(const char *fixture) {
             continue;
         }
         int64_t na, nb;
-        float *a = read_f32(&got, floats[i], &na), *b = read_f32(&want, floats[i], &nb);
+        float *a = check_st_f32(&got, floats[i], -1, &na),
+              *b = check_st_f32(&want, floats[i], -1, &nb);
         cr_assert_eq(na, nb);
         double d = 0, m = 0;
         for (int64_t e = 0; e < na; e++) {

@@ -28,25 +28,11 @@
 #define TOL 1e-5
 
 static float *ref_f32(const struct st_file *f, const char *name, int64_t numel) {
-    const struct st_info *t = st_find(f, name);
-    cr_assert_not_null(t, "%s: no tensor '%s'", f->path, name);
-    cr_assert_eq(t->numel, numel, "%s: '%s' has %lld elements, expected %lld", f->path, name,
-                 (long long)t->numel, (long long)numel);
-    float *d = check_alloc((size_t)numel * sizeof(float));
-    struct pf_err err = {0};
-    CHECK_OK(st_read_f32(f, t, d, numel, &err), &err);
-    return d;
+    return check_st_f32(f, name, numel, NULL);
 }
 
 static int32_t *ref_i32(const struct st_file *f, const char *name, int64_t *numel) {
-    const struct st_info *t = st_find(f, name);
-    if (!t)
-        return NULL;
-    int32_t *d = check_alloc((size_t)t->numel * sizeof(int32_t));
-    struct pf_err err = {0};
-    CHECK_OK(st_read_i32(f, t, d, t->numel, &err), &err);
-    *numel = t->numel;
-    return d;
+    return check_st_i32(f, name, numel);
 }
 
 static double maxabs(const float *a, size_t n) {
@@ -103,19 +89,19 @@ static void run_fixture(const char *fixture) {
     struct tensor dh = check_tensor(be, probe_h, TENSOR_F32, "probe.hidden", 3, s3), dl;
     int has_logits = m.cfg.head != HEAD_NONE;
     if (has_logits) {
-        size_t nl = (size_t)m.logits.numel;
+        const struct tensor *lg = model_logits(&m);
+        size_t nl = (size_t)lg->numel;
         want = ref_f32(&ref, "logits", (int64_t)nl);
-        e = rel_err(tensor_f32(&m.logits), want, nl, 0);
+        e = rel_err(tensor_f32(lg), want, nl, 0);
         cr_assert(e <= TOL, "%s: logits relative error %.3g > 1e-5", fixture, e);
         free(want);
         probe_l = ref_f32(&ref, "probe.logits", (int64_t)nl);
-        dl = check_tensor(be, probe_l, TENSOR_F32, "probe.logits", m.logits.ndim,
-                          m.logits.shape);
+        dl = check_tensor(be, probe_l, TENSOR_F32, "probe.logits", lg->ndim, lg->shape);
     }
     CHECK_OK(model_backward(&m, &dh, has_logits ? &dl : NULL, &err), &err);
 
     want = ref_f32(&ref, "grad.inputs_embeds", (int64_t)nh);
-    e = rel_err(tensor_f32(&m.d_emb), want, nh, 0);
+    e = rel_err(tensor_f32(model_input_grad(&m)), want, nh, 0);
     cr_assert(e <= TOL, "%s: grad.inputs_embeds relative error %.3g > 1e-5", fixture, e);
     free(want);
 
@@ -215,7 +201,7 @@ Test(model, frozen_subset_costs_no_weight_gemms) {
         cpu_gemm_timer_enable(0);
         cpu_gemm_timer_read(NULL, &calls[run]);
         float *want = ref_f32(&ref, "grad.inputs_embeds", (int64_t)nh);
-        double e = rel_err(tensor_f32(&m.d_emb), want, nh, 0);
+        double e = rel_err(tensor_f32(model_input_grad(&m)), want, nh, 0);
         cr_assert(e <= TOL, "run %d: grad.inputs_embeds relative error %.3g", run, e);
         free(want);
         if (run == 0)

@@ -118,9 +118,10 @@ static int run_and_write(struct fwd *f) {
         };
         int nw = 3;
         if (f->m.cfg.head == HEAD_SEQ_CLS) {
-            lb = xmalloc(tensor_nbytes(&f->m.logits));
-            f->be->download(f->be, lb, f->m.logits.data, tensor_nbytes(&f->m.logits));
-            w[nw++] = (struct st_wtensor){"logits", ST_F32, 2, f->m.logits.shape, lb, 0};
+            const struct tensor *lg = model_logits(&f->m);
+            lb = xmalloc(tensor_nbytes(lg));
+            f->be->download(f->be, lb, lg->data, tensor_nbytes(lg));
+            w[nw++] = (struct st_wtensor){"logits", ST_F32, 2, lg->shape, lb, 0};
         }
         const char *meta[4] = {"format", "pt", "producer", "bipeft forward"};
         if (st_write(f->a.out, w, nw, meta, 2, &err) != PF_OK) {

@@ -12,8 +12,8 @@
  *
  * Data flow of one step:
  *   model_forward(batch)   ids -> embeddings -> layers -> [final norm] -> hidden -> head
- *   model_backward(dh, dl) head -> ... -> embeddings: activation gradients always (m->d_emb
- *                          is dLoss/d(inputs_embeds)), weight gradients for the parameters
+ *   model_backward(dh, dl) head -> ... -> embeddings: activation gradients always
+ *                          (model_input_grad is dLoss/d(inputs_embeds)), weight gradients for the parameters
  *                          marked trainable only (the rest cost no weight-gradient GEMM).
  *
  * Parameters are registered under their HF state-dict names (model->params), which is how
@@ -83,18 +83,23 @@ struct model {
     int n_params;
     struct model_param *params;
 
-    /* per-batch inputs and activations */
-    struct tensor ids, pos, types, mask, pool_idx;  /* i32 */
-    struct tensor cos, sin;                          /* RoPE tables (P = T) */
-    struct tensor emb, emb_out, emb_mean, emb_rstd;  /* embedding sum and its LayerNorm */
-    struct tensor fin, fin_mean, fin_rstd;           /* final norm output (decoders) */
-    struct tensor pooled_in, pool_pre, pool_act;     /* seq-cls: gathered, dense, tanh */
-    struct tensor mlm_pre, mlm_act, mlm_out, mlm_mean, mlm_rstd;
-    struct tensor logits;                            /* (B, L) or (B, T, V) */
-    /* backward scratch */
-    struct tensor d_hidden, d_emb, d_emb_out, d_x[2];
-    struct tensor d_pooled_in, d_pool_pre, d_pool_act;
-    struct tensor d_mlm_pre, d_mlm_act, d_mlm_out;
+    /* per-batch inputs, activations and backward scratch: carved from `act` for the bound
+     * (B, T) and forgotten together when the shape changes */
+    struct model_acts {
+        struct tensor ids, pos, types, mask, pool_idx; /* i32 */
+        struct tensor cos, sin;                         /* RoPE tables (P = T) */
+        struct tensor emb, emb_out, emb_mean, emb_rstd; /* embedding sum and its LayerNorm */
+        struct tensor fin, fin_mean, fin_rstd;          /* final norm output (decoders) */
+        struct tensor pooled_in, pool_pre, pool_act;    /* seq-cls: gathered, dense, tanh */
+        struct tensor mlm_pre, mlm_act, mlm_out, mlm_mean, mlm_rstd;
+        struct tensor logits;                           /* (B, L) or (B, T, V) */
+        /* d_top: encoders, the gradient of the embedding LayerNorm's output (what layer 0
+         * writes); decoders, the gradient of the last layer's output (what the final norm
+         * writes) */
+        struct tensor d_hidden, d_emb, d_top, d_x[2];
+        struct tensor d_pooled_in, d_pool_pre, d_pool_act;
+        struct tensor d_mlm_pre, d_mlm_act, d_mlm_out;
+    } a;
     int forwarded;
 };
 
@@ -127,12 +132,17 @@ pf_status model_zero_grad(struct model *m, struct pf_err *err);
  * has a head. */
 pf_status model_forward(struct model *m, const struct model_batch *b, struct pf_err *err);
 const struct tensor *model_hidden(const struct model *m);
+/* The head's output of the last forward (NULL without a head or a forward). */
+const struct tensor *model_logits(const struct model *m);
 
-/* Backward from dhidden (B,T,C) and/or dlogits (like m->logits); either may be NULL.
- * Afterwards m->d_emb holds dLoss/d(inputs_embeds) and trainable gradients have been
+/* Backward from dhidden (B,T,C) and/or dlogits (like model_logits); either may be NULL.
+ * Afterwards model_input_grad is dLoss/d(inputs_embeds) and trainable gradients have been
  * accumulated. */
 pf_status model_backward(struct model *m, const struct tensor *dhidden,
                          const struct tensor *dlogits, struct pf_err *err);
+/* dLoss/d(inputs_embeds) (B,T,C) from the last backward: the gradient of the word-embedding
+ * lookup's output, before positions and token types are added. */
+const struct tensor *model_input_grad(const struct model *m);
 
 /* Copy the gradient of an HF parameter, in the HF tensor's layout, into dst (numel floats). */
 pf_status model_param_grad(const struct model *m, const struct model_param *p, float *dst,

@@ -48,60 +48,60 @@ static pf_status bind(struct model *m, int B, int T, struct pf_err *err) {
     int64_t C = c->hidden, V = c->vocab, L = m->n_labels;
     arena_free(&m->act);
     /* forget every activation tensor of the previous shape */
-    memset(&m->ids, 0, (size_t)((char *)&m->forwarded - (char *)&m->ids));
+    memset(&m->a, 0, sizeof m->a);
     m->B = m->T = 0;
     pf_status st = PF_OK;
     for (int l = 0; l < m->n_layers && st == PF_OK; l++) /* one backward scratch for all */
         st = block_bind_shared(&m->layers[l], &m->act, B, T, l ? &m->layers[0] : NULL, err);
-    PF_STEP(st, alloc2(m, &m->ids, TENSOR_I32, "input_ids", B, T, err));
-    PF_STEP(st, alloc2(m, &m->pos, TENSOR_I32, "position_ids", B, T, err));
-    PF_STEP(st, alloc2(m, &m->types, TENSOR_I32, "token_type_ids", B, T, err));
-    PF_STEP(st, alloc2(m, &m->mask, TENSOR_I32, "attention_mask", B, T, err));
+    PF_STEP(st, alloc2(m, &m->a.ids, TENSOR_I32, "input_ids", B, T, err));
+    PF_STEP(st, alloc2(m, &m->a.pos, TENSOR_I32, "position_ids", B, T, err));
+    PF_STEP(st, alloc2(m, &m->a.types, TENSOR_I32, "token_type_ids", B, T, err));
+    PF_STEP(st, alloc2(m, &m->a.mask, TENSOR_I32, "attention_mask", B, T, err));
     int64_t nb[1] = {B};
-    PF_STEP(st, tensor_alloc(&m->pool_idx, &m->act, m->be, TENSOR_I32, "pool_idx", 1, nb, err));
-    PF_STEP(st, alloc3(m, &m->emb, "embeddings", B, T, C, err));
-    PF_STEP(st, alloc3(m, &m->d_emb, "d_embeddings", B, T, C, err));
-    PF_STEP(st, alloc3(m, &m->d_emb_out, "d_top", B, T, C, err));
-    PF_STEP(st, alloc3(m, &m->d_hidden, "d_hidden", B, T, C, err));
-    PF_STEP(st, alloc3(m, &m->d_x[0], "d_x0", B, T, C, err));
-    PF_STEP(st, alloc3(m, &m->d_x[1], "d_x1", B, T, C, err));
+    PF_STEP(st, tensor_alloc(&m->a.pool_idx, &m->act, m->be, TENSOR_I32, "pool_idx", 1, nb, err));
+    PF_STEP(st, alloc3(m, &m->a.emb, "embeddings", B, T, C, err));
+    PF_STEP(st, alloc3(m, &m->a.d_emb, "d_embeddings", B, T, C, err));
+    PF_STEP(st, alloc3(m, &m->a.d_top, "d_top", B, T, C, err));
+    PF_STEP(st, alloc3(m, &m->a.d_hidden, "d_hidden", B, T, C, err));
+    PF_STEP(st, alloc3(m, &m->a.d_x[0], "d_x0", B, T, C, err));
+    PF_STEP(st, alloc3(m, &m->a.d_x[1], "d_x1", B, T, C, err));
     if (is_encoder(m)) {
-        PF_STEP(st, alloc3(m, &m->emb_out, "emb_ln", B, T, C, err));
-        PF_STEP(st, alloc2(m, &m->emb_mean, TENSOR_F32, "emb_mean", B, T, err));
-        PF_STEP(st, alloc2(m, &m->emb_rstd, TENSOR_F32, "emb_rstd", B, T, err));
+        PF_STEP(st, alloc3(m, &m->a.emb_out, "emb_ln", B, T, C, err));
+        PF_STEP(st, alloc2(m, &m->a.emb_mean, TENSOR_F32, "emb_mean", B, T, err));
+        PF_STEP(st, alloc2(m, &m->a.emb_rstd, TENSOR_F32, "emb_rstd", B, T, err));
     } else {
-        PF_STEP(st, alloc3(m, &m->fin, "final_norm", B, T, C, err));
-        PF_STEP(st, alloc2(m, &m->fin_mean, TENSOR_F32, "fin_mean", B, T, err));
-        PF_STEP(st, alloc2(m, &m->fin_rstd, TENSOR_F32, "fin_rstd", B, T, err));
+        PF_STEP(st, alloc3(m, &m->a.fin, "final_norm", B, T, C, err));
+        PF_STEP(st, alloc2(m, &m->a.fin_mean, TENSOR_F32, "fin_mean", B, T, err));
+        PF_STEP(st, alloc2(m, &m->a.fin_rstd, TENSOR_F32, "fin_rstd", B, T, err));
     }
     if (c->family == FAM_LLAMA) {
-        PF_STEP(st, alloc2(m, &m->cos, TENSOR_F32, "rope_cos", T, c->head_dim / 2, err));
-        PF_STEP(st, alloc2(m, &m->sin, TENSOR_F32, "rope_sin", T, c->head_dim / 2, err));
-        PF_STEP(st, op_rope_tables(m->be, &m->cos, &m->sin, (float)c->rope_theta, err));
+        PF_STEP(st, alloc2(m, &m->a.cos, TENSOR_F32, "rope_cos", T, c->head_dim / 2, err));
+        PF_STEP(st, alloc2(m, &m->a.sin, TENSOR_F32, "rope_sin", T, c->head_dim / 2, err));
+        PF_STEP(st, op_rope_tables(m->be, &m->a.cos, &m->a.sin, (float)c->rope_theta, err));
     }
     switch (c->head) {
     case HEAD_SEQ_CLS:
-        PF_STEP(st, alloc2(m, &m->pooled_in, TENSOR_F32, "pooled_in", B, C, err));
-        PF_STEP(st, alloc2(m, &m->pool_pre, TENSOR_F32, "pool_pre", B, C, err));
-        PF_STEP(st, alloc2(m, &m->pool_act, TENSOR_F32, "pool_act", B, C, err));
-        PF_STEP(st, alloc2(m, &m->d_pooled_in, TENSOR_F32, "d_pooled_in", B, C, err));
-        PF_STEP(st, alloc2(m, &m->d_pool_pre, TENSOR_F32, "d_pool_pre", B, C, err));
-        PF_STEP(st, alloc2(m, &m->d_pool_act, TENSOR_F32, "d_pool_act", B, C, err));
-        PF_STEP(st, alloc2(m, &m->logits, TENSOR_F32, "logits", B, L, err));
+        PF_STEP(st, alloc2(m, &m->a.pooled_in, TENSOR_F32, "pooled_in", B, C, err));
+        PF_STEP(st, alloc2(m, &m->a.pool_pre, TENSOR_F32, "pool_pre", B, C, err));
+        PF_STEP(st, alloc2(m, &m->a.pool_act, TENSOR_F32, "pool_act", B, C, err));
+        PF_STEP(st, alloc2(m, &m->a.d_pooled_in, TENSOR_F32, "d_pooled_in", B, C, err));
+        PF_STEP(st, alloc2(m, &m->a.d_pool_pre, TENSOR_F32, "d_pool_pre", B, C, err));
+        PF_STEP(st, alloc2(m, &m->a.d_pool_act, TENSOR_F32, "d_pool_act", B, C, err));
+        PF_STEP(st, alloc2(m, &m->a.logits, TENSOR_F32, "logits", B, L, err));
         break;
     case HEAD_MLM:
-        PF_STEP(st, alloc3(m, &m->mlm_pre, "mlm_pre", B, T, C, err));
-        PF_STEP(st, alloc3(m, &m->mlm_act, "mlm_act", B, T, C, err));
-        PF_STEP(st, alloc3(m, &m->mlm_out, "mlm_out", B, T, C, err));
-        PF_STEP(st, alloc2(m, &m->mlm_mean, TENSOR_F32, "mlm_mean", B, T, err));
-        PF_STEP(st, alloc2(m, &m->mlm_rstd, TENSOR_F32, "mlm_rstd", B, T, err));
-        PF_STEP(st, alloc3(m, &m->d_mlm_pre, "d_mlm_pre", B, T, C, err));
-        PF_STEP(st, alloc3(m, &m->d_mlm_act, "d_mlm_act", B, T, C, err));
-        PF_STEP(st, alloc3(m, &m->d_mlm_out, "d_mlm_out", B, T, C, err));
-        PF_STEP(st, alloc3(m, &m->logits, "logits", B, T, V, err));
+        PF_STEP(st, alloc3(m, &m->a.mlm_pre, "mlm_pre", B, T, C, err));
+        PF_STEP(st, alloc3(m, &m->a.mlm_act, "mlm_act", B, T, C, err));
+        PF_STEP(st, alloc3(m, &m->a.mlm_out, "mlm_out", B, T, C, err));
+        PF_STEP(st, alloc2(m, &m->a.mlm_mean, TENSOR_F32, "mlm_mean", B, T, err));
+        PF_STEP(st, alloc2(m, &m->a.mlm_rstd, TENSOR_F32, "mlm_rstd", B, T, err));
+        PF_STEP(st, alloc3(m, &m->a.d_mlm_pre, "d_mlm_pre", B, T, C, err));
+        PF_STEP(st, alloc3(m, &m->a.d_mlm_act, "d_mlm_act", B, T, C, err));
+        PF_STEP(st, alloc3(m, &m->a.d_mlm_out, "d_mlm_out", B, T, C, err));
+        PF_STEP(st, alloc3(m, &m->a.logits, "logits", B, T, V, err));
         break;
     case HEAD_LM:
-        PF_STEP(st, alloc3(m, &m->logits, "logits", B, T, V, err));
+        PF_STEP(st, alloc3(m, &m->a.logits, "logits", B, T, V, err));
         break;
     case HEAD_NONE:
         break;
@@ -166,11 +166,11 @@ static pf_status prepare(struct model *m, const struct model_batch *b, struct pf
     }
     if (st == PF_OK) {
         struct backend *be = m->be;
-        be->upload(be, m->ids.data, b->ids, n * sizeof(int32_t));
-        be->upload(be, m->pos.data, pos, n * sizeof(int32_t));
-        be->upload(be, m->mask.data, mask, n * sizeof(int32_t));
-        be->upload(be, m->types.data, types, n * sizeof(int32_t));
-        be->upload(be, m->pool_idx.data, pool, (size_t)B * sizeof(int32_t));
+        be->upload(be, m->a.ids.data, b->ids, n * sizeof(int32_t));
+        be->upload(be, m->a.pos.data, pos, n * sizeof(int32_t));
+        be->upload(be, m->a.mask.data, mask, n * sizeof(int32_t));
+        be->upload(be, m->a.types.data, types, n * sizeof(int32_t));
+        be->upload(be, m->a.pool_idx.data, pool, (size_t)B * sizeof(int32_t));
     }
     free(buf);
     return st;
@@ -183,10 +183,18 @@ static pf_status rows_view(struct model *m, struct tensor *view, const struct te
     return tensor_wrap(view, m->be, t->data, TENSOR_F32, t->name, 2, s, err);
 }
 
+const struct tensor *model_logits(const struct model *m) {
+    return m->forwarded && m->a.logits.data ? &m->a.logits : NULL;
+}
+
+const struct tensor *model_input_grad(const struct model *m) {
+    return m->a.d_emb.data ? &m->a.d_emb : NULL;
+}
+
 const struct tensor *model_hidden(const struct model *m) {
     if (!m->forwarded)
         return NULL;
-    return is_encoder(m) ? &m->layers[m->n_layers - 1].a[BA_Y] : &m->fin;
+    return is_encoder(m) ? &m->layers[m->n_layers - 1].a[BA_Y] : &m->a.fin;
 }
 
 /* ---- forward ---- */
@@ -194,13 +202,13 @@ const struct tensor *model_hidden(const struct model *m) {
 static pf_status embed_forward(struct model *m, struct pf_err *err) {
     struct backend *be = m->be;
     pf_status st = PF_OK;
-    PF_STEP(st, op_embedding_forward(be, &m->emb, &m->ids, &m->t[MT_WTE], 0, err));
+    PF_STEP(st, op_embedding_forward(be, &m->a.emb, &m->a.ids, &m->t[MT_WTE], 0, err));
     if (m->t[MT_WPE].data)
-        PF_STEP(st, op_embedding_forward(be, &m->emb, &m->pos, &m->t[MT_WPE], 1, err));
+        PF_STEP(st, op_embedding_forward(be, &m->a.emb, &m->a.pos, &m->t[MT_WPE], 1, err));
     if (m->t[MT_WTT].data)
-        PF_STEP(st, op_embedding_forward(be, &m->emb, &m->types, &m->t[MT_WTT], 1, err));
+        PF_STEP(st, op_embedding_forward(be, &m->a.emb, &m->a.types, &m->t[MT_WTT], 1, err));
     if (is_encoder(m))
-        PF_STEP(st, op_layernorm_forward(be, &m->emb_out, &m->emb_mean, &m->emb_rstd, &m->emb,
+        PF_STEP(st, op_layernorm_forward(be, &m->a.emb_out, &m->a.emb_mean, &m->a.emb_rstd, &m->a.emb,
                                          &m->t[MT_EMB_LN_W], &m->t[MT_EMB_LN_B],
                                          m->cfg.norm_eps, err));
     return st;
@@ -214,30 +222,30 @@ static pf_status head_forward(struct model *m, const struct tensor *h, struct pf
     case HEAD_SEQ_CLS: {
         struct tensor rows;
         PF_STEP(st, rows_view(m, &rows, h, err));
-        PF_STEP(st, op_embedding_forward(be, &m->pooled_in, &m->pool_idx, &rows, 0, err));
-        const struct tensor *in = &m->pooled_in;
+        PF_STEP(st, op_embedding_forward(be, &m->a.pooled_in, &m->a.pool_idx, &rows, 0, err));
+        const struct tensor *in = &m->a.pooled_in;
         if (m->t[MT_POOL_W].data) {
-            PF_STEP(st, op_matmul_forward(be, &m->pool_pre, in, &m->t[MT_POOL_W],
+            PF_STEP(st, op_matmul_forward(be, &m->a.pool_pre, in, &m->t[MT_POOL_W],
                                           opt(m, MT_POOL_B), 0, 1, err));
-            PF_STEP(st, op_tanh_forward(be, &m->pool_act, &m->pool_pre, err));
-            in = &m->pool_act;
+            PF_STEP(st, op_tanh_forward(be, &m->a.pool_act, &m->a.pool_pre, err));
+            in = &m->a.pool_act;
         }
-        PF_STEP(st, op_matmul_forward(be, &m->logits, in, &m->t[MT_CLS_W], opt(m, MT_CLS_B), 0,
+        PF_STEP(st, op_matmul_forward(be, &m->a.logits, in, &m->t[MT_CLS_W], opt(m, MT_CLS_B), 0,
                                       1, err));
         break;
     }
     case HEAD_MLM:
-        PF_STEP(st, op_matmul_forward(be, &m->mlm_pre, h, &m->t[MT_MLM_W], &m->t[MT_MLM_B], 0,
+        PF_STEP(st, op_matmul_forward(be, &m->a.mlm_pre, h, &m->t[MT_MLM_W], &m->t[MT_MLM_B], 0,
                                       1, err));
-        PF_STEP(st, op_gelu_forward(be, &m->mlm_act, &m->mlm_pre, hf_gelu_kind(c->act), err));
-        PF_STEP(st, op_layernorm_forward(be, &m->mlm_out, &m->mlm_mean, &m->mlm_rstd,
-                                         &m->mlm_act, &m->t[MT_MLM_LN_W], &m->t[MT_MLM_LN_B],
+        PF_STEP(st, op_gelu_forward(be, &m->a.mlm_act, &m->a.mlm_pre, hf_gelu_kind(c->act), err));
+        PF_STEP(st, op_layernorm_forward(be, &m->a.mlm_out, &m->a.mlm_mean, &m->a.mlm_rstd,
+                                         &m->a.mlm_act, &m->t[MT_MLM_LN_W], &m->t[MT_MLM_LN_B],
                                          c->norm_eps, err));
-        PF_STEP(st, op_matmul_forward(be, &m->logits, &m->mlm_out, &m->t[decoder_id(m)],
+        PF_STEP(st, op_matmul_forward(be, &m->a.logits, &m->a.mlm_out, &m->t[decoder_id(m)],
                                       &m->t[MT_MLM_BIAS], 0, 1, err));
         break;
     case HEAD_LM:
-        PF_STEP(st, op_matmul_forward(be, &m->logits, h, &m->t[decoder_id(m)], NULL, 0, 1,
+        PF_STEP(st, op_matmul_forward(be, &m->a.logits, h, &m->t[decoder_id(m)], NULL, 0, 1,
                                       err));
         break;
     case HEAD_NONE:
@@ -252,29 +260,29 @@ pf_status model_forward(struct model *m, const struct model_batch *b, struct pf_
     PF_STEP(st, bind(m, b->B, b->T, err));
     PF_STEP(st, prepare(m, b, err));
     PF_STEP(st, embed_forward(m, err));
-    const struct tensor *x = is_encoder(m) ? &m->emb_out : &m->emb;
+    const struct tensor *x = is_encoder(m) ? &m->a.emb_out : &m->a.emb;
     for (int l = 0; l < m->n_layers && st == PF_OK; l++) {
         struct block *blk = &m->layers[l];
         if (blk->d.rope)
-            block_set_rope(blk, &m->cos, &m->sin, &m->pos);
-        st = block_forward(blk, x, &m->mask, err);
+            block_set_rope(blk, &m->a.cos, &m->a.sin, &m->a.pos);
+        st = block_forward(blk, x, &m->a.mask, err);
         x = &blk->a[BA_Y];
     }
     if (m->cfg.family == FAM_GPT2)
-        PF_STEP(st, op_layernorm_forward(m->be, &m->fin, &m->fin_mean, &m->fin_rstd, x,
+        PF_STEP(st, op_layernorm_forward(m->be, &m->a.fin, &m->a.fin_mean, &m->a.fin_rstd, x,
                                          &m->t[MT_FINAL_W], &m->t[MT_FINAL_B], m->cfg.norm_eps,
                                          err));
     else if (m->cfg.family == FAM_LLAMA)
-        PF_STEP(st, op_rmsnorm_forward(m->be, &m->fin, &m->fin_rstd, x, &m->t[MT_FINAL_W],
+        PF_STEP(st, op_rmsnorm_forward(m->be, &m->a.fin, &m->a.fin_rstd, x, &m->t[MT_FINAL_W],
                                        m->cfg.norm_eps, err));
-    PF_STEP(st, head_forward(m, is_encoder(m) ? x : &m->fin, err));
+    PF_STEP(st, head_forward(m, is_encoder(m) ? x : &m->a.fin, err));
     m->forwarded = st == PF_OK;
     return st;
 }
 
 /* ---- backward ---- */
 
-/* Head backward from dlogits: parameter gradients, and += into m->d_hidden. */
+/* Head backward from dlogits: parameter gradients, and += into m->a.d_hidden. */
 static pf_status head_backward(struct model *m, const struct tensor *h,
                                const struct tensor *dl, struct pf_err *err) {
     struct backend *be = m->be;
@@ -284,34 +292,34 @@ static pf_status head_backward(struct model *m, const struct tensor *h,
     switch (c->head) {
     case HEAD_SEQ_CLS: {
         int pool = m->t[MT_POOL_W].data != NULL;
-        const struct tensor *in = pool ? &m->pool_act : &m->pooled_in;
-        struct tensor *din = pool ? &m->d_pool_act : &m->d_pooled_in;
+        const struct tensor *in = pool ? &m->a.pool_act : &m->a.pooled_in;
+        struct tensor *din = pool ? &m->a.d_pool_act : &m->a.d_pooled_in;
         PF_STEP(st, op_matmul_backward(be, din, grad(m, MT_CLS_W), grad(m, MT_CLS_B), dl, in,
                                        &m->t[MT_CLS_W], 0, 1, 0, err));
         if (pool) {
-            PF_STEP(st, op_tanh_backward(be, &m->d_pool_pre, &m->d_pool_act, &m->pool_act, err));
-            PF_STEP(st, op_matmul_backward(be, &m->d_pooled_in, grad(m, MT_POOL_W),
-                                           grad(m, MT_POOL_B), &m->d_pool_pre, &m->pooled_in,
+            PF_STEP(st, op_tanh_backward(be, &m->a.d_pool_pre, &m->a.d_pool_act, &m->a.pool_act, err));
+            PF_STEP(st, op_matmul_backward(be, &m->a.d_pooled_in, grad(m, MT_POOL_W),
+                                           grad(m, MT_POOL_B), &m->a.d_pool_pre, &m->a.pooled_in,
                                            &m->t[MT_POOL_W], 0, 1, 0, err));
         }
         struct tensor rows;
-        PF_STEP(st, rows_view(m, &rows, &m->d_hidden, err));
-        PF_STEP(st, op_embedding_backward(be, &rows, &m->d_pooled_in, &m->pool_idx, err));
+        PF_STEP(st, rows_view(m, &rows, &m->a.d_hidden, err));
+        PF_STEP(st, op_embedding_backward(be, &rows, &m->a.d_pooled_in, &m->a.pool_idx, err));
         break;
     }
     case HEAD_MLM:
-        PF_STEP(st, op_matmul_backward(be, &m->d_mlm_out, grad(m, dec), grad(m, MT_MLM_BIAS), dl,
-                                       &m->mlm_out, &m->t[dec], 0, 1, 0, err));
-        PF_STEP(st, op_layernorm_backward(be, &m->d_mlm_act, grad(m, MT_MLM_LN_W),
-                                          grad(m, MT_MLM_LN_B), &m->d_mlm_out, &m->mlm_act,
-                                          &m->t[MT_MLM_LN_W], &m->mlm_mean, &m->mlm_rstd, err));
-        PF_STEP(st, op_gelu_backward(be, &m->d_mlm_pre, &m->d_mlm_act, &m->mlm_pre,
+        PF_STEP(st, op_matmul_backward(be, &m->a.d_mlm_out, grad(m, dec), grad(m, MT_MLM_BIAS), dl,
+                                       &m->a.mlm_out, &m->t[dec], 0, 1, 0, err));
+        PF_STEP(st, op_layernorm_backward(be, &m->a.d_mlm_act, grad(m, MT_MLM_LN_W),
+                                          grad(m, MT_MLM_LN_B), &m->a.d_mlm_out, &m->a.mlm_act,
+                                          &m->t[MT_MLM_LN_W], &m->a.mlm_mean, &m->a.mlm_rstd, err));
+        PF_STEP(st, op_gelu_backward(be, &m->a.d_mlm_pre, &m->a.d_mlm_act, &m->a.mlm_pre,
                                      hf_gelu_kind(c->act), err));
-        PF_STEP(st, op_matmul_backward(be, &m->d_hidden, grad(m, MT_MLM_W), grad(m, MT_MLM_B),
-                                       &m->d_mlm_pre, h, &m->t[MT_MLM_W], 0, 1, 1, err));
+        PF_STEP(st, op_matmul_backward(be, &m->a.d_hidden, grad(m, MT_MLM_W), grad(m, MT_MLM_B),
+                                       &m->a.d_mlm_pre, h, &m->t[MT_MLM_W], 0, 1, 1, err));
         break;
     case HEAD_LM:
-        PF_STEP(st, op_matmul_backward(be, &m->d_hidden, grad(m, dec), NULL, dl, h, &m->t[dec],
+        PF_STEP(st, op_matmul_backward(be, &m->a.d_hidden, grad(m, dec), NULL, dl, h, &m->t[dec],
                                        0, 1, 1, err));
         break;
     case HEAD_NONE:
@@ -335,7 +343,7 @@ static pf_status table_backward(struct model *m, enum model_tensor id, const str
     float *row = keep ? tensor_f32(g) + (size_t)pad_row * (size_t)C : NULL;
     if (keep)
         be->download(be, saved, row, (size_t)C * sizeof(float));
-    pf_status st = op_embedding_backward(be, g, &m->d_emb, ids, err);
+    pf_status st = op_embedding_backward(be, g, &m->a.d_emb, ids, err);
     if (keep) {
         be->upload(be, row, saved, (size_t)C * sizeof(float));
         free(saved);
@@ -353,40 +361,40 @@ pf_status model_backward(struct model *m, const struct tensor *dhidden,
     const struct model_config *c = &m->cfg;
     const struct tensor *h = model_hidden(m);
     int L = m->n_layers, enc = is_encoder(m);
-    pf_status st = op_zero(be, &m->d_hidden, err);
+    pf_status st = op_zero(be, &m->a.d_hidden, err);
     if (dhidden)
-        PF_STEP(st, op_residual_backward(be, &m->d_hidden, NULL, dhidden, err));
+        PF_STEP(st, op_residual_backward(be, &m->a.d_hidden, NULL, dhidden, err));
     if (dlogits)
         PF_STEP(st, head_backward(m, h, dlogits, err));
     /* decoders: final norm; its input is the last layer's output */
-    struct tensor *top = &m->d_hidden;
+    struct tensor *top = &m->a.d_hidden;
     const struct tensor *x_last = &m->layers[L - 1].a[BA_Y];
     if (c->family == FAM_GPT2) {
-        top = &m->d_emb_out;
+        top = &m->a.d_top;
         PF_STEP(st, op_layernorm_backward(be, top, grad(m, MT_FINAL_W), grad(m, MT_FINAL_B),
-                                          &m->d_hidden, x_last, &m->t[MT_FINAL_W], &m->fin_mean,
-                                          &m->fin_rstd, err));
+                                          &m->a.d_hidden, x_last, &m->t[MT_FINAL_W], &m->a.fin_mean,
+                                          &m->a.fin_rstd, err));
     } else if (c->family == FAM_LLAMA) {
-        top = &m->d_emb_out;
-        PF_STEP(st, op_rmsnorm_backward(be, top, grad(m, MT_FINAL_W), &m->d_hidden, x_last,
-                                        &m->t[MT_FINAL_W], &m->fin_rstd, err));
+        top = &m->a.d_top;
+        PF_STEP(st, op_rmsnorm_backward(be, top, grad(m, MT_FINAL_W), &m->a.d_hidden, x_last,
+                                        &m->t[MT_FINAL_W], &m->a.fin_rstd, err));
     }
     /* layers, top down; layer 0 writes the gradient of the embedding output */
-    struct tensor *bottom = enc ? &m->d_emb_out : &m->d_emb;
+    struct tensor *bottom = enc ? &m->a.d_top : &m->a.d_emb;
     const struct tensor *dcur = top;
     for (int l = L - 1; l >= 0 && st == PF_OK; l--) {
-        struct tensor *dnext = l == 0 ? bottom : &m->d_x[l & 1];
+        struct tensor *dnext = l == 0 ? bottom : &m->a.d_x[l & 1];
         st = block_backward(&m->layers[l], dcur, dnext, err);
         dcur = dnext;
     }
     if (enc)
-        PF_STEP(st, op_layernorm_backward(be, &m->d_emb, grad(m, MT_EMB_LN_W),
-                                          grad(m, MT_EMB_LN_B), &m->d_emb_out, &m->emb,
-                                          &m->t[MT_EMB_LN_W], &m->emb_mean, &m->emb_rstd, err));
+        PF_STEP(st, op_layernorm_backward(be, &m->a.d_emb, grad(m, MT_EMB_LN_W),
+                                          grad(m, MT_EMB_LN_B), &m->a.d_top, &m->a.emb,
+                                          &m->t[MT_EMB_LN_W], &m->a.emb_mean, &m->a.emb_rstd, err));
     int pad = c->family == FAM_GPT2 ? -1 : c->pad_id;
-    PF_STEP(st, table_backward(m, MT_WTE, &m->ids, pad, err));
-    PF_STEP(st, table_backward(m, MT_WPE, &m->pos, c->family == FAM_ROBERTA ? c->pad_id : -1,
+    PF_STEP(st, table_backward(m, MT_WTE, &m->a.ids, pad, err));
+    PF_STEP(st, table_backward(m, MT_WPE, &m->a.pos, c->family == FAM_ROBERTA ? c->pad_id : -1,
                                err));
-    PF_STEP(st, table_backward(m, MT_WTT, &m->types, -1, err));
+    PF_STEP(st, table_backward(m, MT_WTT, &m->a.types, -1, err));
     return st;
 }
