@@ -128,7 +128,7 @@ pf_status model_set_all_trainable(struct model *m, int on, struct pf_err *err);
 pf_status model_zero_grad(struct model *m, struct pf_err *err);
 
 /* Forward one batch (inference: no dropout). Outputs: model_hidden (B,T,C), the
- * last_hidden_state of HF (after the final norm for decoders) and m->logits when the model
+ * last_hidden_state of HF (after the final norm for decoders) and model_logits when the model
  * has a head. */
 pf_status model_forward(struct model *m, const struct model_batch *b, struct pf_err *err);
 const struct tensor *model_hidden(const struct model *m);
