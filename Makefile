@@ -103,7 +103,8 @@ endif
 
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = -fopenmp $(SAN) -Wl,-rpath,$(BLAS_LIBDIR) $(LDFLAGS)
-LIBS_ALL = $(PKG_LIBS) $(CUDA_LIBS) -lm
+# libcsv (CSV/TSV datasets) ships no pkg-config file: a static library and csv.h.
+LIBS_ALL = $(PKG_LIBS) -lcsv $(CUDA_LIBS) -lm
 
 LIB_OBJ = $(LIB_SRC:src/%.c=$(OBJDIR)/%.o) $(CU_OBJ)
 TEST_OBJ = $(TEST_SRC:tests/%.c=$(OBJDIR)/tests/%.o)
@@ -129,6 +130,8 @@ check-pkgs:
 	  echo "bipeft: missing build libraries ($(PKGS) $(TEST_PKGS) via pkg-config)."; \
 	  echo "        run 'make deps' (as root it installs them; otherwise it prints the apt-get line)"; \
 	  exit 2; fi
+	@if [ ! -f /usr/include/csv.h ]; then \
+	  echo "bipeft: missing libcsv (csv.h): run 'make deps' (Debian package libcsv-dev)"; exit 2; fi
 
 cuda-status:
 	@if [ "$(cuda_build)" = yes ]; then echo "CUDA backend: ✓ ($(cuda_why))"; \

@@ -11,7 +11,8 @@ PKGS=(
   liblua5.4-dev            # policies and configs (Lua 5.4)
   libncurses-dev           # the TUI (ncursesw)
   libsqlite3-dev           # session store
-  libcjson-dev             # JSON: config.json, tokenizer.json, safetensors headers
+  libcjson-dev             # JSON: config.json, tokenizer.json, safetensors headers, JSONL data
+  libcsv-dev               # CSV/TSV datasets (RFC 4180 parser)
   libutf8proc-dev          # Unicode normalisation for tokenizers
   libcriterion-dev         # C unit tests
   lua-busted               # Lua unit tests
