@@ -2,6 +2,8 @@
  * finite-difference gradients in double precision. */
 #include "check.h"
 
+#include "model/model.h"
+
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -235,3 +237,28 @@ int32_t *check_st_i32(const struct st_file *f, const char *name, int64_t *numel)
     *numel = t->numel;
     return d;
 }
+
+void check_tiny_model(struct model *m, enum model_family fam, int layers) {
+    struct model_config c;
+    memset(&c, 0, sizeof c);
+    c.family = fam;
+    c.vocab = 20;
+    c.hidden = 8;
+    c.layers = layers;
+    c.heads = 2;
+    c.kv_heads = fam == FAM_LLAMA ? 1 : 2;
+    c.head_dim = 4;
+    c.ffn = 12;
+    c.max_pos = 16;
+    c.type_vocab = fam == FAM_BERT ? 2 : 0;
+    c.norm_eps = 1e-5f;
+    c.rope_theta = 10000.0;
+    c.act = fam == FAM_GPT2 ? ACT_GELU_TANH : fam == FAM_LLAMA ? ACT_SILU : ACT_GELU_ERF;
+    c.pad_id = 0;
+    c.bos_id = c.eos_id = -1;
+    c.num_labels = 2;
+    struct pf_err err = {0};
+    cr_assert_eq(model_create(m, &c, check_cpu(1), HEAD_NONE, 0, &err), PF_OK, "%s", err.msg);
+    model_init_params(m, 7, 0);
+}
+

@@ -19,6 +19,7 @@
 #include "core/backend.h"
 #include "core/ops.h"
 #include "core/tensor.h"
+#include "model/hf_config.h"
 
 /* Uniform values in [lo, hi) from the Philox stream `seed` (deterministic). */
 void check_fill(float *x, size_t n, uint64_t seed, float lo, float hi);
@@ -90,5 +91,10 @@ int check_run_argv(const char *const *args, char *out, size_t outsz, char *errb,
 
 /* Assert that st == PF_OK, printing err.msg otherwise. */
 #define CHECK_OK(st, err) cr_assert_eq((st), PF_OK, "unexpected error: %s", (err)->msg)
+
+/* A randomly initialised model of family fam without a head: hidden 8, 2 heads of 4 (LLaMA:
+ * 1 kv head, SwiGLU), FFN 12, vocab 20, `layers` layers (asserts success). */
+struct model;
+void check_tiny_model(struct model *m, enum model_family fam, int layers);
 
 #endif

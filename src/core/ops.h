@@ -31,6 +31,10 @@ pf_status op_matmul_backward(struct backend *be, struct tensor *da, struct tenso
                              const struct tensor *a, const struct tensor *b, int trans_a,
                              int trans_b, int accumulate, struct pf_err *err);
 
+/* out (M x N) += a (rows M x K) @ op(b), op(b) = b (K, N) or, with trans_b, b^T for b (N, K). */
+pf_status op_matmul_acc(struct backend *be, struct tensor *out, const struct tensor *a,
+                        const struct tensor *b, int trans_b, struct pf_err *err);
+
 /* ---- normalisation over the last dimension C ---- */
 /* mean, rstd: N = rows(inp) floats. w, b: (C) or NULL. eps > 0. */
 pf_status op_layernorm_forward(struct backend *be, struct tensor *out, struct tensor *mean,

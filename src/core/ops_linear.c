@@ -88,3 +88,22 @@ pf_status op_matmul_backward(struct backend *be, struct tensor *da, struct tenso
                              accumulate);
     return PF_OK;
 }
+
+pf_status op_matmul_acc(struct backend *be, struct tensor *out, const struct tensor *a,
+                        const struct tensor *b, int trans_b, struct pf_err *err) {
+    const char *op = "matmul_acc";
+    int64_t M, N, K;
+    OPS_TRY(ops_check_backend(op, be, err));
+    OPS_TRY(ops_check_tensor(op, "out", out, be, TENSOR_F32, err));
+    OPS_TRY(ops_check_tensor(op, "a", a, be, TENSOR_F32, err));
+    OPS_TRY(ops_check_tensor(op, "b", b, be, TENSOR_F32, err));
+    OPS_TRY(matmul_dims(op, a, b, 0, trans_b, &M, &N, &K, err));
+    OPS_TRY(check_out(op, "out", out, M, N, err));
+    if (out->data == a->data || out->data == b->data)
+        return pf_err_set(err, PF_ERR_ARG, "%s: out shares memory with an input", op);
+    /* the kernel's input-gradient form: da (M, N) += dout (M, K) op'(b)^T with op' = the
+     * other transpose of b; `a` of the kernel is only read for db, which is NULL here */
+    be->ops->matmul_backward(be, tensor_f32(out), NULL, NULL, tensor_f32(a), tensor_f32(out),
+                             tensor_f32(b), (int)M, (int)K, (int)N, 0, !trans_b, 1);
+    return PF_OK;
+}

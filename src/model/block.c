@@ -105,7 +105,8 @@ static int scratch_shape(const struct block_dims *d, int B, int T, int i, int *n
     static const int like[BS_COUNT] = {
         [BS_DRES2] = BA_RES2, [BS_DG] = BA_G, [BS_DF1] = BA_F1, [BS_DH1] = BA_H1,
         [BS_DRES1] = BA_RES1, [BS_DATTN] = BA_ATTN, [BS_DQ] = BA_Q, [BS_DK] = BA_K,
-        [BS_DV] = BA_V, [BS_DATT] = BA_ATT, [BS_DFG] = BA_FG, [BS_DN1] = BA_N1};
+        [BS_DV] = BA_V, [BS_DATT] = BA_ATT, [BS_DFG] = BA_FG, [BS_DN1] = BA_N1,
+        [BS_DO] = BA_O, [BS_DF2] = BA_F2};
     return act_shape(d, B, T, like[i], ndim, s);
 }
 
@@ -266,6 +267,49 @@ static struct tensor *grad_of(struct block *blk, int i) {
     return blk->g[i].data && blk->trainable[i] ? &blk->g[i] : NULL;
 }
 
+/* ---- hook points (block.h) ---- */
+
+static int hooked(const struct block *blk, enum block_point p) {
+    return (blk->hooks.points >> p) & 1u;
+}
+
+static pf_status hook_fwd(struct block *blk, enum block_point p, const struct tensor *x,
+                          struct tensor *y, struct pf_err *err) {
+    return hooked(blk, p) ? blk->hooks.forward(blk->hooks.ctx, blk, p, x, y, err) : PF_OK;
+}
+
+/* Backward at a rewriting point, before the op's own backward: dx is zeroed first unless
+ * *acc says it already holds a value; afterwards *acc is 1 (the op must accumulate). */
+static pf_status hook_bwd(struct block *blk, enum block_point p, const struct tensor *x,
+                          struct tensor *dy, struct tensor *dx, int *acc, struct pf_err *err) {
+    if (!hooked(blk, p))
+        return PF_OK;
+    if (dx && !*acc) {
+        pf_status st = op_zero(blk->be, dx, err);
+        if (st != PF_OK)
+            return st;
+    }
+    if (dx)
+        *acc = 1;
+    return blk->hooks.backward(blk->hooks.ctx, blk, p, x, dy, dx, err);
+}
+
+/* Backward at an additive point (BPT_CTX, BPT_NORM*), after the op's backward wrote dx. The
+ * hook does not write dy (block.h), so a gradient the block only borrows can be passed. */
+static pf_status hook_bwd_add(struct block *blk, enum block_point p, const struct tensor *x,
+                              const struct tensor *dy, struct tensor *dx, struct pf_err *err) {
+    if (!hooked(blk, p))
+        return PF_OK;
+    return blk->hooks.backward(blk->hooks.ctx, blk, p, x, (struct tensor *)dy, dx, err);
+}
+
+/* dst = src (same shape), for the private gradient copies hooks rewrite. */
+static pf_status copy_into(struct block *blk, struct tensor *dst, const struct tensor *src,
+                           struct pf_err *err) {
+    pf_status st = op_zero(blk->be, dst, err);
+    return st == PF_OK ? op_residual_backward(blk->be, dst, NULL, src, err) : st;
+}
+
 static pf_status linear(struct block *blk, struct tensor *out, const struct tensor *in, int w,
                         int b, struct pf_err *err) {
     return op_matmul_forward(blk->be, out, in, &blk->p[w], opt(blk, b), 0, !blk->d.w_in_out,
@@ -285,10 +329,13 @@ static pf_status norm(struct block *blk, int n, struct tensor *out, const struct
     struct tensor *a = blk->a;
     int w = n == 1 ? BP_LN1_W : BP_LN2_W, b = n == 1 ? BP_LN1_B : BP_LN2_B;
     int mean = n == 1 ? BA_LN1_MEAN : BA_LN2_MEAN, rstd = n == 1 ? BA_LN1_RSTD : BA_LN2_RSTD;
+    pf_status st;
     if (is_rms(&blk->d))
-        return op_rmsnorm_forward(blk->be, out, &a[rstd], inp, &blk->p[w], blk->d.ln_eps, err);
-    return op_layernorm_forward(blk->be, out, &a[mean], &a[rstd], inp, &blk->p[w], &blk->p[b],
-                                blk->d.ln_eps, err);
+        st = op_rmsnorm_forward(blk->be, out, &a[rstd], inp, &blk->p[w], blk->d.ln_eps, err);
+    else
+        st = op_layernorm_forward(blk->be, out, &a[mean], &a[rstd], inp, &blk->p[w], &blk->p[b],
+                                  blk->d.ln_eps, err);
+    return st == PF_OK ? hook_fwd(blk, n == 1 ? BPT_NORM1 : BPT_NORM2, inp, out, err) : st;
 }
 
 static pf_status norm_bwd(struct block *blk, int n, struct tensor *dinp,
@@ -297,11 +344,15 @@ static pf_status norm_bwd(struct block *blk, int n, struct tensor *dinp,
     struct tensor *a = blk->a;
     int w = n == 1 ? BP_LN1_W : BP_LN2_W, b = n == 1 ? BP_LN1_B : BP_LN2_B;
     int mean = n == 1 ? BA_LN1_MEAN : BA_LN2_MEAN, rstd = n == 1 ? BA_LN1_RSTD : BA_LN2_RSTD;
+    pf_status st;
     if (is_rms(&blk->d))
-        return op_rmsnorm_backward(blk->be, dinp, grad_of(blk, w), dout, inp, &blk->p[w],
-                                   &a[rstd], err);
-    return op_layernorm_backward(blk->be, dinp, grad_of(blk, w), grad_of(blk, b), dout, inp,
-                                 &blk->p[w], &a[mean], &a[rstd], err);
+        st = op_rmsnorm_backward(blk->be, dinp, grad_of(blk, w), dout, inp, &blk->p[w],
+                                 &a[rstd], err);
+    else
+        st = op_layernorm_backward(blk->be, dinp, grad_of(blk, w), grad_of(blk, b), dout, inp,
+                                   &blk->p[w], &a[mean], &a[rstd], err);
+    return st == PF_OK ? hook_bwd_add(blk, n == 1 ? BPT_NORM1 : BPT_NORM2, inp, dout, dinp, err)
+                       : st;
 }
 
 /* Attention sub-layer from the normalised input h: q, k, v, RoPE, attention, output
@@ -312,8 +363,11 @@ static pf_status attn_forward(struct block *blk, const struct tensor *h, struct 
     const struct block_dims *d = &blk->d;
     pf_status st = PF_OK;
     PF_STEP(st, linear(blk, &a[BA_Q], h, BP_WQ, BP_BQ, err));
+    PF_STEP(st, hook_fwd(blk, BPT_Q, h, &a[BA_Q], err));
     PF_STEP(st, linear(blk, &a[BA_K], h, BP_WK, BP_BK, err));
+    PF_STEP(st, hook_fwd(blk, BPT_K, h, &a[BA_K], err));
     PF_STEP(st, linear(blk, &a[BA_V], h, BP_WV, BP_BV, err));
+    PF_STEP(st, hook_fwd(blk, BPT_V, h, &a[BA_V], err));
     if (d->rope) {
         if (st == PF_OK && (!blk->cos || !blk->sin || !blk->pos))
             return pf_err_set(err, PF_ERR_ARG, "block_forward: RoPE tables not set "
@@ -325,30 +379,47 @@ static pf_status attn_forward(struct block *blk, const struct tensor *h, struct 
     }
     PF_STEP(st, op_attention_forward(be, &a[BA_ATTN], &a[BA_ATT], &a[BA_Q], &a[BA_K], &a[BA_V],
                                      blk->mask, d->H, d->KVH, d->causal, err));
+    PF_STEP(st, hook_fwd(blk, BPT_CTX, &a[BA_Q], &a[BA_ATTN], err));
     PF_STEP(st, linear(blk, &a[BA_O], &a[BA_ATTN], BP_WO, BP_BO, err));
+    PF_STEP(st, hook_fwd(blk, BPT_O, &a[BA_ATTN], &a[BA_O], err));
+    PF_STEP(st, hook_fwd(blk, BPT_ATTN, h, &a[BA_O], err));
     return st;
 }
 
-/* Backward of attn_forward from dO: writes dh (=); dh NULL skips the input gradient. */
+/* Backward of attn_forward from dO: writes dh (=); dh NULL skips the input gradient. dO is
+ * only read: hooks that rewrite it get a private copy. */
 static pf_status attn_backward(struct block *blk, const struct tensor *dO,
                                const struct tensor *h, struct tensor *dh, struct pf_err *err) {
     struct backend *be = blk->be;
     struct tensor *a = blk->a, *s = blk->s;
     const struct block_dims *d = &blk->d;
     pf_status st = PF_OK;
-    PF_STEP(st, linear_bwd(blk, &s[BS_DATTN], dO, &a[BA_ATTN], BP_WO, BP_BO, 0, err));
+    int acc_h = 0, acc_att = 0;
+    if (hooked(blk, BPT_ATTN) || hooked(blk, BPT_O)) {
+        PF_STEP(st, copy_into(blk, &s[BS_DO], dO, err));
+        dO = &s[BS_DO];
+    }
+    PF_STEP(st, hook_bwd(blk, BPT_ATTN, h, &s[BS_DO], dh, &acc_h, err));
+    PF_STEP(st, hook_bwd(blk, BPT_O, &a[BA_ATTN], &s[BS_DO], &s[BS_DATTN], &acc_att, err));
+    PF_STEP(st, linear_bwd(blk, &s[BS_DATTN], dO, &a[BA_ATTN], BP_WO, BP_BO, acc_att, err));
     PF_STEP(st, op_attention_backward(be, &s[BS_DQ], &s[BS_DK], &s[BS_DV], &s[BS_DATT],
                                       &s[BS_DATTN], &a[BA_Q], &a[BA_K], &a[BA_V], &a[BA_ATT],
                                       d->H, d->KVH, d->causal, err));
+    PF_STEP(st, hook_bwd_add(blk, BPT_CTX, &a[BA_Q], &s[BS_DATTN], &s[BS_DQ], err));
     if (d->rope) {
         PF_STEP(st, op_rope_backward(be, &s[BS_DQ], &s[BS_DQ], blk->cos, blk->sin, blk->pos,
                                      d->H, err));
         PF_STEP(st, op_rope_backward(be, &s[BS_DK], &s[BS_DK], blk->cos, blk->sin, blk->pos,
                                      d->KVH, err));
     }
-    /* q, k, v projections all read h: the first writes dh, the others add to it */
-    PF_STEP(st, linear_bwd(blk, dh, &s[BS_DQ], h, BP_WQ, BP_BQ, 0, err));
+    /* q, k, v projections all read h: the first writes dh (unless a hook did), the others
+     * add to it */
+    PF_STEP(st, hook_bwd(blk, BPT_Q, h, &s[BS_DQ], dh, &acc_h, err));
+    PF_STEP(st, linear_bwd(blk, dh, &s[BS_DQ], h, BP_WQ, BP_BQ, acc_h, err));
+    acc_h = 1;
+    PF_STEP(st, hook_bwd(blk, BPT_K, h, &s[BS_DK], dh, &acc_h, err));
     PF_STEP(st, linear_bwd(blk, dh, &s[BS_DK], h, BP_WK, BP_BK, 1, err));
+    PF_STEP(st, hook_bwd(blk, BPT_V, h, &s[BS_DV], dh, &acc_h, err));
     PF_STEP(st, linear_bwd(blk, dh, &s[BS_DV], h, BP_WV, BP_BV, 1, err));
     return st;
 }
@@ -358,31 +429,49 @@ static pf_status ffn_forward(struct block *blk, const struct tensor *h, struct p
     struct tensor *a = blk->a;
     pf_status st = PF_OK;
     PF_STEP(st, linear(blk, &a[BA_F1], h, BP_W1, BP_B1, err));
+    PF_STEP(st, hook_fwd(blk, BPT_UP, h, &a[BA_F1], err));
     if (swiglu(&blk->d)) {
         PF_STEP(st, linear(blk, &a[BA_FG], h, BP_WG, BP_BG, err));
+        PF_STEP(st, hook_fwd(blk, BPT_GATE, h, &a[BA_FG], err));
         PF_STEP(st, op_swiglu_forward(blk->be, &a[BA_G], &a[BA_FG], &a[BA_F1], err));
     } else {
         PF_STEP(st, op_gelu_forward(blk->be, &a[BA_G], &a[BA_F1], blk->d.act, err));
     }
+    PF_STEP(st, hook_fwd(blk, BPT_DOWN_IN, NULL, &a[BA_G], err));
     PF_STEP(st, linear(blk, &a[BA_F2], &a[BA_G], BP_W2, BP_B2, err));
+    PF_STEP(st, hook_fwd(blk, BPT_DOWN, &a[BA_G], &a[BA_F2], err));
+    PF_STEP(st, hook_fwd(blk, BPT_FFN, h, &a[BA_F2], err));
     return st;
 }
 
-/* Backward of ffn_forward from dF2: writes dh (=). */
+/* Backward of ffn_forward from dF2: writes dh (=). dF2 is only read (hooks that rewrite it
+ * get a private copy). */
 static pf_status ffn_backward(struct block *blk, const struct tensor *dF2,
                               const struct tensor *h, struct tensor *dh, struct pf_err *err) {
     struct tensor *a = blk->a, *s = blk->s;
     pf_status st = PF_OK;
-    PF_STEP(st, linear_bwd(blk, &s[BS_DG], dF2, &a[BA_G], BP_W2, BP_B2, 0, err));
+    int acc_h = 0, acc_g = 0, none = 0;
+    if (hooked(blk, BPT_FFN) || hooked(blk, BPT_DOWN)) {
+        PF_STEP(st, copy_into(blk, &s[BS_DF2], dF2, err));
+        dF2 = &s[BS_DF2];
+    }
+    PF_STEP(st, hook_bwd(blk, BPT_FFN, h, &s[BS_DF2], dh, &acc_h, err));
+    PF_STEP(st, hook_bwd(blk, BPT_DOWN, &a[BA_G], &s[BS_DF2], &s[BS_DG], &acc_g, err));
+    PF_STEP(st, linear_bwd(blk, &s[BS_DG], dF2, &a[BA_G], BP_W2, BP_B2, acc_g, err));
+    PF_STEP(st, hook_bwd(blk, BPT_DOWN_IN, NULL, &s[BS_DG], NULL, &none, err));
     if (swiglu(&blk->d)) {
         PF_STEP(st, op_swiglu_backward(blk->be, &s[BS_DFG], &s[BS_DF1], &s[BS_DG], &a[BA_FG],
                                        &a[BA_F1], err));
-        PF_STEP(st, linear_bwd(blk, dh, &s[BS_DF1], h, BP_W1, BP_B1, 0, err));
+        PF_STEP(st, hook_bwd(blk, BPT_UP, h, &s[BS_DF1], dh, &acc_h, err));
+        PF_STEP(st, linear_bwd(blk, dh, &s[BS_DF1], h, BP_W1, BP_B1, acc_h, err));
+        acc_h = 1;
+        PF_STEP(st, hook_bwd(blk, BPT_GATE, h, &s[BS_DFG], dh, &acc_h, err));
         PF_STEP(st, linear_bwd(blk, dh, &s[BS_DFG], h, BP_WG, BP_BG, 1, err));
     } else {
         PF_STEP(st, op_gelu_backward(blk->be, &s[BS_DF1], &s[BS_DG], &a[BA_F1], blk->d.act,
                                      err));
-        PF_STEP(st, linear_bwd(blk, dh, &s[BS_DF1], h, BP_W1, BP_B1, 0, err));
+        PF_STEP(st, hook_bwd(blk, BPT_UP, h, &s[BS_DF1], dh, &acc_h, err));
+        PF_STEP(st, linear_bwd(blk, dh, &s[BS_DF1], h, BP_W1, BP_B1, acc_h, err));
     }
     return st;
 }

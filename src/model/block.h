@@ -37,7 +37,45 @@ enum block_act {
 
 enum block_scratch {
     BS_DRES2, BS_DG, BS_DF1, BS_DH1, BS_DRES1, BS_DATTN, BS_DQ, BS_DK, BS_DV, BS_DATT,
-    BS_DFG, BS_DN1, BS_COUNT
+    BS_DFG, BS_DN1,
+    BS_DO, BS_DF2,  /* private copies of the sub-layer output gradients for hooks to rewrite */
+    BS_COUNT
+};
+
+/* Hook points: where attached modules (src/peft/) read and change a layer's activations.
+ *
+ *   point        x (input)                    y (changed in place)
+ *   BPT_Q/K/V    the projection's input       the projection's output (after bias)
+ *   BPT_O        the attention context        the output projection (before the residual)
+ *   BPT_UP/GATE  the FFN input                up / gate projection outputs (before the act.)
+ *   BPT_DOWN     the FFN activation           the down projection output
+ *   BPT_DOWN_IN  NULL                         the FFN activation (the down projection's input)
+ *   BPT_CTX      q (after RoPE)               the attention context (before the o-proj)
+ *   BPT_ATTN     the attention's input        the attention sub-layer output (after BPT_O)
+ *   BPT_FFN      the FFN's input              the FFN sub-layer output (after BPT_DOWN)
+ *   BPT_NORM1/2  the norm's input             the norm's output (attention / FFN norm)
+ *
+ * Forward: hook->forward(ctx, blk, p, x, y) right after the op that produced y.
+ * Backward at BPT_CTX and BPT_NORM1/2 (additive points: the hook must leave dy alone) runs
+ * after the op's own backward and adds its input gradient into dx. At every other point it
+ * runs before the op's backward: it rewrites dy in place from the gradient of the hooked
+ * output to that of the op's own output, and adds its input gradient into dx, which the
+ * block has zeroed or filled before (the op's own backward then accumulates). dx is NULL
+ * where no input gradient is wanted (BPT_DOWN_IN, or a layer without dx). */
+enum block_point {
+    BPT_Q, BPT_K, BPT_V, BPT_O, BPT_UP, BPT_GATE, BPT_DOWN, BPT_DOWN_IN, BPT_CTX, BPT_ATTN,
+    BPT_FFN, BPT_NORM1, BPT_NORM2, BPT_COUNT
+};
+
+struct block;
+struct block_hooks {
+    void *ctx;
+    unsigned points; /* bit (1u << p) for each point with something attached */
+    pf_status (*forward)(void *ctx, struct block *blk, enum block_point p,
+                         const struct tensor *x, struct tensor *y, struct pf_err *err);
+    pf_status (*backward)(void *ctx, struct block *blk, enum block_point p,
+                          const struct tensor *x, struct tensor *dy, struct tensor *dx,
+                          struct pf_err *err);
 };
 
 enum block_style { BLOCK_POST_LN = 0, BLOCK_PRE_LN = 1, BLOCK_PRE_RMS = 2 };
@@ -70,6 +108,7 @@ struct block {
     const struct tensor *x;        /* input of the last forward (borrowed) */
     const struct tensor *mask;     /* key mask of the last forward (borrowed, may be NULL) */
     const struct tensor *cos, *sin, *pos; /* RoPE tables and positions (borrowed) */
+    struct block_hooks hooks;      /* attached modules (points == 0: none) */
 };
 
 /* Name of parameter i in HF BERT naming, relative to the layer ("attention.self.query.weight").

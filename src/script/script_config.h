@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 
+#include "peft/peft_kind.h"
 #include "script/script.h"
 #include "util/err.h"
 
@@ -30,28 +31,6 @@ enum cfg_family { CFG_FAMILY_AUTO, CFG_FAMILY_BERT, CFG_FAMILY_ROBERTA, CFG_FAMI
                   CFG_FAMILY_LLAMA };
 enum cfg_task_type { CFG_TASK_CLASSIFICATION, CFG_TASK_REGRESSION };
 enum cfg_format { CFG_FORMAT_AUTO, CFG_FORMAT_TSV, CFG_FORMAT_CSV, CFG_FORMAT_JSONL };
-
-/* Module kinds of a search space (names as written in configs: "lora", "lra", ...). */
-enum cfg_kind {
-    CFG_KIND_LORA,             /* LoRA on linear layers; ranks; alpha, dropout */
-    CFG_KIND_LRA,              /* low-rank adapter after attention / FFN; ranks; reduction */
-    CFG_KIND_BITFIT,           /* bias vectors */
-    CFG_KIND_LN,               /* LN-tuning: a gain delta on LayerNorm/RMSNorm */
-    CFG_KIND_SERIAL_ADAPTER,   /* Houlsby-style adapter after a sub-layer; ranks = bottleneck */
-    CFG_KIND_PARALLEL_ADAPTER, /* adapter parallel to a sub-layer; ranks = bottleneck */
-    CFG_KIND_PREFIX,           /* prefix keys/values; ranks = prefix lengths */
-    CFG_KIND_IA3,              /* (IA)^3 scaling vectors */
-    CFG_KIND_COUNT
-};
-
-/* Where a module attaches; a group's `targets` is a bit set of these. */
-enum cfg_target {
-    CFG_T_Q, CFG_T_K, CFG_T_V, CFG_T_O,                  /* attention projections */
-    CFG_T_FFN_UP, CFG_T_FFN_DOWN, CFG_T_FFN_GATE,        /* FFN linears (gate: llama) */
-    CFG_T_ATTN, CFG_T_FFN,                               /* whole sub-layers (adapters) */
-    CFG_T_ATTN_LN, CFG_T_FFN_LN, CFG_T_FINAL_LN,         /* norms */
-    CFG_T_COUNT
-};
 
 /* One kind's part of the space. enabled == 0: the kind is not in the space. */
 struct cfg_group {
@@ -167,8 +146,5 @@ char *script_config_to_json(const struct run_config *cfg);
  * none). Raises only on memory errors: call it under script_call. */
 void script_config_push(struct script *S, const struct run_config *cfg, int raw);
 
-/* Names used in configs and JSON. */
-const char *script_kind_name(enum cfg_kind k);
-const char *script_target_name(enum cfg_target t);
 
 #endif
