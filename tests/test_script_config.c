@@ -135,7 +135,7 @@ static const struct bad_case bad_cases[] = {
     /* unknown keys */
     {"sead = 1,", NULL,
      ":6: sead: unknown key (expected one of: mode, model, task, budget, space, optim, "
-     "schedule, search, structure, seed, threads, device, session, policy)"},
+     "schedule, search, train, structure, seed, threads, device, session, policy)"},
     {"", "{ lora = { rnaks = { 1 } } }",
      ":5: space.lora.rnaks: unknown key (expected one of: layers, targets, ranks, alpha, "
      "dropout)"},

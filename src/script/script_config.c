@@ -86,6 +86,9 @@ void script_config_defaults(struct run_config *c) {
     c->search.gumbel = 1;
     c->search.iterative = 1;
     c->seed = 42;
+    c->train.head = 1;
+    c->train.max_nan_skips = 5;
+    c->train.log_every = 10;
     snprintf(c->device, sizeof c->device, "cpu");
     snprintf(c->session, sizeof c->session, "sessions");
     snprintf(c->policy, sizeof c->policy, "default");
@@ -260,6 +263,13 @@ static int opt(struct vctx *v, int t, const char *key, int required, value_fn fn
     lua_pop(v->L, 1);
     path_pop(v, m);
     return ok;
+}
+
+/* Whether table t has a non-nil `key`. */
+static int has_key(struct vctx *v, int t, const char *key) {
+    int ty = field(v, t, key);
+    lua_pop(v->L, 1);
+    return ty != LUA_TNIL;
 }
 
 static int v_string(struct vctx *v, int idx, void *out, const void *arg) {
@@ -750,6 +760,34 @@ static int v_search(struct vctx *v, int t, void *out, const void *arg) {
     return ok;
 }
 
+static int v_name(struct vctx *v, int idx, void *out, const void *arg) {
+    char *name = out;
+    if (!v_string(v, idx, name, arg))
+        return 0;
+    if (!name[0] || name[0] == '.' || strchr(name, '/') || strchr(name, '\\'))
+        return verr(v, "expected a plain folder name (no '/', not hidden), got \"%s\"", name);
+    return 1;
+}
+
+static int v_train(struct vctx *v, int t, void *out, const void *arg) {
+    (void)arg;
+    struct run_config *c = out;
+    static const char *const keys[] = {"full", "head", "eval_every", "patience", "max_nan_skips",
+                                       "skip_bad_rows", "max_steps", "log_every", "name", NULL};
+    static const struct int_range pat_r = {0, 1000000}, nan_r = {1, 1000000},
+                                  log_r = {1, 1000000};
+    return is_table(v, t) && check_keys(v, t, keys) &&
+           opt(v, t, "full", 0, v_bool, &c->train.full, NULL) &&
+           opt(v, t, "head", 0, v_bool, &c->train.head, NULL) &&
+           opt(v, t, "eval_every", 0, v_int64, &c->train.eval_every, &R_NONNEG) &&
+           opt(v, t, "patience", 0, v_int, &c->train.patience, &pat_r) &&
+           opt(v, t, "max_nan_skips", 0, v_int, &c->train.max_nan_skips, &nan_r) &&
+           opt(v, t, "skip_bad_rows", 0, v_bool, &c->train.skip_bad_rows, NULL) &&
+           opt(v, t, "max_steps", 0, v_int64, &c->train.max_steps, &R_NONNEG) &&
+           opt(v, t, "log_every", 0, v_int, &c->train.log_every, &log_r) &&
+           opt(v, t, "name", 0, v_name, c->train.name, STR(c->train.name));
+}
+
 static int v_device(struct vctx *v, int idx, void *out, const void *arg) {
     char *dev = out;
     if (!v_string(v, idx, dev, arg))
@@ -788,8 +826,8 @@ static int check_family(struct vctx *v, struct run_config *c) {
 
 static int v_root(struct vctx *v, int t, struct run_config *c) {
     static const char *const keys[] = {"mode", "model", "task", "budget", "space", "optim",
-                                       "schedule", "search", "structure", "seed", "threads",
-                                       "device", "session", "policy", NULL};
+                                       "schedule", "search", "train", "structure", "seed",
+                                       "threads", "device", "session", "policy", NULL};
     static const char *const modes[] = {"search", "train", NULL};
     static const struct int_range thr_r = {0, 1024};
     int mode = 0;
@@ -801,7 +839,9 @@ static int v_root(struct vctx *v, int t, struct run_config *c) {
     c->mode = (enum cfg_mode)mode;
     ok = ok && opt(v, t, "model", 1, v_model, c, NULL) && opt(v, t, "task", 1, v_task, c, NULL) &&
          opt(v, t, "budget", c->mode == CFG_MODE_SEARCH, v_budget, c, NULL) &&
-         opt(v, t, "space", 1, v_space, &c->space, NULL) &&
+         opt(v, t, "train", 0, v_train, c, NULL) &&
+         opt(v, t, "space", !c->train.full && !c->structure[0] && !has_key(v, t, "structure"),
+             v_space, &c->space, NULL) &&
          opt(v, t, "optim", 0, v_optim, c, NULL) &&
          opt(v, t, "schedule", 0, v_schedules, c, NULL) &&
          opt(v, t, "search", 0, v_search, c, NULL) &&
@@ -815,6 +855,10 @@ static int v_root(struct vctx *v, int t, struct run_config *c) {
     if (ok && c->structure[0] && c->mode != CFG_MODE_TRAIN) {
         snprintf(v->path, sizeof v->path, "structure");
         ok = verr(v, "only used with mode = \"train\"");
+    }
+    if (ok && c->train.full && c->mode != CFG_MODE_TRAIN) {
+        snprintf(v->path, sizeof v->path, "train.full");
+        ok = verr(v, "full fine-tuning is a fixed structure: use it with mode = \"train\"");
     }
     return ok && check_family(v, c);
 }

@@ -116,6 +116,18 @@ struct run_config {
         int gumbel;                  /* 1: hard Gumbel-softmax; 0: plain softmax (ablation) */
         int iterative;               /* 1: alternate binary and rank steps (BIPEFT) */
     } search;
+    struct {
+        int full;                /* 1: full fine-tuning of every backbone weight (no modules) */
+        int head;                /* 1: the task head is trained too (default) */
+        int64_t eval_every;      /* steps between dev evaluations; 0: after every epoch */
+        int patience;            /* stop after this many evaluations without a better dev
+                                    metric; 0: never stop early */
+        int max_nan_skips;       /* consecutive non-finite steps that stop the run (5) */
+        int skip_bad_rows;       /* count and skip malformed data rows instead of failing */
+        int64_t max_steps;       /* optimiser steps at most; 0: the epochs decide */
+        int log_every;           /* steps between training-loss metric lines (10) */
+        char name[CFG_NAME_MAX]; /* run folder under `session`; "": <task>-<mode>-<time> */
+    } train;
     char structure[CFG_PATH_MAX];    /* mode train: a structure file from a search ("": the
                                         whole space at each group's largest rank) */
     uint64_t seed;                   /* 42 */

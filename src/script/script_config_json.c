@@ -146,6 +146,17 @@ static cJSON *config_json(const struct run_config *c) {
     cJSON_AddBoolToObject(s, "gumbel", c->search.gumbel);
     cJSON_AddBoolToObject(s, "iterative", c->search.iterative);
 
+    cJSON *tr = cJSON_AddObjectToObject(r, "train");
+    cJSON_AddBoolToObject(tr, "full", c->train.full);
+    cJSON_AddBoolToObject(tr, "head", c->train.head);
+    cJSON_AddNumberToObject(tr, "eval_every", (double)c->train.eval_every);
+    cJSON_AddNumberToObject(tr, "patience", c->train.patience);
+    cJSON_AddNumberToObject(tr, "max_nan_skips", c->train.max_nan_skips);
+    cJSON_AddBoolToObject(tr, "skip_bad_rows", c->train.skip_bad_rows);
+    cJSON_AddNumberToObject(tr, "max_steps", (double)c->train.max_steps);
+    cJSON_AddNumberToObject(tr, "log_every", c->train.log_every);
+    add_opt_string(tr, "name", c->train.name);
+
     add_opt_string(r, "structure", c->structure);
     cJSON_AddNumberToObject(r, "seed", (double)c->seed);
     cJSON_AddNumberToObject(r, "threads", c->threads);
