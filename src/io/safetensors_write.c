@@ -14,6 +14,7 @@
 #include "io/half.h"
 #include "io/safetensors.h"
 #include "io/st_internal.h"
+#include "util/atomic.h"
 #include "util/xalloc.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -261,22 +262,6 @@ static int write_tensor(int fd, const struct wt *w) {
     return 0;
 }
 
-/* Make the rename durable. Failure here leaves the new file in place; reported anyway. */
-static pf_status sync_dir(const char *path, struct pf_err *err) {
-    char *dir = xstrdup(path);
-    char *slash = strrchr(dir, '/');
-    const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
-    pf_status st = PF_OK;
-    int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0)
-        st = pf_err_set(err, PF_ERR_IO, "%s: written, but syncing directory %s failed: %s", path,
-                        d, strerror(errno));
-    if (dfd >= 0)
-        close(dfd);
-    xfree(dir);
-    return st;
-}
-
 pf_status st_write(const char *path, const struct st_wtensor *t, int n,
                    const char *const *meta_kv, int n_meta, struct pf_err *err) {
     if (!path || !path[0])
@@ -321,7 +306,7 @@ pf_status st_write(const char *path, const struct st_wtensor *t, int n,
         unlink(tmp);
         goto out;
     }
-    st = sync_dir(path, err);
+    st = atomic_sync_dir(path, err);
 out:
     xfree(tmp);
     xfree(order);
