@@ -421,3 +421,30 @@ pf_status model_param_value(const struct model *m, const struct model_param *p, 
                             struct pf_err *err) {
     return gather_hf(m, p, p->part, dst, err);
 }
+
+void model_param_set(struct model *m, struct model_param *p, const float *src) {
+    struct backend *be = m->be;
+    if (p->layout == MP_COLS3) { /* (C, 3C) -> three (C, C), all (in, out) */
+        int64_t rows = p->shape[0], cols = p->shape[1], w = cols / 3;
+        float *tmp = xmalloc((size_t)(rows * w) * sizeof(float));
+        for (int k = 0; k < 3; k++) {
+            for (int64_t r = 0; r < rows; r++)
+                memcpy(tmp + r * w, src + r * cols + k * w, (size_t)w * sizeof(float));
+            be->upload(be, p->part[k]->data, tmp, tensor_nbytes(p->part[k]));
+        }
+        free(tmp);
+        return;
+    }
+    size_t off = 0;
+    for (int k = 0; k < p->nparts; k++) {
+        be->upload(be, p->part[k]->data, src + off, tensor_nbytes(p->part[k]));
+        off += (size_t)p->part[k]->numel;
+    }
+}
+
+int64_t model_param_numel(const struct model_param *p) {
+    int64_t n = 1;
+    for (int d = 0; d < p->ndim; d++)
+        n *= p->shape[d];
+    return n;
+}

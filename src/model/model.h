@@ -150,5 +150,9 @@ pf_status model_param_grad(const struct model *m, const struct model_param *p, f
 /* Copy the value of an HF parameter in the HF layout into dst. */
 pf_status model_param_value(const struct model *m, const struct model_param *p, float *dst,
                             struct pf_err *err);
+/* Set an HF parameter from src in the HF layout (p->shape; GPT-2's c_attn is split). */
+void model_param_set(struct model *m, struct model_param *p, const float *src);
+/* Number of elements of an HF parameter. */
+int64_t model_param_numel(const struct model_param *p);
 
 #endif

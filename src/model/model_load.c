@@ -113,28 +113,11 @@ static pf_status cross_check(const struct model_config *c, const struct st_check
 /* Read one HF tensor into the model's tensors (splitting GPT-2's c_attn). */
 static pf_status read_param(struct model *m, struct model_param *p, const struct st_file *f,
                             const struct st_info *ti, struct pf_err *err) {
-    struct backend *be = m->be;
-    int direct = p->layout == MP_WHOLE && be->host_visible;
+    int direct = p->layout == MP_WHOLE && m->be->host_visible;
     float *buf = direct ? tensor_f32(p->part[0]) : xmalloc((size_t)ti->numel * sizeof(float));
     pf_status st = st_read_f32(f, ti, buf, ti->numel, err);
-    if (st == PF_OK && !direct) {
-        if (p->layout == MP_COLS3) { /* (C, 3C) -> three (C, C), all (in, out) */
-            int64_t rows = p->shape[0], cols = p->shape[1], w = cols / 3;
-            float *tmp = xmalloc((size_t)(rows * w) * sizeof(float));
-            for (int k = 0; k < 3; k++) {
-                for (int64_t r = 0; r < rows; r++)
-                    memcpy(tmp + r * w, buf + r * cols + k * w, (size_t)w * sizeof(float));
-                be->upload(be, p->part[k]->data, tmp, tensor_nbytes(p->part[k]));
-            }
-            free(tmp);
-        } else {
-            size_t off = 0;
-            for (int k = 0; k < p->nparts; k++) {
-                be->upload(be, p->part[k]->data, buf + off, tensor_nbytes(p->part[k]));
-                off += (size_t)p->part[k]->numel;
-            }
-        }
-    }
+    if (st == PF_OK && !direct)
+        model_param_set(m, p, buf);
     if (!direct)
         free(buf);
     return st;

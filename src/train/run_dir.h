@@ -1,0 +1,55 @@
+/* run_dir.h - the folder a `bipeft train` run writes, and reading it back (eval, export).
+ *
+ *   DIR/run.json            what the weights belong to (format "bipeft-run", version 1):
+ *                           model path and family, task, labels, head, full or PEFT
+ *   DIR/structure.json      the modules (peft_io.h); absent for full fine-tuning
+ *   DIR/adapter.safetensors the best-dev weights: module tensors under native names
+ *                           ("layers.0.lora.q.lora_A"), the head's parameters under their HF
+ *                           names when the head was trained, and with full fine-tuning every
+ *                           backbone parameter (HF names, base prefix included)
+ *   DIR/config.json         the resolved config;  DIR/metrics.jsonl  one JSON object per line
+ *   DIR/summary.json        the final numbers
+ * Every file is written atomically; nothing non-finite is ever saved. */
+#ifndef PF_RUN_DIR_H
+#define PF_RUN_DIR_H
+
+#include <stdint.h>
+
+#include "model/model.h"
+#include "peft/peft.h"
+
+#define RUN_FORMAT "bipeft-run"
+
+struct run_info {
+    char model_path[512];
+    char family[16];
+    char task[64];
+    int num_labels;          /* head outputs (1 for regression) */
+    int regression;
+    int n_labels;            /* label strings below (classification) */
+    char labels[64][64];
+    int full;                /* every backbone weight is in the adapter */
+    int head;                /* the head's weights are in the adapter */
+    int max_len;
+    uint64_t seed;
+};
+
+pf_status run_info_write(const char *dir, const struct run_info *ri, struct pf_err *err);
+pf_status run_info_read(const char *dir, struct run_info *ri, struct pf_err *err);
+
+/* Write DIR/adapter.safetensors from the model and modules (p may be NULL): module tensors,
+ * head parameters when `head`, every base parameter when `full`. Refuses non-finite values. */
+pf_status run_save_weights(const char *dir, struct model *m, const struct peft *p, int head,
+                           int full, struct pf_err *err);
+
+/* Load the weights of DIR/adapter.safetensors into a model and modules built from the same
+ * structure (names and shapes must match). */
+pf_status run_load_weights(const char *dir, struct model *m, struct peft *p, int head, int full,
+                           struct pf_err *err);
+
+/* Everything: run.json, the base model (sequence-classification head), the structure and
+ * the adapter weights. On failure nothing is left allocated. */
+pf_status run_open(const char *dir, struct backend *be, struct model *m, struct peft *p,
+                   struct run_info *ri, struct pf_err *err);
+
+#endif
