@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <fcntl.h>
 
 #include "check.h"
 #include "data/data.h"
@@ -461,6 +464,24 @@ Test(data, bad_huge_jsonl_record) {
     free(p);
 }
 
+/* A 1 GiB single-line record (a sparse file: no disk used) is counted past, never held: the
+ * process's peak RSS stays far below the record. */
+Test(data, gigabyte_record_not_in_memory) {
+    char *p = strdup(check_write_temp("gig.jsonl", ""));
+    int fd = open(p, O_WRONLY | O_TRUNC);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(ftruncate(fd, (off_t)1 << 30), 0);
+    cr_assert_eq(pwrite(fd, "\n", 1, ((off_t)1 << 30) - 1), 1);
+    close(fd);
+    struct data_task j = task("boolq");
+    expect_bad(p, &j, "gig.jsonl:1: record longer than 1048576 bytes");
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    cr_assert_lt(ru.ru_maxrss, 200L * 1024, "peak RSS %ld KiB", ru.ru_maxrss);
+    unlink(p);
+    free(p);
+}
+
 Test(data, bad_json_line_deep_in_file) {
     struct data_task j = task("cb");
     size_t cap = 100 * 128, k = 0;
@@ -587,6 +608,17 @@ Test(data, skip_bad_counts) {
     cr_assert_eq(skipped, 5);
     cr_assert_str_eq(s.ex[2].text, "three");
     cr_assert_eq(s.ex[2].line, 9);
+    data_set_free(&s);
+    free(p);
+    /* a bad header is not skipped */
+    p = temp_text("badhead.tsv", "sent\xFF" "ence\tlabel\nx\t1\n");
+    cr_assert_eq(data_read(p, &t, &o, &s, &skipped, &err), PF_ERR_FORMAT);
+    cr_assert(strstr(err.msg, "badhead.tsv:1:5: invalid UTF-8"), "%s", err.msg);
+    free(p);
+    /* overlong and surrogate encodings are invalid UTF-8 too */
+    p = temp_text("overlong.tsv", "sentence\tlabel\n\xC0\x80\t1\n\xED\xA0\x80\t1\nok\t0\n");
+    CHECK_OK(data_read(p, &t, &o, &s, &skipped, &err), &err);
+    cr_assert(s.n == 1 && skipped == 2);
     data_set_free(&s);
     free(p);
     /* all rows bad: still an error */

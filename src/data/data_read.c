@@ -179,10 +179,12 @@ __attribute__((format(printf, 5, 6))) static int fatal(struct reader *r, pf_stat
     return -1;
 }
 
-/* A bad row: counted and skipped (returns 1) or the error (returns -1). */
+/* A bad row: counted and skipped (returns 1) or the error (returns -1). A bad header line is
+ * never skipped: the next row would silently become the header. */
 __attribute__((format(printf, 4, 5))) static int bad(struct reader *r, int64_t line, size_t col,
                                                      const char *fmt, ...) {
-    if (r->skip_bad) {
+    int in_header = r->task->format != DATA_JSONL && r->task->header && !r->header_seen;
+    if (r->skip_bad && !in_header) {
         r->skipped++;
         return 1;
     }
