@@ -217,7 +217,7 @@ check-rss: all
 # $(BUILD)/fuzz/<target>.log; the working corpora grow under $(BUILD)/fuzz/corpus/.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := safetensors config_json tokenizer lua_config
+FUZZ_TARGETS := safetensors config_json tokenizer lua_config data
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(LIB_A)
 	@$(if $(Q),echo "  FUZZ    $@")
