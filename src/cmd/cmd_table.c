@@ -11,6 +11,8 @@ const struct command cmd_table[] = {
      cmd_tokenize},
     {"forward", "DIR --text T [--pair P] ... --out F", "run a checkpoint on texts; write hidden states "
      "(+ logits)", cmd_forward},
+    {"train", "CONFIG.lua [--headless] [--quiet]", "fine-tune the structure a config names; "
+     "write the run folder", cmd_train},
     {"check-config", "FILE.lua...", "validate configs; print the resolved config as JSON",
      cmd_check_config},
     {"script-test", "FILE.lua [ARGS]", "run a Lua file in the config sandbox (tests)",

@@ -228,6 +228,12 @@ pf_status model_load(struct model *m, const char *dir, struct backend *be,
         }
         if (ti->ndim != p->ndim || ti->shape[0] != p->shape[0] ||
             (p->ndim > 1 && ti->shape[1] != p->shape[1])) {
+            if (p->head && !p->base && opts && opts->reinit_mismatched_head) {
+                info->n_reinitialised++;
+                info->n_initialised++;
+                used[n_used++] = ti->name; /* seen, deliberately replaced */
+                continue;
+            }
             st = pf_err_set(err, PF_ERR_FORMAT, "%s: tensor '%s' has shape %s, config.json "
                             "implies %s", f->path, name, shape_str(ti->ndim, ti->shape, have, 64),
                             shape_str(p->ndim, p->shape, want, 64));

@@ -23,6 +23,10 @@ struct model_load_opts {
     int head;          /* enum model_head to use, or -1 for config.json's architecture */
     int n_labels;      /* classification outputs, or 0 for config.json's */
     uint64_t seed;     /* for parameters the checkpoint does not have */
+    int reinit_mismatched_head; /* 1: a head tensor of another shape (a checkpoint fine-tuned
+                                   for a task with another label count) is initialised
+                                   afresh and counted in n_reinitialised, like transformers'
+                                   ignore_mismatched_sizes; 0: it is an error */
 };
 
 struct model_load_info {
@@ -31,6 +35,7 @@ struct model_load_info {
     int n_loaded;          /* HF parameters read from it */
     int n_initialised;     /* HF parameters initialised (missing head) */
     int n_unused;          /* checkpoint tensors the model does not use */
+    int n_reinitialised;   /* head tensors of another shape, initialised (opts) */
     char first_initialised[160];
     char first_unused[160];
     char dtype[8];         /* dtype of the loaded weights ("F32", "BF16", or "mixed") */

@@ -136,7 +136,7 @@ static void hf_name(const struct model *m, const struct model_param *p, char *ou
 }
 
 static int want_param(const struct model_param *p, int head, int full) {
-    return (head && p->head) || (full && !p->head);
+    return (head && p->head && !p->base) || (full && p->base);
 }
 
 pf_status run_save_weights(const char *dir, struct model *m, const struct peft *p, int head,

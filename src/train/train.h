@@ -1,0 +1,110 @@
+/* train.h - fine-tuning a fixed structure: `bipeft train CONFIG.lua`, the baselines of the
+ * search, and the search's retraining step.
+ *
+ *   trainer_open   config -> model (sequence-classification head), tokenizer, data splits
+ *                  (built-in GLUE/SuperGLUE layouts or the config's columns), tokenised sets
+ *   trainer_build  the modules (a structure, a config space at its largest ranks, or full
+ *                  fine-tuning) and the list of trainable tensors with their AdamW moments
+ *   trainer_fit    epochs of AdamW with the config's LR schedule (warm-up + decay), gradient
+ *                  clipping, gradient accumulation, dev evaluation every N steps or epoch,
+ *                  early stopping on the task's first metric, the best weights kept (in
+ *                  memory and as DIR/adapter.safetensors), test scoring with the best weights
+ *   trainer_eval   metrics of the current weights on a tokenised set
+ *
+ * Non-finite numbers: a step whose loss or gradient norm is NaN/Inf is skipped before any
+ * parameter or moment changes (they stay bitwise as they were), logged as a "nan_skip" line
+ * and counted; `train.max_nan_skips` skips in a row stop the run with PF_ERR_NUMERIC
+ * ("diverged"). Step counting: `step` counts every batch taken (the LR schedule advances on
+ * skipped steps too); AdamW's bias-correction count advances only on applied updates.
+ * Nothing non-finite is ever saved (run_dir.h). */
+#ifndef PF_TRAIN_H
+#define PF_TRAIN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "data/data.h"
+#include "model/model.h"
+#include "peft/peft.h"
+#include "script/script_config.h"
+#include "train/run_dir.h"
+
+struct tokenizer;
+
+struct train_param {
+    char name[112];         /* native or HF name */
+    struct tensor *p, *g;   /* value and gradient (borrowed from the model or the modules) */
+    struct tensor m, v;     /* AdamW moments (owned) */
+    int decay;              /* weight decay applies */
+};
+
+struct train_result {
+    int64_t steps;          /* batches taken */
+    int64_t updates;        /* optimiser updates applied */
+    int64_t nan_skips;      /* steps skipped for non-finite loss or gradients */
+    int epochs;             /* epochs started */
+    int stopped_early;      /* patience ran out */
+    int diverged;           /* max_nan_skips in a row */
+    int has_dev, has_test, has_test2;
+    double best_dev;        /* best value of the primary metric on dev */
+    int64_t best_step;
+    double dev[METRIC_COUNT], test[METRIC_COUNT], test2[METRIC_COUNT]; /* NaN: not computed */
+    double seconds;
+    double final_loss;      /* mean training loss of the last log window */
+    int64_t trainable;      /* trainable parameters (modules + head, or everything) */
+    int64_t module_params;  /* the modules' parameters at their ranks */
+};
+
+struct trainer {
+    struct run_config cfg;
+    struct backend *be;          /* borrowed */
+    struct model m;
+    struct peft p;
+    struct tokenizer *tok;
+    struct data_task task;
+    struct data_splits sp;
+    struct data_encoded enc[4];  /* train, dev, test, test2 */
+    int64_t skipped_rows;
+    int head_reinitialised;      /* head tensors of another label count, initialised anew */
+    int32_t pad_id;              /* padding id of batches: config.json's pad_token_id (what
+                                    the head's last-token rule reads), else the tokenizer's */
+    int n_tp;
+    struct train_param *tp;
+    int full;
+    int quiet;                   /* no progress on stderr */
+    FILE *log;                   /* DIR/metrics.jsonl while fitting (NULL: none) */
+    /* test hooks (reliability case 25): at these steps (1-based; 0 = never) the gradient of
+     * the first trainable tensor gets a NaN, the loss becomes +Inf, or the logits 1e30 */
+    int64_t debug_nan_grad_step, debug_inf_loss_step, debug_huge_logits_step;
+    int opened, built;
+};
+
+enum { TE_TRAIN, TE_DEV, TE_TEST, TE_TEST2 };
+
+/* Load the config's model, tokenizer and data. On failure everything is released. */
+pf_status trainer_open(struct trainer *t, const struct run_config *cfg, struct backend *be,
+                       struct pf_err *err);
+void trainer_close(struct trainer *t);
+
+/* Attach modules (n specs; none with full) and collect the trainable tensors. */
+pf_status trainer_build(struct trainer *t, const struct peft_spec *specs, int n, int full,
+                        struct pf_err *err);
+
+/* Specs for every module of a config space at its largest rank (one per kind, target and
+ * layer; layers beyond the model are an error naming the group). Caller frees *out. */
+pf_status train_space_specs(const struct run_config *cfg, const struct model *m,
+                            struct peft_spec **out, int *n, struct pf_err *err);
+
+/* Train; writes DIR/metrics.jsonl, DIR/adapter.safetensors (best), DIR/summary.json. */
+pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r,
+                      struct pf_err *err);
+
+/* Metrics of the current weights on enc[which] (all entries NaN for the metrics the task does
+ * not use). *loss gets the mean loss when not NULL. */
+pf_status trainer_eval(struct trainer *t, int which, double out[METRIC_COUNT], double *loss,
+                       struct pf_err *err);
+
+/* The run folder's run.json for this trainer. */
+void trainer_run_info(const struct trainer *t, struct run_info *ri);
+
+#endif

@@ -1,0 +1,369 @@
+/* train_loop.c - the epochs of trainer_fit (train.h): AdamW steps with the LR schedule,
+ * clipping, accumulation and non-finite skips; dev evaluations, early stopping and the best
+ * weights; the test scores; the metric lines and the summary. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/ops.h"
+#include "train/metrics.h"
+#include "train/progress.h"
+#include "train/schedule.h"
+#include "train/train.h"
+#include "util/atomic.h"
+#include "util/xalloc.h"
+
+pf_status train_batch_loss(struct trainer *t, const struct data_batch *b, float *loss,
+                           struct tensor *dlogits, struct pf_err *err);
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void log_line(struct trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(struct trainer *t, const char *fmt, ...) {
+    if (!t->log)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(t->log, fmt, ap);
+    va_end(ap);
+    fputc('\n', t->log);
+    fflush(t->log);
+}
+
+/* ",\"accuracy\":0.91,\"f1\":0.88" for the task's metrics */
+static void metrics_json(const struct trainer *t, const double v[METRIC_COUNT], char *buf,
+                         size_t n) {
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < t->task.n_metrics && k < n; i++) {
+        enum data_metric m = t->task.metrics[i];
+        k += (size_t)snprintf(buf + k, n - k, ",\"%s\":%.6f", metric_name(m),
+                              isfinite(v[m]) ? v[m] : 0.0);
+    }
+}
+
+/* Copies of the trainable values (the best weights so far). */
+static float **snapshot_alloc(const struct trainer *t) {
+    float **s = xcalloc((size_t)t->n_tp, sizeof *s);
+    for (int i = 0; i < t->n_tp; i++)
+        s[i] = xmalloc((size_t)(t->tp[i].p->numel ? t->tp[i].p->numel : 1) * sizeof(float));
+    return s;
+}
+
+static void snapshot_copy(const struct trainer *t, float **s, int to_model) {
+    for (int i = 0; i < t->n_tp; i++) {
+        size_t b = tensor_nbytes(t->tp[i].p);
+        if (to_model)
+            t->be->upload(t->be, t->tp[i].p->data, s[i], b);
+        else
+            t->be->download(t->be, s[i], t->tp[i].p->data, b);
+    }
+}
+
+static void snapshot_free(const struct trainer *t, float **s) {
+    for (int i = 0; t && s && i < t->n_tp; i++)
+        xfree(s[i]);
+    xfree(s);
+}
+
+static pf_status zero_grads(struct trainer *t, struct pf_err *err) {
+    for (int i = 0; i < t->n_tp; i++) {
+        pf_status st = op_zero(t->be, t->tp[i].g, err);
+        if (st != PF_OK)
+            return st;
+    }
+    return peft_zero_grad(&t->p, err);
+}
+
+/* One forward/backward of batch b accumulating gradients (scaled by `scale`); *loss is the
+ * batch loss, possibly non-finite (then nothing was accumulated that matters: the caller
+ * skips the step). */
+static pf_status micro_step(struct trainer *t, const struct data_batch *b, float scale,
+                            int64_t step, float *loss, struct pf_err *err) {
+    struct model_batch mb = {.B = b->B, .T = b->T, .ids = b->ids, .mask = b->mask,
+                             .type_ids = b->types};
+    pf_status st = model_forward(&t->m, &mb, err);
+    if (st != PF_OK)
+        return st;
+    struct tensor *lg = (struct tensor *)model_logits(&t->m);
+    if (t->debug_huge_logits_step == step) {
+        float *x = tensor_f32(lg);
+        for (int64_t i = 0; i < lg->numel; i++)
+            x[i] = (i % 2) ? 1e30f : -1e30f;
+    }
+    struct tensor dl;
+    float *dbuf = xcalloc((size_t)lg->numel, sizeof *dbuf);
+    st = tensor_wrap(&dl, t->be, dbuf, TENSOR_F32, "dlogits", lg->ndim, lg->shape, err);
+    if (st == PF_OK)
+        st = train_batch_loss(t, b, loss, &dl, err);
+    if (t->debug_inf_loss_step == step)
+        *loss = INFINITY;
+    if (st == PF_OK && isfinite(*loss)) {
+        if (scale != 1.0f)
+            for (int64_t i = 0; i < dl.numel; i++)
+                dbuf[i] *= scale;
+        st = model_backward(&t->m, NULL, &dl, err);
+    }
+    xfree(dbuf);
+    return st;
+}
+
+/* Apply AdamW to every trainable tensor (after clipping); returns PF_ERR_NUMERIC without
+ * touching anything when the gradient norm is not finite. */
+static pf_status apply_update(struct trainer *t, float lr, int adam_step, double *norm,
+                              struct pf_err *err) {
+    struct tensor **g = xmalloc((size_t)t->n_tp * sizeof *g);
+    for (int i = 0; i < t->n_tp; i++)
+        g[i] = t->tp[i].g;
+    pf_status st = op_clip_grad_norm(t->be, g, t->n_tp, (float)t->cfg.optim.clip, norm, err);
+    xfree(g);
+    if (st != PF_OK)
+        return st;
+    for (int i = 0; i < t->n_tp && st == PF_OK; i++) {
+        struct adamw_params hp = {.lr = lr,
+                                  .beta1 = (float)t->cfg.optim.betas[0],
+                                  .beta2 = (float)t->cfg.optim.betas[1],
+                                  .eps = (float)t->cfg.optim.eps,
+                                  .weight_decay = t->tp[i].decay
+                                                      ? (float)t->cfg.optim.weight_decay
+                                                      : 0.0f,
+                                  .step = adam_step};
+        st = op_adamw_update(t->be, t->tp[i].p, t->tp[i].g, &t->tp[i].m, &t->tp[i].v, &hp, err);
+    }
+    return st;
+}
+
+static pf_status write_summary(const struct trainer *t, const char *dir,
+                               const struct train_result *r, struct pf_err *err) {
+    char dv[512], ts[512], t2[512], path[1024], *buf = xmalloc(4096);
+    metrics_json(t, r->dev, dv, sizeof dv);
+    metrics_json(t, r->test, ts, sizeof ts);
+    metrics_json(t, r->test2, t2, sizeof t2);
+    int n = snprintf(buf, 4096,
+                     "{\n  \"task\": \"%s\",\n  \"primary_metric\": \"%s\",\n"
+                     "  \"trainable_params\": %lld,\n  \"module_params\": %lld,\n"
+                     "  \"steps\": %lld,\n  \"updates\": %lld,\n  \"nan_skips\": %lld,\n"
+                     "  \"epochs\": %d,\n  \"stopped_early\": %s,\n  \"diverged\": %s,\n"
+                     "  \"best_step\": %lld,\n  \"seconds\": %.3f,\n"
+                     "  \"dev\": {%s},\n  \"test\": {%s},\n  \"test2\": {%s}\n}\n",
+                     t->task.name, metric_name(t->task.metrics[0]), (long long)r->trainable,
+                     (long long)r->module_params, (long long)r->steps, (long long)r->updates,
+                     (long long)r->nan_skips, r->epochs, r->stopped_early ? "true" : "false",
+                     r->diverged ? "true" : "false", (long long)r->best_step, r->seconds,
+                     r->has_dev ? dv + 1 : "", r->has_test ? ts + 1 : "",
+                     r->has_test2 ? t2 + 1 : "");
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    pf_status st = atomic_write(path, buf, (size_t)n, err);
+    xfree(buf);
+    return st;
+}
+
+/* What trainer_fit carries between evaluations. */
+struct fit_state {
+    const char *dir;
+    float **best;          /* the best weights so far */
+    int have_best, bad_evals, stop;
+    struct progress pg;
+};
+
+/* Score dev; keep and save the weights when the primary metric improved, count patience
+ * otherwise. */
+static pf_status evaluate_dev(struct trainer *t, struct train_result *r, struct fit_state *fs,
+                              int epoch, struct pf_err *err) {
+    enum data_metric primary = t->task.metrics[0];
+    double dv[METRIC_COUNT], dl = 0;
+    pf_status st = trainer_eval(t, TE_DEV, dv, &dl, err);
+    if (st != PF_OK)
+        return st;
+    char mj[512];
+    metrics_json(t, dv, mj, sizeof mj);
+    log_line(t, "{\"event\":\"eval\",\"split\":\"dev\",\"step\":%lld,\"epoch\":%d,"
+             "\"loss\":%.6f%s}", (long long)r->updates, epoch, dl, mj);
+    progress_eval(&fs->pg, metric_name(primary), dv[primary]);
+    double v = isfinite(dv[primary]) ? dv[primary] : -INFINITY;
+    if (v > r->best_dev || !fs->have_best) {
+        r->best_dev = v;
+        r->best_step = r->updates;
+        memcpy(r->dev, dv, sizeof dv);
+        snapshot_copy(t, fs->best, 0);
+        fs->have_best = 1;
+        fs->bad_evals = 0;
+        return run_save_weights(fs->dir, &t->m, t->full ? NULL : &t->p,
+                                t->full ? 1 : t->cfg.train.head, t->full, err);
+    }
+    if (t->cfg.train.patience > 0 && ++fs->bad_evals >= t->cfg.train.patience) {
+        r->stopped_early = 1;
+        fs->stop = 1;
+        log_line(t, "{\"event\":\"early_stop\",\"step\":%lld,\"best_step\":%lld}",
+                 (long long)r->updates, (long long)r->best_step);
+    }
+    return PF_OK;
+}
+
+pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r,
+                      struct pf_err *err) {
+    memset(r, 0, sizeof *r);
+    for (int i = 0; i < METRIC_COUNT; i++)
+        r->dev[i] = r->test[i] = r->test2[i] = NAN;
+    r->best_dev = -INFINITY;
+    if (!t->built)
+        return pf_err_set(err, PF_ERR_ARG, "trainer_fit: no structure (trainer_build)");
+    if (t->cfg.schedule.lr.kind == CFG_SCHED_CUSTOM)
+        return pf_err_set(err, PF_ERR_UNSUPPORTED, "%s: schedule.lr: a custom (Lua function) "
+                          "schedule is run by the search engine's policy state; bipeft train "
+                          "takes constant, linear, cosine and step schedules", t->cfg.file);
+    for (int i = 0; i < t->n_tp; i++)
+        r->trainable += t->tp[i].p->numel;
+    r->module_params = peft_total_params(&t->p);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    t->log = fopen(path, "w");
+    if (!t->log)
+        return pf_err_set(err, PF_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+
+    struct data_loader *ld = NULL;
+    struct data_loader_opts lo = {.batch_size = t->cfg.optim.batch_size, .shuffle = 1,
+                                  .seed = t->cfg.seed, .pad_id = t->pad_id};
+    pf_status st = data_loader_create(&ld, &t->enc[TE_TRAIN], &lo, err);
+    int accum = t->cfg.optim.grad_accum;
+    int64_t per_epoch = ld ? data_loader_batches(ld) : 0;
+    int64_t total = per_epoch * t->cfg.optim.epochs;
+    if (t->cfg.train.max_steps > 0 && t->cfg.train.max_steps * accum < total)
+        total = t->cfg.train.max_steps * accum;
+    int64_t total_updates = (total + accum - 1) / accum;
+    int has_dev = t->enc[TE_DEV].n > 0;
+    struct fit_state fs = {.dir = dir, .best = snapshot_alloc(t)};
+    int nan_run = 0, micro = 0;
+    double t0 = now_s(), loss_sum = 0;
+    int loss_n = 0;
+    progress_init(&fs.pg, t->quiet ? NULL : stderr, total_updates, t->cfg.optim.epochs);
+    log_line(t, "{\"event\":\"start\",\"task\":\"%s\",\"trainable\":%lld,\"module_params\":%lld,"
+             "\"train\":%lld,\"dev\":%lld,\"test\":%lld,\"steps\":%lld}", t->task.name,
+             (long long)r->trainable, (long long)r->module_params,
+             (long long)t->enc[TE_TRAIN].n, (long long)t->enc[TE_DEV].n,
+             (long long)t->enc[TE_TEST].n, (long long)total_updates);
+    peft_set_training(&t->p, 1);
+    if (st == PF_OK)
+        st = zero_grads(t, err);
+    for (int epoch = 0; st == PF_OK && !fs.stop && r->steps < total; epoch++) {
+        r->epochs = epoch + 1;
+        int done = 0;
+        while (st == PF_OK && !fs.stop && r->steps < total) {
+            struct data_batch b;
+            st = data_loader_next(ld, &b, &done, err);
+            if (st != PF_OK || done)
+                break;
+            r->steps++;
+            peft_next_step(&t->p);
+            float loss = 0;
+            st = micro_step(t, &b, 1.0f / (float)accum, r->steps, &loss, err);
+            if (st != PF_OK)
+                break;
+            int finite = isfinite(loss);
+            if (finite && t->debug_nan_grad_step == r->steps && t->n_tp > 0)
+                tensor_f32(t->tp[0].g)[0] = NAN;
+            micro++;
+            double norm = 0;
+            int skipped = !finite;
+            if (finite && (micro == accum || r->steps == total)) {
+                int64_t upd = r->updates + 1;
+                double f = sched_eval(&t->cfg.schedule.lr, (double)r->updates,
+                                      (double)total_updates);
+                float lr = (float)(t->cfg.optim.lr * f);
+                st = apply_update(t, lr, (int)upd, &norm, err);
+                if (st == PF_ERR_NUMERIC) {
+                    st = PF_OK;
+                    skipped = 1;
+                } else if (st == PF_OK) {
+                    r->updates = upd;
+                    micro = 0;
+                    st = zero_grads(t, err);
+                    progress_step(&fs.pg, r->updates, epoch, loss, lr);
+                    loss_sum += loss;
+                    loss_n++;
+                    if (r->updates % t->cfg.train.log_every == 0) {
+                        r->final_loss = loss_sum / loss_n;
+                        log_line(t, "{\"event\":\"train\",\"step\":%lld,\"epoch\":%d,"
+                                 "\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6f,"
+                                 "\"seconds\":%.3f}", (long long)r->updates, epoch,
+                                 r->final_loss, (double)lr, norm, now_s() - t0);
+                        loss_sum = 0;
+                        loss_n = 0;
+                    }
+                    nan_run = 0;
+                }
+            }
+            if (st != PF_OK)
+                break;
+            if (skipped) {
+                /* drop whatever this step accumulated; parameters and moments are untouched */
+                r->nan_skips++;
+                nan_run++;
+                micro = 0;
+                st = zero_grads(t, err);
+                log_line(t, "{\"event\":\"nan_skip\",\"step\":%lld,\"in_a_row\":%d,"
+                         "\"cause\":\"%s\"}", (long long)r->steps, nan_run,
+                         finite ? "gradient" : "loss");
+                if (nan_run >= t->cfg.train.max_nan_skips) {
+                    r->diverged = 1;
+                    st = pf_err_set(err, PF_ERR_NUMERIC, "training diverged: %d steps in a row "
+                                    "had a non-finite loss or gradient (last at step %lld); "
+                                    "lower optim.lr or check the data (train.max_nan_skips = "
+                                    "%d)", nan_run, (long long)r->steps,
+                                    t->cfg.train.max_nan_skips);
+                    break;
+                }
+                continue;
+            }
+            int64_t every = t->cfg.train.eval_every;
+            if (has_dev && micro == 0 && every > 0 && r->updates % every == 0)
+                st = evaluate_dev(t, r, &fs, epoch, err);
+        }
+        if (st == PF_OK && !fs.stop && has_dev && t->cfg.train.eval_every == 0)
+            st = evaluate_dev(t, r, &fs, epoch, err); /* the end of an epoch */
+    }
+    progress_done(&fs.pg);
+    peft_set_training(&t->p, 0);
+    r->has_dev = fs.have_best;
+    if (st == PF_OK && !fs.have_best) /* no dev set: the last weights are the result */
+        st = run_save_weights(dir, &t->m, t->full ? NULL : &t->p,
+                              t->full ? 1 : t->cfg.train.head, t->full, err);
+    if (st == PF_OK && fs.have_best)
+        snapshot_copy(t, fs.best, 1);
+    if (st == PF_OK && t->enc[TE_TEST].n > 0) {
+        st = trainer_eval(t, TE_TEST, r->test, NULL, err);
+        r->has_test = st == PF_OK;
+    }
+    if (st == PF_OK && t->enc[TE_TEST2].n > 0) {
+        st = trainer_eval(t, TE_TEST2, r->test2, NULL, err);
+        r->has_test2 = st == PF_OK;
+    }
+    r->seconds = now_s() - t0;
+    if (st == PF_OK) {
+        char mj[512];
+        metrics_json(t, r->test, mj, sizeof mj);
+        if (r->has_test)
+            log_line(t, "{\"event\":\"eval\",\"split\":\"test\",\"step\":%lld%s}",
+                     (long long)r->best_step, mj);
+        log_line(t, "{\"event\":\"done\",\"steps\":%lld,\"updates\":%lld,\"nan_skips\":%lld,"
+                 "\"seconds\":%.3f}", (long long)r->steps, (long long)r->updates,
+                 (long long)r->nan_skips, r->seconds);
+        st = write_summary(t, dir, r, err);
+    } else {
+        log_line(t, "{\"event\":\"error\",\"step\":%lld,\"message\":\"%s\"}",
+                 (long long)r->steps, r->diverged ? "diverged" : "failed");
+    }
+    snapshot_free(t, fs.best);
+    data_loader_free(ld);
+    fclose(t->log);
+    t->log = NULL;
+    return st;
+}
