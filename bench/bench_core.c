@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "core/backend.h"
 #include "core/cpu/cpu_kernels.h"
 #include "core/ops.h"
@@ -39,6 +40,10 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double bench_now(void) {
+    return now_s();
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -54,6 +59,14 @@ static void die_on(pf_status st, const struct pf_err *err) {
         fprintf(stderr, "bench: %s\n", err->msg);
         exit(1);
     }
+}
+
+void bench_die_on(pf_status st, const struct pf_err *err) {
+    die_on(st, err);
+}
+
+double bench_median(double *v, int n) {
+    return median(v, n);
 }
 
 static float *fbuf(size_t n, uint64_t seed) {
@@ -355,7 +368,7 @@ int main(int argc, char **argv) {
             reps = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: bipeft-bench [--threads N] [--reps R] [--shape NAME] "
-                    "[--section gemm|ops|layer|model]\n");
+                    "[--section gemm|ops|layer|model|lora]\n");
             return 2;
         }
     }
@@ -391,6 +404,10 @@ int main(int argc, char **argv) {
         SHAPES_FOR(i)
             bench_model(be, &shapes[i]);
     }
+    /* the LoRA step is a separate section (and, in `make bench`, a separate process per
+     * shape, so that its peak RSS is its own): it runs only when asked for */
+    if (section && !strcmp(section, "lora"))
+        bench_lora(be, only, reps);
     backend_close(be);
     return 0;
 }

@@ -101,6 +101,10 @@ struct model {
         struct tensor d_mlm_pre, d_mlm_act, d_mlm_out;
     } a;
     int forwarded;
+    int skip_input_grad;     /* 1: model_backward may skip the gradient below the first layer
+                                when no embedding parameter is trainable (fine-tuning: the
+                                frozen embeddings need none); model_input_grad is then
+                                undefined. 0 (default): always computed. */
 };
 
 /* Build a model of cfg on be with parameters allocated (contents undefined until

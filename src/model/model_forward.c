@@ -379,14 +379,19 @@ pf_status model_backward(struct model *m, const struct tensor *dhidden,
         PF_STEP(st, op_rmsnorm_backward(be, top, grad(m, MT_FINAL_W), &m->a.d_hidden, x_last,
                                         &m->t[MT_FINAL_W], &m->a.fin_rstd, err));
     }
-    /* layers, top down; layer 0 writes the gradient of the embedding output */
-    struct tensor *bottom = enc ? &m->a.d_top : &m->a.d_emb;
+    /* layers, top down; layer 0 writes the gradient of the embedding output, unless nothing
+     * below it learns and the caller does not want it (skip_input_grad) */
+    int below = !m->skip_input_grad || grad(m, MT_WTE) || grad(m, MT_WPE) ||
+                grad(m, MT_WTT) || grad(m, MT_EMB_LN_W) || grad(m, MT_EMB_LN_B);
+    struct tensor *bottom = !below ? NULL : enc ? &m->a.d_top : &m->a.d_emb;
     const struct tensor *dcur = top;
     for (int l = L - 1; l >= 0 && st == PF_OK; l--) {
         struct tensor *dnext = l == 0 ? bottom : &m->a.d_x[l & 1];
         st = block_backward(&m->layers[l], dcur, dnext, err);
         dcur = dnext;
     }
+    if (!below)
+        return st;
     if (enc)
         PF_STEP(st, op_layernorm_backward(be, &m->a.d_emb, grad(m, MT_EMB_LN_W),
                                           grad(m, MT_EMB_LN_B), &m->a.d_top, &m->a.emb,

@@ -109,6 +109,7 @@ pf_status trainer_open(struct trainer *t, const struct run_config *cfg, struct b
     if (st != PF_OK)
         return st;
     t->head_reinitialised = info.n_reinitialised;
+    t->m.skip_input_grad = 1; /* frozen embeddings: no gradient below layer 0 */
     t->m.cfg.regression = t->task.regression;
     st = tok_load_dir(&t->tok, cfg->model.path, hf_family_name(t->m.cfg.family), err);
     struct data_read_opts ro = {.skip_bad = cfg->train.skip_bad_rows};
