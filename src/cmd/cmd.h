@@ -36,6 +36,7 @@ int cmd_demo(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_inspect(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_tokenize(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_forward(const struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_export(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_check_config(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_script_test(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_train(const struct cmd_ctx *ctx, int argc, char **argv);

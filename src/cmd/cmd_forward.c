@@ -3,17 +3,21 @@
  * longest row with config.json's pad_token_id (the tokenizer's pad token when the config has
  * none), run the model and write input_ids and attention_mask (I64, [B, T]),
  * last_hidden_state (F32, [B, T, hidden]) and, with a classification/regression head,
- * logits (F32, [B, num_labels]) atomically. Exit 0 success, 1 run-time failure, 2 bad usage
- * or a bad model folder. */
+ * logits (F32, [B, num_labels]) atomically. DIR may also be a training run folder (it has
+ * run.json, train/run_dir.h): the run's base model with its modules and trained weights runs,
+ * tokenized with the base model folder's tokenizer. Exit 0 success, 1 run-time failure, 2 bad
+ * usage or a bad model folder. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "cmd/cmd_model_util.h"
 #include "core/backend.h"
 #include "io/safetensors.h"
 #include "model/model_load.h"
+#include "train/run_dir.h"
 #include "util/xalloc.h"
 
 struct fwd {
@@ -21,6 +25,8 @@ struct fwd {
     struct backend *be;
     struct model m;
     int have_model;
+    struct peft p;      /* a run folder's modules (have_model == 2) */
+    struct run_info ri;
     struct tokenizer *tok;
     struct tok_encoding *enc;
     int n_enc;
@@ -31,6 +37,8 @@ static void fwd_free(struct fwd *f) {
         tok_encoding_free(&f->enc[i]);
     free(f->enc);
     tok_free(f->tok);
+    if (f->have_model == 2)
+        peft_free(&f->p);
     if (f->have_model)
         model_free(&f->m);
     if (f->be)
@@ -149,15 +157,23 @@ int cmd_forward(const struct cmd_ctx *ctx, int argc, char **argv) {
     if (rc == 0 && !(f.be = cmd_open_backend(ctx, "forward")))
         rc = 2;
     struct model_load_opts opts = {.head = -1, .n_labels = 0, .seed = 0};
+    char runjson[1100];
+    snprintf(runjson, sizeof runjson, "%s/run.json", f.a.dir ? f.a.dir : "");
+    int is_run = rc == 0 && access(runjson, F_OK) == 0;
+    const char *tokdir = f.a.dir;
     if (rc == 0) {
-        if (model_load(&f.m, f.a.dir, f.be, &opts, NULL, &err) != PF_OK) {
+        pf_status st = is_run ? run_open(f.a.dir, f.be, &f.m, &f.p, &f.ri, &err)
+                              : model_load(&f.m, f.a.dir, f.be, &opts, NULL, &err);
+        if (st != PF_OK) {
             fprintf(stderr, "bipeft: forward: %s\n", err.msg);
             rc = err.code == PF_ERR_NOMEM ? 1 : 2;
         } else {
-            f.have_model = 1;
+            f.have_model = is_run ? 2 : 1;
+            if (is_run)
+                tokdir = f.ri.model_path;
         }
     }
-    if (rc == 0 && cmd_load_tokenizer(&f.tok, f.a.dir, f.m.cfg.family, &err) != PF_OK) {
+    if (rc == 0 && cmd_load_tokenizer(&f.tok, tokdir, f.m.cfg.family, &err) != PF_OK) {
         fprintf(stderr, "bipeft: forward: %s\n", err.msg);
         rc = 2;
     }

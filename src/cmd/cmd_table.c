@@ -9,10 +9,12 @@ const struct command cmd_table[] = {
      cmd_inspect},
     {"tokenize", "DIR --text T [--pair P]", "token ids of a text (one JSON object)",
      cmd_tokenize},
-    {"forward", "DIR --text T [--pair P] ... --out F", "run a checkpoint on texts; write hidden states "
-     "(+ logits)", cmd_forward},
+    {"forward", "DIR|RUN_DIR --text T [--pair P] ... --out F", "run a checkpoint (or a run) "
+     "on texts; write hidden states (+ logits)", cmd_forward},
     {"train", "CONFIG.lua [--headless] [--quiet]", "fine-tune the structure a config names; "
      "write the run folder", cmd_train},
+    {"export", "RUN_DIR --format peft|merged|native --out DIR", "write a training run as a "
+     "PEFT adapter, a merged HF checkpoint or a copy of the run", cmd_export},
     {"check-config", "FILE.lua...", "validate configs; print the resolved config as JSON",
      cmd_check_config},
     {"script-test", "FILE.lua [ARGS]", "run a Lua file in the config sandbox (tests)",
