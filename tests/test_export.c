@@ -136,8 +136,8 @@ static void export_run(const char *run, enum export_format f, const char *out) {
     CHECK_OK(peft_export(run, check_cpu(1), f, out, &err), &err);
 }
 
-/* run folders store modules at their active rank (structure.json keeps one rank) */
-#define LORA(t, l, rm, r, a) {CFG_KIND_LORA, t, l, r, r, a, 0.1f, 0}
+/* LoRA stored at rank rm, running at rank r (structure.json keeps both: stored_rank) */
+#define LORA(t, l, rm, r, a) {CFG_KIND_LORA, t, l, rm, r, a, 0.1f, 0}
 #define VEC(k, t, l) {k, t, l, 0, 0, 0, 0, 0}
 
 /* ---- native ---- */

@@ -39,8 +39,11 @@ char *peft_structure_json(const struct model *m, const struct peft_spec *s, int 
         cJSON_AddNumberToObject(o, "layer", s[i].layer);
         if (s[i].kind != CFG_KIND_PREFIX)
             cJSON_AddStringToObject(o, "target", script_target_name(s[i].target));
-        if (matrix(s[i].kind))
+        if (matrix(s[i].kind)) {
             cJSON_AddNumberToObject(o, "rank", s[i].rank);
+            if (s[i].r_max != s[i].rank) /* the tensors are stored at this rank */
+                cJSON_AddNumberToObject(o, "stored_rank", s[i].r_max);
+        }
         if (s[i].kind == CFG_KIND_LORA) {
             cJSON_AddNumberToObject(o, "alpha", s[i].alpha);
             cJSON_AddNumberToObject(o, "dropout", s[i].dropout);
@@ -161,6 +164,12 @@ pf_status peft_structure_parse(const char *path, const char *txt, size_t len,
                 break;
             }
             s[i].r_max = s[i].rank;
+            if (cJSON_GetObjectItemCaseSensitive(o, "stored_rank") &&
+                !get_int(o, "stored_rank", s[i].rank, PEFT_MAX_RANK, &s[i].r_max)) {
+                st = pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].stored_rank: expected an "
+                                "integer in rank..%d", path, i, PEFT_MAX_RANK);
+                break;
+            }
         }
         if (cJSON_GetObjectItemCaseSensitive(o, "width") &&
             !get_int(o, "width", 0, 65536, &s[i].width)) {

@@ -6,7 +6,8 @@
  *     "model": {"family": "bert", "hidden": 768, "layers": 12}, "params": 294912,
  *     "modules": [ {"kind": "lora", "layer": 0, "target": "q", "rank": 8, "alpha": 16,
  *                   "dropout": 0.1, "params": 12288}, ... ] }
- * "params" entries are informational (recomputed on load). Errors name the file and the
+ * A module whose tensors are stored at a larger rank than it runs at (a search's supernet)
+ * also has "stored_rank". "params" entries are informational (recomputed on load). Errors name the file and the
  * field: "s.json: modules[3].rank: expected an integer in 1..1024".
  *
  * Native tensors are named "<module>.<tensor>", e.g. "layers.0.lora.q.lora_A", F32, at the
