@@ -366,6 +366,25 @@ Test(train, cli_writes_a_run_folder) {
     cr_expect(strstr(log, "\"event\":\"eval\",\"split\":\"dev\""), "%s", log);
     cr_expect(strstr(log, "\"event\":\"done\""), "%s", log);
     free(log);
+    /* eval scores the run, and its native export the same */
+    char run[600], nat[600];
+    snprintf(run, sizeof run, "%s/sessions/run", tmp_dir());
+    snprintf(nat, sizeof nat, "%s/native", tmp_dir());
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", nat);
+    cr_assert_eq(system(cmd), 0);
+    const char *ev[] = {"eval", run, cfgp, "--split", "dev", NULL};
+    rc = check_run_argv(ev, out, sizeof out, errb, sizeof errb);
+    cr_assert_eq(rc, 0, "eval: %s", errb);
+    cr_expect(strstr(out, "\"dev\": {\"accuracy\": "), "%s", out);
+    char first[8192];
+    snprintf(first, sizeof first, "%s", strstr(out, "\"task\""));
+    const char *ex[] = {"export", run, "--format", "native", "--out", nat, NULL};
+    rc = check_run_argv(ex, out, sizeof out, errb, sizeof errb);
+    cr_assert_eq(rc, 0, "export: %s", errb);
+    const char *ev2[] = {"eval", nat, cfgp, "--split", "dev", NULL};
+    rc = check_run_argv(ev2, out, sizeof out, errb, sizeof errb);
+    cr_assert_eq(rc, 0, "eval of the export: %s", errb);
+    cr_expect_str_eq(strstr(out, "\"task\""), first, "the export scores as the run");
     /* running again into the same folder is refused, nothing overwritten */
     rc = check_run_argv(args, out, sizeof out, errb, sizeof errb);
     cr_expect_eq(rc, 2, "second run: exit %d: %s", rc, errb);
@@ -385,4 +404,39 @@ Test(train, cli_refuses_bad_configs) {
     rc = check_run_argv(a2, out, sizeof out, errb, sizeof errb);
     cr_expect_eq(rc, 2);
     cr_expect(strstr(errb, "usage"), "%s", errb);
+}
+
+/* Built-in tasks by name: a GLUE folder gives the task's columns, labels, metrics and the
+ * spec's splits (MRPC: validation halved into dev and test; MNLI: matched and mismatched
+ * validation as test and test2), tokenised for the model. */
+Test(train, glue_tasks_by_name) {
+    struct {
+        const char *name, *dir;
+        enum data_metric primary;
+        int test2;
+    } cases[] = {{"mrpc", "tests/data/glue/mrpc", METRIC_F1, 0},
+                 {"MNLI", "tests/data/glue/mnli", METRIC_ACC, 1},
+                 {"boolq", "tests/data/glue/boolq", METRIC_ACC, 0}};
+    for (int i = 0; i < 3; i++) {
+        struct run_config cfg;
+        script_config_defaults(&cfg);
+        cfg.mode = CFG_MODE_TRAIN;
+        snprintf(cfg.file, sizeof cfg.file, "test");
+        snprintf(cfg.model.path, sizeof cfg.model.path, "tests/data/hf/bert-cls");
+        snprintf(cfg.task.name, sizeof cfg.task.name, "%s", cases[i].name);
+        snprintf(cfg.task.train, sizeof cfg.task.train, "%s", cases[i].dir);
+        struct trainer t;
+        struct pf_err err = {0};
+        cr_assert_eq(trainer_open(&t, &cfg, check_cpu(1), &err), PF_OK, "%s: %s",
+                     cases[i].name, err.msg);
+        cr_expect_eq(t.task.metrics[0], cases[i].primary, "%s: primary metric", cases[i].name);
+        cr_expect(t.enc[TE_TRAIN].n > 0 && t.enc[TE_DEV].n > 0 && t.enc[TE_TEST].n > 0,
+                  "%s: train %lld, dev %lld, test %lld", cases[i].name,
+                  (long long)t.enc[TE_TRAIN].n, (long long)t.enc[TE_DEV].n,
+                  (long long)t.enc[TE_TEST].n);
+        cr_expect_eq(t.enc[TE_TEST2].n > 0, cases[i].test2, "%s: test2", cases[i].name);
+        cr_expect_eq(t.m.n_labels, t.task.n_labels, "%s: the head has the task's labels",
+                     cases[i].name);
+        trainer_close(&t);
+    }
 }

@@ -13,6 +13,8 @@ const struct command cmd_table[] = {
      "on texts; write hidden states (+ logits)", cmd_forward},
     {"train", "CONFIG.lua [--headless] [--quiet]", "fine-tune the structure a config names; "
      "write the run folder", cmd_train},
+    {"eval", "RUN_DIR CONFIG.lua [--split dev|test|test2|all]", "score a run folder on a "
+     "config's data (JSON)", cmd_eval},
     {"export", "RUN_DIR --format peft|merged|native --out DIR", "write a training run as a "
      "PEFT adapter, a merged HF checkpoint or a copy of the run", cmd_export},
     {"check-config", "FILE.lua...", "validate configs; print the resolved config as JSON",

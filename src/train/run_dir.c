@@ -231,7 +231,7 @@ pf_status run_open(const char *dir, struct backend *be, struct model *m, struct 
     if (st != PF_OK)
         return st;
     struct model_load_opts o = {.head = HEAD_SEQ_CLS, .n_labels = ri->num_labels,
-                                .seed = ri->seed};
+                                .seed = ri->seed, .reinit_mismatched_head = 1};
     struct model_load_info info;
     st = model_load(m, ri->model_path, be, &o, &info, err);
     if (st != PF_OK)

@@ -1,0 +1,117 @@
+/* cmd_eval.c - `bipeft eval RUN_DIR CONFIG.lua [--split dev|test|test2|all]`: score a run
+ * folder (from `bipeft train`, or a native export) on the data a config names. The base model
+ * is the run's (run.json); the config gives the task and its files. Prints one JSON object:
+ *   {"run": "...", "task": "sst2", "dev": {"accuracy": 0.91, ...}, "test": {...}}
+ * Exit 0, 1 on a run-time failure, 2 for bad arguments or inputs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "core/backend.h"
+#include "peft/peft_io.h"
+#include "script/script_config.h"
+#include "train/metrics.h"
+#include "train/run_dir.h"
+#include "train/train.h"
+#include "util/xalloc.h"
+
+static const char *usage = "usage: bipeft eval RUN_DIR CONFIG.lua [--split dev|test|test2|all]";
+
+static void print_split(const struct trainer *t, const char *name, const double *v, int *first) {
+    printf("%s\"%s\": {", *first ? "" : ", ", name);
+    for (int i = 0; i < t->task.n_metrics; i++)
+        printf("%s\"%s\": %.6f", i ? ", " : "", metric_name(t->task.metrics[i]),
+               v[t->task.metrics[i]]);
+    printf("}");
+    *first = 0;
+}
+
+int cmd_eval(const struct cmd_ctx *ctx, int argc, char **argv) {
+    const char *run = NULL, *cfgp = NULL, *split = "all";
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--split") && i + 1 < argc) {
+            split = argv[++i];
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "bipeft: eval: unknown option '%s' (%s)\n", argv[i], usage);
+            return 2;
+        } else if (!run) {
+            run = argv[i];
+        } else if (!cfgp) {
+            cfgp = argv[i];
+        } else {
+            fprintf(stderr, "bipeft: eval: unexpected argument '%s' (%s)\n", argv[i], usage);
+            return 2;
+        }
+    }
+    static const char *const splits[] = {"dev", "test", "test2", "all"};
+    int which = -1;
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(split, splits[i]))
+            which = i;
+    if (!run || !cfgp || which < 0) {
+        fprintf(stderr, "bipeft: eval: %s\n", usage);
+        return 2;
+    }
+    struct pf_err err = {0};
+    struct run_info ri;
+    struct run_config cfg;
+    pf_status st = run_info_read(run, &ri, &err);
+    if (st == PF_OK)
+        st = script_config_load(cfgp, NULL, &cfg, &err);
+    if (st != PF_OK) {
+        fprintf(stderr, "bipeft: eval: %s\n", err.msg);
+        return 2;
+    }
+    /* the weights belong to the run's base model, whatever the config's model says */
+    snprintf(cfg.model.path, sizeof cfg.model.path, "%s", ri.model_path);
+    struct cmd_ctx c2 = *ctx;
+    if (!c2.threads)
+        c2.threads = cfg.threads;
+    struct backend *be = cmd_open_backend(&c2, "eval");
+    if (!be)
+        return 2;
+    struct trainer t;
+    st = trainer_open(&t, &cfg, be, &err);
+    if (st == PF_OK && (t.task.regression ? 1 : t.task.n_labels) != ri.num_labels)
+        st = pf_err_set(&err, PF_ERR_ARG, "%s has %d outputs but the config's task %s has %d",
+                        run, ri.num_labels, t.task.name,
+                        t.task.regression ? 1 : t.task.n_labels);
+    if (st == PF_OK && !ri.full) {
+        char path[1100];
+        struct peft_spec *s = NULL;
+        int n = 0;
+        snprintf(path, sizeof path, "%s/structure.json", run);
+        st = peft_structure_read(path, &s, &n, &err);
+        if (st == PF_OK)
+            st = peft_add_specs(&t.p, s, n, ri.seed, path, &err);
+        xfree(s);
+    }
+    if (st == PF_OK)
+        st = run_load_weights(run, &t.m, ri.full ? NULL : &t.p, ri.head, ri.full, &err);
+    double v[3][METRIC_COUNT];
+    int have[3] = {0};
+    for (int i = 0; i < 3 && st == PF_OK; i++) {
+        if ((which != 3 && which != i) || t.enc[TE_DEV + i].n == 0)
+            continue;
+        st = trainer_eval(&t, TE_DEV + i, v[i], NULL, &err);
+        have[i] = st == PF_OK;
+    }
+    if (st == PF_OK && which != 3 && !have[which])
+        st = pf_err_set(&err, PF_ERR_ARG, "the config's task has no %s split", splits[which]);
+    if (st != PF_OK) {
+        fprintf(stderr, "bipeft: eval: %s\n", err.msg);
+        trainer_close(&t);
+        backend_close(be);
+        return st == PF_ERR_NOMEM ? 1 : 2;
+    }
+    printf("{\"run\": \"%s\", \"task\": \"%s\", ", run, t.task.name);
+    int first = 1;
+    for (int i = 0; i < 3; i++)
+        if (have[i])
+            print_split(&t, splits[i], v[i], &first);
+    printf("}\n");
+    trainer_close(&t);
+    backend_close(be);
+    return 0;
+}
