@@ -295,6 +295,17 @@ ParameterizedTest(const struct mcase *c, peft, module_gradients) {
             dm[j] = (float)md->dmask[j];
         CHECK_CLOSE("d mask", dm, num, R, 1e-3, 1e-5);
     }
+    free(num);
+    for (int i = 0; i < md->n_t; i++)
+        free(r.par[i]);
+    free(x);
+    free(y);
+    free(dy);
+    free(dx);
+    free(r.x);
+    free(r.y0);
+    free(r.w);
+    free(r.y);
     peft_free(&p);
     model_free(&m);
 }
