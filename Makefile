@@ -201,8 +201,11 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BENCH_BIN)
 	$(Q)mkdir -p $(OBJDIR)/bench
 	$(Q)$(BENCH_BIN) --threads $(THREADS) $(BENCH_ARGS) | tee $(OBJDIR)/bench/core.md
+	$(Q)for s in small base; do $(BENCH_BIN) --threads $(THREADS) --section lora --shape $$s \
+	  $(BENCH_ARGS); done | grep -v '^## \|^OpenBLAS\|^$$' | tee $(OBJDIR)/bench/lora.md
 	$(Q)if $(PEER_PY) -c 'import torch' 2>/dev/null; then \
 	  $(PEER_PY) bench/peer_torch.py $(OBJDIR)/bench/core.md --threads $(THREADS); \
+	  $(PEER_PY) bench/peer_torch.py $(OBJDIR)/bench/lora.md --threads $(THREADS) --lora; \
 	else echo; echo "(PyTorch peer skipped: install python3-torch to compare)"; fi
 
 # Peak RSS of loading a BERT-base-sized F32 checkpoint (~440 MB, written to /tmp) must stay

@@ -167,7 +167,7 @@ pf_status block_alloc_grad(struct block *blk, struct arena *ar, enum block_param
 }
 
 pf_status block_bind_shared(struct block *blk, struct arena *ar, int B, int T,
-                            const struct block *donor, struct pf_err *err) {
+                            const struct block *donor, unsigned share, struct pf_err *err) {
     if (B < 1 || T < 1)
         return pf_err_set(err, PF_ERR_ARG, "block: batch %d x %d must be positive", B, T);
     const struct block_dims *d = &blk->d;
@@ -185,6 +185,10 @@ pf_status block_bind_shared(struct block *blk, struct arena *ar, int B, int T,
     for (int i = 0; i < BA_COUNT && st == PF_OK; i++) {
         if (!act_shape(d, B, T, i, &nd, s))
             continue;
+        if (donor && (share >> i) & 1u && donor->a[i].data) {
+            blk->a[i] = donor->a[i];
+            continue;
+        }
         snprintf(name, sizeof name, "act%d", i);
         st = tensor_alloc(&blk->a[i], ar, blk->be, TENSOR_F32, name, nd, s, err);
     }
@@ -205,7 +209,7 @@ pf_status block_bind_shared(struct block *blk, struct arena *ar, int B, int T,
 }
 
 pf_status block_bind(struct block *blk, struct arena *ar, int B, int T, struct pf_err *err) {
-    return block_bind_shared(blk, ar, B, T, NULL, err);
+    return block_bind_shared(blk, ar, B, T, NULL, 0, err);
 }
 
 pf_status block_init(struct block *blk, struct arena *ar, struct backend *be,
@@ -308,6 +312,27 @@ static pf_status copy_into(struct block *blk, struct tensor *dst, const struct t
                            struct pf_err *err) {
     pf_status st = op_zero(blk->be, dst, err);
     return st == PF_OK ? op_residual_backward(blk->be, dst, NULL, src, err) : st;
+}
+
+/* Whether parameter i gets a weight gradient (the linears' backward then reads its input). */
+static int trains(const struct block *blk, int i) {
+    return blk->g[i].data && blk->trainable[i];
+}
+
+unsigned block_transient_acts(const struct block *blk) {
+    unsigned t = 1u << BA_O | 1u << BA_F2; /* sub-layer outputs: hooks keep their own copies */
+    if (!trains(blk, BP_W2) && !hooked(blk, BPT_DOWN) && !hooked(blk, BPT_DOWN_IN))
+        t |= 1u << BA_G;
+    if (!trains(blk, BP_WO) && !hooked(blk, BPT_O))
+        t |= 1u << BA_ATTN;
+    if (!trains(blk, BP_W1) && !trains(blk, BP_WG) && !hooked(blk, BPT_UP) &&
+        !hooked(blk, BPT_GATE) && !hooked(blk, BPT_FFN))
+        t |= 1u << BA_H1;
+    if (is_pre(&blk->d) && !trains(blk, BP_WQ) && !trains(blk, BP_WK) && !trains(blk, BP_WV) &&
+        !hooked(blk, BPT_Q) && !hooked(blk, BPT_K) && !hooked(blk, BPT_V) &&
+        !hooked(blk, BPT_ATTN))
+        t |= 1u << BA_N1;
+    return t;
 }
 
 static pf_status linear(struct block *blk, struct tensor *out, const struct tensor *in, int w,

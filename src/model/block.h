@@ -137,9 +137,17 @@ pf_status block_alloc_grad(struct block *blk, struct arena *ar, enum block_param
 pf_status block_bind(struct block *blk, struct arena *ar, int B, int T, struct pf_err *err);
 /* The same, but borrow the backward scratch of `donor` (bound to the same B x T and dims)
  * instead of carving new: layers of a model run their backward one at a time, so one set of
- * scratch serves them all (a 12-layer BERT-base batch saves ~1.2 GB). */
+ * scratch serves them all (a 12-layer BERT-base batch saves ~1.2 GB). Activations with a bit
+ * (1u << BA_*) in `share` are borrowed from the donor too: pass only activations that
+ * block_transient_acts reports for both layers (the later forward overwrites them). */
 pf_status block_bind_shared(struct block *blk, struct arena *ar, int B, int T,
-                            const struct block *donor, struct pf_err *err);
+                            const struct block *donor, unsigned share, struct pf_err *err);
+
+/* Activations that the backward of this layer never reads, given its trainable flags and its
+ * hook points: forward-only temporaries (the sub-layer outputs), and the inputs of linears
+ * whose weights are frozen and unhooked (with LoRA on q and v only, a frozen BERT layer keeps
+ * half as many activations). A bit per BA_*. */
+unsigned block_transient_acts(const struct block *blk);
 
 /* Weights ~ N(0, 0.02^2) from the Philox stream `seed`, biases 0, norm gains 1. */
 void block_init_params(struct block *blk, uint64_t seed);

@@ -304,8 +304,10 @@ void model_free(struct model *m) {
     arena_free(&m->par);
     free(m->layers);
     free(m->params);
+    free(m->shared_acts);
     m->layers = NULL;
     m->params = NULL;
+    m->shared_acts = NULL;
     m->n_params = 0;
 }
 

@@ -73,6 +73,8 @@ struct model {
     struct arena par;        /* parameters and gradients */
     struct arena act;        /* activations for the bound batch shape */
     int B, T;                /* bound batch shape (0 before the first forward) */
+    unsigned *shared_acts;   /* per layer: the activations bound as one buffer for all layers
+                                (block_transient_acts of that layer and of layer 0) */
     int n_labels;            /* output size of the seq-cls head */
 
     struct tensor t[MT_COUNT], g[MT_COUNT];

@@ -42,8 +42,27 @@ static pf_status alloc2(struct model *m, struct tensor *t, enum tensor_dtype dt,
 }
 
 static pf_status bind(struct model *m, int B, int T, struct pf_err *err) {
-    if (m->B == B && m->T == T)
+    /* activations no backward reads share one buffer across layers; which ones depends on
+     * the trainable flags and the attached modules, so a change there binds again */
+    int nl = m->n_layers;
+    unsigned *share = calloc((size_t)nl + 1, sizeof *share);
+    if (!share || (!m->shared_acts &&
+                   !(m->shared_acts = calloc((size_t)nl + 1, sizeof *m->shared_acts)))) {
+        free(share);
+        return pf_err_set(err, PF_ERR_NOMEM, "model: out of memory");
+    }
+    unsigned t0 = nl ? block_transient_acts(&m->layers[0]) : 0;
+    int same = m->B == B && m->T == T;
+    for (int l = 0; l < nl; l++) {
+        share[l] = block_transient_acts(&m->layers[l]) & t0;
+        same = same && m->shared_acts[l] == share[l];
+    }
+    if (same) {
+        free(share);
         return PF_OK;
+    }
+    memcpy(m->shared_acts, share, (size_t)nl * sizeof *share);
+    free(share);
     const struct model_config *c = &m->cfg;
     int64_t C = c->hidden, V = c->vocab, L = m->n_labels;
     arena_free(&m->act);
@@ -51,8 +70,10 @@ static pf_status bind(struct model *m, int B, int T, struct pf_err *err) {
     memset(&m->a, 0, sizeof m->a);
     m->B = m->T = 0;
     pf_status st = PF_OK;
-    for (int l = 0; l < m->n_layers && st == PF_OK; l++) /* one backward scratch for all */
-        st = block_bind_shared(&m->layers[l], &m->act, B, T, l ? &m->layers[0] : NULL, err);
+    for (int l = 0; l < m->n_layers && st == PF_OK; l++) { /* one backward scratch for all */
+        st = block_bind_shared(&m->layers[l], &m->act, B, T, l ? &m->layers[0] : NULL,
+                               m->shared_acts[l], err);
+    }
     PF_STEP(st, alloc2(m, &m->a.ids, TENSOR_I32, "input_ids", B, T, err));
     PF_STEP(st, alloc2(m, &m->a.pos, TENSOR_I32, "position_ids", B, T, err));
     PF_STEP(st, alloc2(m, &m->a.types, TENSOR_I32, "token_type_ids", B, T, err));
