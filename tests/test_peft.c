@@ -13,6 +13,7 @@
 #include "check.h"
 #include "model/model.h"
 #include "peft/peft.h"
+#include "peft/peft_internal.h"
 
 enum { B = 2, T = 3, N = B * T, R = 3 };
 
@@ -31,6 +32,7 @@ static const struct mcase cases[] = {
     {"lora_down_bert", FAM_BERT, CFG_KIND_LORA, CFG_T_FFN_DOWN, R, 0.0f, 0, 0},
     {"lora_gate_llama", FAM_LLAMA, CFG_KIND_LORA, CFG_T_FFN_GATE, R, 2.0f, 0, 0},
     {"lora_k_gqa", FAM_LLAMA, CFG_KIND_LORA, CFG_T_K, R, 0.0f, 0, 0},
+    {"lora_v_dropout", FAM_BERT, CFG_KIND_LORA, CFG_T_V, R, 8.0f, 0.3f, 0},
     {"lra_attn", FAM_BERT, CFG_KIND_LRA, CFG_T_ATTN, R, 0, 0, 5},
     {"lra_ffn_llama", FAM_LLAMA, CFG_KIND_LRA, CFG_T_FFN, R, 0, 0, 4},
     {"serial_ffn", FAM_BERT, CFG_KIND_SERIAL_ADAPTER, CFG_T_FFN, R, 0, 0, 0},
@@ -55,6 +57,7 @@ struct ref {
     int in, out, npar;
     double *x, *y0, *w, *par[PEFT_MAX_T], gate, mask[PEFT_MAX_RANK], scale;
     double *y; /* output */
+    double *drop; /* LoRA dropout: 0 or 1/(1-p) per input element (NULL: none) */
 };
 
 static double gelu_tanh(double v) {
@@ -82,8 +85,10 @@ static void ref_forward(struct ref *r) {
         y[i] = r->y0[i];
     switch (c->kind) {
     case CFG_KIND_LORA: {
-        double u[N * R];
-        lin(u, r->x, r->par[0], NULL, N, r->in, rr);
+        double u[N * R], xd[N * 64];
+        for (int i = 0; i < N * r->in; i++)
+            xd[i] = r->drop ? r->x[i] * r->drop[i] : r->x[i];
+        lin(u, xd, r->par[0], NULL, N, r->in, rr);
         for (int n = 0; n < N; n++)
             for (int o = 0; o < r->out; o++)
                 for (int j = 0; j < rr; j++)
@@ -204,6 +209,8 @@ ParameterizedTest(const struct mcase *c, peft, module_gradients) {
     cr_assert_eq(peft_add(&p, &s, 5, &idx, &err), PF_OK, "%s: %s", c->name, err.msg);
     struct peft_module *md = &p.mod[idx];
     cr_assert_eq(peft_bind(&p, B, T, &err), PF_OK, "%s", err.msg);
+    peft_set_training(&p, c->dropout > 0); /* dropout draws a mask only while training */
+    peft_next_step(&p);
     md->gate = 0.7f;
     if (c->r_max) {
         float mk[R] = {1.0f, 0.6f, 0.0f};
@@ -257,6 +264,17 @@ ParameterizedTest(const struct mcase *c, peft, module_gradients) {
     else
         st = peft_adapter_forward(&p, md, &tx, &ty, &err);
     cr_assert_eq(st, PF_OK, "%s forward: %s", c->name, err.msg);
+    if (c->dropout > 0) { /* the mask the module drew: x_d = x * {0, 1/(1-p)} */
+        r.drop = check_alloc(N * (size_t)r.in * 8);
+        const float *xd = tensor_f32(&md->a[LA_XD]);
+        int zeros = 0;
+        for (int i = 0; i < N * r.in; i++) {
+            r.drop[i] = xd[i] != 0.0f ? 1.0 / (1.0 - c->dropout) : 0.0;
+            zeros += xd[i] == 0.0f;
+        }
+        cr_assert(zeros > 0 && zeros < N * r.in, "dropout %.1f dropped %d of %d", c->dropout,
+                  zeros, N * r.in);
+    }
     ref_forward(&r);
     CHECK_CLOSE("forward", y, r.y, N * (size_t)r.out, 1e-4, 1e-5);
 
@@ -306,6 +324,7 @@ ParameterizedTest(const struct mcase *c, peft, module_gradients) {
     free(r.y0);
     free(r.w);
     free(r.y);
+    free(r.drop);
     peft_free(&p);
     model_free(&m);
 }
