@@ -223,7 +223,8 @@ Test(export, merged_bert_every_mergeable_kind) {
         VEC(CFG_KIND_BITFIT, CFG_T_K, 1), VEC(CFG_KIND_BITFIT, CFG_T_ATTN_LN, 0),
         VEC(CFG_KIND_LN, CFG_T_FFN_LN, 1), VEC(CFG_KIND_LN, CFG_T_ATTN_LN, 0),
         VEC(CFG_KIND_IA3, CFG_T_K, 1), VEC(CFG_KIND_IA3, CFG_T_V, 0),
-        VEC(CFG_KIND_IA3, CFG_T_FFN_UP, 0)};
+        VEC(CFG_KIND_IA3, CFG_T_FFN_UP, 0), VEC(CFG_KIND_LN, CFG_T_FINAL_LN, -1),
+        VEC(CFG_KIND_BITFIT, CFG_T_FINAL_LN, -1)};
     merged_case("bert-cls", "m-bert", s, sizeof s / sizeof s[0]);
 }
 

@@ -43,6 +43,9 @@ static const struct mcase cases[] = {
     {"bitfit_attn_ln", FAM_BERT, CFG_KIND_BITFIT, CFG_T_ATTN_LN, 0, 0, 0, 0},
     {"ln_layernorm", FAM_BERT, CFG_KIND_LN, CFG_T_FFN_LN, 0, 0, 0, 0},
     {"ln_rmsnorm", FAM_LLAMA, CFG_KIND_LN, CFG_T_ATTN_LN, 0, 0, 0, 0},
+    {"bitfit_final_ln", FAM_BERT, CFG_KIND_BITFIT, CFG_T_FINAL_LN, 0, 0, 0, 0},
+    {"ln_final_ln", FAM_BERT, CFG_KIND_LN, CFG_T_FINAL_LN, 0, 0, 0, 0},
+    {"ln_final_rms", FAM_LLAMA, CFG_KIND_LN, CFG_T_FINAL_LN, 0, 0, 0, 0},
     {"ia3_k", FAM_BERT, CFG_KIND_IA3, CFG_T_K, 0, 0, 0, 0},
     {"ia3_ffn", FAM_GPT2, CFG_KIND_IA3, CFG_T_FFN_UP, 0, 0, 0, 0},
     {"prefix_bert", FAM_BERT, CFG_KIND_PREFIX, CFG_T_ATTN, R, 0, 0, 5},
@@ -202,7 +205,9 @@ ParameterizedTest(const struct mcase *c, peft, module_gradients) {
     struct pf_err err = {0};
     check_tiny_model(&m, c->fam, 1);
     cr_assert_eq(peft_init(&p, &m, 11, &err), PF_OK, "%s", err.msg);
-    struct peft_spec s = {.kind = c->kind, .target = c->target, .layer = 0, .r_max = c->r_max,
+    int final = c->target == CFG_T_FINAL_LN;
+    struct peft_spec s = {.kind = c->kind, .target = c->target, .layer = final ? -1 : 0,
+                          .r_max = c->r_max,
                           .rank = c->r_max, .alpha = c->alpha, .dropout = c->dropout,
                           .width = c->width};
     int idx;
@@ -253,14 +258,14 @@ ParameterizedTest(const struct mcase *c, peft, module_gradients) {
                   ty = check_tensor(m.be, y, TENSOR_F32, "y", 2, sy),
                   tdy = check_tensor(m.be, dy, TENSOR_F32, "dy", 2, sy),
                   tdx = check_tensor(m.be, dx, TENSOR_F32, "dx", 2, sx);
-    struct block *blk = &m.layers[0];
+    struct block *blk = &m.layers[0], *vblk = final ? NULL : blk; /* NULL: the final norm */
     pf_status st;
     if (c->kind == CFG_KIND_LORA)
         st = peft_lora_forward(&p, md, &tx, &ty, &err);
     else if (c->kind == CFG_KIND_PREFIX)
         st = peft_prefix_forward(&p, md, blk, &tx, &ty, &err);
     else if (c->kind == CFG_KIND_BITFIT || c->kind == CFG_KIND_LN || c->kind == CFG_KIND_IA3)
-        st = peft_vector_forward(&p, md, blk, has_x ? &tx : NULL, &ty, &err);
+        st = peft_vector_forward(&p, md, vblk, has_x ? &tx : NULL, &ty, &err);
     else
         st = peft_adapter_forward(&p, md, &tx, &ty, &err);
     cr_assert_eq(st, PF_OK, "%s forward: %s", c->name, err.msg);
@@ -284,7 +289,7 @@ ParameterizedTest(const struct mcase *c, peft, module_gradients) {
     else if (c->kind == CFG_KIND_PREFIX)
         st = peft_prefix_backward(&p, md, blk, &tx, &tdy, &tdx, &err);
     else if (c->kind == CFG_KIND_BITFIT || c->kind == CFG_KIND_LN || c->kind == CFG_KIND_IA3)
-        st = peft_vector_backward(&p, md, blk, has_x ? &tx : NULL, &tdy, has_x ? &tdx : NULL,
+        st = peft_vector_backward(&p, md, vblk, has_x ? &tx : NULL, &tdy, has_x ? &tdx : NULL,
                                   &err);
     else
         st = peft_adapter_backward(&p, md, &tx, &tdy, &tdx, &err);

@@ -33,6 +33,8 @@ static const struct peft_spec specs[] = {
     {CFG_KIND_LN, CFG_T_FFN_LN, 1, 0, 0, 0, 0, 0},
     {CFG_KIND_IA3, CFG_T_FFN_UP, 0, 0, 0, 0, 0, 0},
     {CFG_KIND_PREFIX, CFG_T_ATTN, 0, 3, 2, 0, 0, 4},
+    {CFG_KIND_LN, CFG_T_FINAL_LN, -1, 0, 0, 0, 0, 0},
+    {CFG_KIND_BITFIT, CFG_T_FINAL_LN, -1, 0, 0, 0, 0, 0},
 };
 enum { NSPEC = sizeof specs / sizeof specs[0] };
 

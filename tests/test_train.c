@@ -93,9 +93,11 @@ static const struct kcase kinds[] = {
      0, 0.25, 0.75},
     {"parallel", "peft.space{ peft.parallel_adapter{ targets = { 'ffn' }, ranks = { 4 } } }", 0,
      0.25, 0.75},
-    {"bitfit", "peft.space{ peft.bitfit{ targets = { 'q', 'k', 'v', 'o', 'ffn_up', 'ffn_down' } } }",
+    {"bitfit", "peft.space{ peft.bitfit{ targets = { 'q', 'k', 'v', 'o', 'ffn_up', 'ffn_down',"
+               " 'final_ln' } } }",
      0, 0.25, 0.75},
-    {"ln", "peft.space{ peft.ln{ targets = { 'attn_ln', 'ffn_ln' } } }", 0, 0.25, 0.75},
+    {"ln", "peft.space{ peft.ln{ targets = { 'attn_ln', 'ffn_ln', 'final_ln' } } }", 0, 0.25,
+     0.75},
     {"ia3", "peft.space{ peft.ia3{ targets = { 'k', 'v', 'ffn_up' } } }", 0, 0.25, 0.75},
     /* the prefix only reweights 4 input-independent values per head: the weakest kind here */
     {"prefix", "peft.space{ peft.prefix{ ranks = { 4 } } }", 0, 0.6, 0.65},

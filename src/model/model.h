@@ -67,6 +67,21 @@ struct model_batch {
     const int32_t *type_ids; /* B*T token types (encoders, host), or NULL for zeros */
 };
 
+struct model;
+
+/* Modules on the model's final norm: the embedding LayerNorm of encoders (BERT, RoBERTa),
+ * ln_f / norm of decoders (GPT-2, LLaMA). Same contract as an additive block hook point
+ * (block.h): forward right after the norm (x its input, y its output, changed in place),
+ * backward after the norm's own backward, adding into dx and leaving dy alone. */
+struct model_norm_hooks {
+    void *ctx;
+    int active;
+    pf_status (*forward)(void *ctx, struct model *m, const struct tensor *x, struct tensor *y,
+                         struct pf_err *err);
+    pf_status (*backward)(void *ctx, struct model *m, const struct tensor *x,
+                          const struct tensor *dy, struct tensor *dx, struct pf_err *err);
+};
+
 struct model {
     struct model_config cfg;
     struct backend *be;
@@ -103,6 +118,7 @@ struct model {
         struct tensor d_mlm_pre, d_mlm_act, d_mlm_out;
     } a;
     int forwarded;
+    struct model_norm_hooks final_hooks;
     int skip_input_grad;     /* 1: model_backward may skip the gradient below the first layer
                                 when no embedding parameter is trainable (fine-tuning: the
                                 frozen embeddings need none); model_input_grad is then

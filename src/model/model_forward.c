@@ -228,10 +228,14 @@ static pf_status embed_forward(struct model *m, struct pf_err *err) {
         PF_STEP(st, op_embedding_forward(be, &m->a.emb, &m->a.pos, &m->t[MT_WPE], 1, err));
     if (m->t[MT_WTT].data)
         PF_STEP(st, op_embedding_forward(be, &m->a.emb, &m->a.types, &m->t[MT_WTT], 1, err));
-    if (is_encoder(m))
+    if (is_encoder(m)) {
         PF_STEP(st, op_layernorm_forward(be, &m->a.emb_out, &m->a.emb_mean, &m->a.emb_rstd, &m->a.emb,
                                          &m->t[MT_EMB_LN_W], &m->t[MT_EMB_LN_B],
                                          m->cfg.norm_eps, err));
+        if (m->final_hooks.active)
+            PF_STEP(st, m->final_hooks.forward(m->final_hooks.ctx, m, &m->a.emb, &m->a.emb_out,
+                                               err));
+    }
     return st;
 }
 
@@ -296,6 +300,8 @@ pf_status model_forward(struct model *m, const struct model_batch *b, struct pf_
     else if (m->cfg.family == FAM_LLAMA)
         PF_STEP(st, op_rmsnorm_forward(m->be, &m->a.fin, &m->a.fin_rstd, x, &m->t[MT_FINAL_W],
                                        m->cfg.norm_eps, err));
+    if (!is_encoder(m) && m->final_hooks.active)
+        PF_STEP(st, m->final_hooks.forward(m->final_hooks.ctx, m, x, &m->a.fin, err));
     PF_STEP(st, head_forward(m, is_encoder(m) ? x : &m->a.fin, err));
     m->forwarded = st == PF_OK;
     return st;
@@ -400,10 +406,14 @@ pf_status model_backward(struct model *m, const struct tensor *dhidden,
         PF_STEP(st, op_rmsnorm_backward(be, top, grad(m, MT_FINAL_W), &m->a.d_hidden, x_last,
                                         &m->t[MT_FINAL_W], &m->a.fin_rstd, err));
     }
+    if (!enc && m->final_hooks.active)
+        PF_STEP(st, m->final_hooks.backward(m->final_hooks.ctx, m, x_last, &m->a.d_hidden, top,
+                                            err));
     /* layers, top down; layer 0 writes the gradient of the embedding output, unless nothing
      * below it learns and the caller does not want it (skip_input_grad) */
     int below = !m->skip_input_grad || grad(m, MT_WTE) || grad(m, MT_WPE) ||
-                grad(m, MT_WTT) || grad(m, MT_EMB_LN_W) || grad(m, MT_EMB_LN_B);
+                grad(m, MT_WTT) || grad(m, MT_EMB_LN_W) || grad(m, MT_EMB_LN_B) ||
+                (enc && m->final_hooks.active);
     struct tensor *bottom = !below ? NULL : enc ? &m->a.d_top : &m->a.d_emb;
     const struct tensor *dcur = top;
     for (int l = L - 1; l >= 0 && st == PF_OK; l--) {
@@ -417,6 +427,9 @@ pf_status model_backward(struct model *m, const struct tensor *dhidden,
         PF_STEP(st, op_layernorm_backward(be, &m->a.d_emb, grad(m, MT_EMB_LN_W),
                                           grad(m, MT_EMB_LN_B), &m->a.d_top, &m->a.emb,
                                           &m->t[MT_EMB_LN_W], &m->a.emb_mean, &m->a.emb_rstd, err));
+    if (enc && m->final_hooks.active)
+        PF_STEP(st, m->final_hooks.backward(m->final_hooks.ctx, m, &m->a.emb, &m->a.d_top,
+                                            &m->a.d_emb, err));
     int pad = c->family == FAM_GPT2 ? -1 : c->pad_id;
     PF_STEP(st, table_backward(m, MT_WTE, &m->a.ids, pad, err));
     PF_STEP(st, table_backward(m, MT_WPE, &m->a.pos, c->family == FAM_ROBERTA ? c->pad_id : -1,

@@ -22,7 +22,10 @@ enum block_point peft_point(enum cfg_kind k, enum cfg_target t) {
     case CFG_KIND_PREFIX:
         return BPT_CTX;
     case CFG_KIND_LN:
-        return t == CFG_T_ATTN_LN ? BPT_NORM1 : t == CFG_T_FFN_LN ? BPT_NORM2 : BPT_COUNT;
+        return t == CFG_T_ATTN_LN   ? BPT_NORM1
+               : t == CFG_T_FFN_LN  ? BPT_NORM2
+               : t == CFG_T_FINAL_LN ? PEFT_FINAL
+                                     : BPT_COUNT;
     case CFG_KIND_IA3:
         if (t == CFG_T_FFN_UP) /* (IA)^3's l_ff scales the FFN activation (the down input) */
             return BPT_DOWN_IN;
@@ -39,6 +42,7 @@ enum block_point peft_point(enum cfg_kind k, enum cfg_target t) {
         case CFG_T_FFN_GATE: return BPT_GATE;
         case CFG_T_ATTN_LN: return k == CFG_KIND_BITFIT ? BPT_NORM1 : BPT_COUNT;
         case CFG_T_FFN_LN: return k == CFG_KIND_BITFIT ? BPT_NORM2 : BPT_COUNT;
+        case CFG_T_FINAL_LN: return k == CFG_KIND_BITFIT ? PEFT_FINAL : BPT_COUNT;
         default: return BPT_COUNT;
         }
     default:
@@ -89,13 +93,10 @@ pf_status peft_check_spec(const struct model *m, const struct peft_spec *s,
     const char *kn = script_kind_name(s->kind), *tn = script_target_name(s->target);
     if ((unsigned)s->kind >= CFG_KIND_COUNT)
         return pf_err_set(err, PF_ERR_ARG, "peft: unknown module kind %d", (int)s->kind);
-    if (s->layer < 0 || s->layer >= m->n_layers)
-        return pf_err_set(err, PF_ERR_ARG, "peft: %s: layer %d is outside the model's 0..%d",
-                          kn, s->layer, m->n_layers - 1);
-    if (s->target == CFG_T_FINAL_LN)
-        return pf_err_set(err, PF_ERR_UNSUPPORTED, "peft: %s on final_ln: modules attach "
-                          "inside layers only (attn_ln, ffn_ln); the final norm is not a "
-                          "layer's", kn);
+    if (s->target == CFG_T_FINAL_LN ? s->layer != -1
+                                    : (s->layer < 0 || s->layer >= m->n_layers))
+        return pf_err_set(err, PF_ERR_ARG, "peft: %s: layer %d is outside the model's 0..%d "
+                          "(-1, and only -1, for final_ln)", kn, s->layer, m->n_layers - 1);
     if (peft_point(s->kind, s->target) == BPT_COUNT)
         return pf_err_set(err, PF_ERR_ARG, "peft: %s cannot attach at target %s", kn, tn);
     if (s->target == CFG_T_FFN_GATE && d->ffn != FFN_SWIGLU)
@@ -149,6 +150,8 @@ int64_t peft_total_params(const struct peft *p) {
 const char *peft_module_name(const struct peft_module *md, char *buf, size_t n) {
     if (md->s.kind == CFG_KIND_PREFIX)
         snprintf(buf, n, "layers.%d.prefix", md->s.layer);
+    else if (md->s.target == CFG_T_FINAL_LN)
+        snprintf(buf, n, "final_ln.%s", script_kind_name(md->s.kind));
     else
         snprintf(buf, n, "layers.%d.%s.%s", md->s.layer, script_kind_name(md->s.kind),
                  script_target_name(md->s.target));
@@ -174,6 +177,8 @@ pf_status peft_init(struct peft *p, struct model *m, uint64_t seed, struct pf_er
         return pf_err_set(err, PF_ERR_NOMEM, "peft_init: out of memory");
     for (size_t i = 0; i < na; i++)
         p->at[i] = -1;
+    for (int i = 0; i < PEFT_PER_POINT; i++)
+        p->final_at[i] = -1;
     return PF_OK;
 }
 
@@ -184,6 +189,8 @@ void peft_free(struct peft *p) {
         for (int l = 0; l < p->model->n_layers; l++)
             if (p->model->layers[l].hooks.ctx == p)
                 memset(&p->model->layers[l].hooks, 0, sizeof p->model->layers[l].hooks);
+    if (p->model && p->model->final_hooks.ctx == p)
+        memset(&p->model->final_hooks, 0, sizeof p->model->final_hooks);
     for (int i = 0; i < p->n; i++) {
         free(p->mod[i].mask);
         free(p->mod[i].dmask);
@@ -319,6 +326,11 @@ static void set_hooks(struct peft *p) {
             if (p->at[((size_t)l * BPT_COUNT + pt) * PEFT_PER_POINT] >= 0)
                 h->points |= 1u << pt;
     }
+    struct model_norm_hooks *f = &p->model->final_hooks;
+    f->ctx = p;
+    f->active = p->final_at[0] >= 0;
+    f->forward = peft_final_forward;
+    f->backward = peft_final_backward;
 }
 
 pf_status peft_add(struct peft *p, const struct peft_spec *s, uint64_t seed, int *index,
@@ -327,7 +339,8 @@ pf_status peft_add(struct peft *p, const struct peft_spec *s, uint64_t seed, int
     if (st != PF_OK)
         return st;
     enum block_point pt = peft_point(s->kind, s->target);
-    int *slot = &p->at[((size_t)s->layer * BPT_COUNT + pt) * PEFT_PER_POINT];
+    int *slot = pt == PEFT_FINAL ? p->final_at
+                                 : &p->at[((size_t)s->layer * BPT_COUNT + pt) * PEFT_PER_POINT];
     int k = 0;
     for (; k < PEFT_PER_POINT && slot[k] >= 0; k++) {
         const struct peft_module *o = &p->mod[slot[k]];
@@ -547,6 +560,33 @@ pf_status peft_hook_forward(void *ctx, struct block *blk, enum block_point pt,
     const int *slot = &p->at[((size_t)layer_of(p, blk) * BPT_COUNT + pt) * PEFT_PER_POINT];
     for (int k = 0; k < PEFT_PER_POINT && slot[k] >= 0 && st == PF_OK; k++)
         st = run_one(p, &p->mod[slot[k]], blk, x, y, err);
+    return st;
+}
+
+pf_status peft_final_forward(void *ctx, struct model *m, const struct tensor *x,
+                             struct tensor *y, struct pf_err *err) {
+    struct peft *p = ctx;
+    pf_status st = PF_OK;
+    if (m->B != p->B || m->T != p->T)
+        PF_STEP(st, peft_bind(p, m->B, m->T, err));
+    for (int k = 0; k < PEFT_PER_POINT && p->final_at[k] >= 0 && st == PF_OK; k++)
+        st = peft_vector_forward(p, &p->mod[p->final_at[k]], NULL, x, y, err);
+    return st;
+}
+
+pf_status peft_final_backward(void *ctx, struct model *m, const struct tensor *x,
+                              const struct tensor *dy, struct tensor *dx, struct pf_err *err) {
+    struct peft *p = ctx;
+    if (m->B != p->B || m->T != p->T)
+        return pf_err_set(err, PF_ERR_ARG, "peft: backward without a forward of this batch");
+    int k = 0;
+    while (k < PEFT_PER_POINT && p->final_at[k] >= 0)
+        k++;
+    pf_status st = PF_OK;
+    /* the final-norm modules are additive: dy is only read */
+    for (k = k - 1; k >= 0 && st == PF_OK; k--)
+        st = peft_vector_backward(p, &p->mod[p->final_at[k]], NULL, x, (struct tensor *)dy, dx,
+                                  err);
     return st;
 }
 

@@ -49,7 +49,8 @@ struct model;
 struct peft_spec {
     enum cfg_kind kind;
     enum cfg_target target;
-    int layer;
+    int layer;          /* -1 for target final_ln (the model's final norm: the embedding
+                           LayerNorm of encoders, ln_f / norm of decoders) */
     int r_max;          /* stored rank / bottleneck / prefix length (0: vector kinds) */
     int rank;           /* active rank, 1..r_max (vector kinds: 0) */
     float alpha;        /* lora: scale alpha / rank; 0 = no scaling (scale 1) */
@@ -88,6 +89,7 @@ struct peft {
     uint64_t step;                  /* advanced by peft_next_step */
     /* per layer and point: module indices in forward order */
     int *at;                        /* n_layers * BPT_COUNT * PEFT_PER_POINT, -1 = none */
+    int final_at[4];                /* modules on the final norm (PEFT_PER_POINT), -1 = none */
     int n_layers;
     void *scratch;                  /* host scratch for the prefix and reductions */
     size_t scratch_bytes;
@@ -135,7 +137,12 @@ const char *peft_module_name(const struct peft_module *md, char *buf, size_t n);
 /* The hook point of (kind, target). */
 enum block_point peft_point(enum cfg_kind k, enum cfg_target t);
 
-/* Hook entry points (installed by peft_add into the layers' struct block_hooks). */
+/* Hook entry points (installed by peft_add into the layers' struct block_hooks and the
+ * model's final-norm hooks). */
+pf_status peft_final_forward(void *ctx, struct model *m, const struct tensor *x,
+                             struct tensor *y, struct pf_err *err);
+pf_status peft_final_backward(void *ctx, struct model *m, const struct tensor *x,
+                              const struct tensor *dy, struct tensor *dx, struct pf_err *err);
 pf_status peft_hook_forward(void *ctx, struct block *blk, enum block_point pt,
                             const struct tensor *x, struct tensor *y, struct pf_err *err);
 pf_status peft_hook_backward(void *ctx, struct block *blk, enum block_point pt,
@@ -153,6 +160,7 @@ pf_status peft_adapter_forward(struct peft *p, struct peft_module *md, const str
 pf_status peft_adapter_backward(struct peft *p, struct peft_module *md,
                                 const struct tensor *x, struct tensor *dy, struct tensor *dx,
                                 struct pf_err *err);
+/* blk NULL: the model's final norm. */
 pf_status peft_vector_forward(struct peft *p, struct peft_module *md, struct block *blk,
                               const struct tensor *x, struct tensor *y, struct pf_err *err);
 pf_status peft_vector_backward(struct peft *p, struct peft_module *md, struct block *blk,

@@ -233,10 +233,17 @@ pf_status export_site(const struct model *m, enum cfg_target t, int layer, int d
     if (down_in)
         t = CFG_T_FFN_DOWN;
     const char *name = site_name(f, t, &s->norm);
-    if (!name)
+    if (t == CFG_T_FINAL_LN) { /* the model-level norm: no layer */
+        s->norm = 1;
+        snprintf(s->path, sizeof s->path, "%s", f == FAM_GPT2    ? "ln_f"
+                                                : f == FAM_LLAMA ? "norm"
+                                                                 : "embeddings.LayerNorm");
+    } else if (!name) {
         return pf_err_set(err, PF_ERR_UNSUPPORTED, "export: target %s has no single HF module",
                           script_target_name(t));
-    snprintf(s->path, sizeof s->path, "%s%d.%s", layer_prefix(f), layer, name);
+    } else {
+        snprintf(s->path, sizeof s->path, "%s%d.%s", layer_prefix(f), layer, name);
+    }
     struct model *mm = (struct model *)m;
     snprintf(s->w, sizeof s->w, "%s.weight", s->path);
     snprintf(s->b, sizeof s->b, "%s.bias", s->path);

@@ -6,6 +6,9 @@
 
 #include "peft/peft.h"
 
+/* The pseudo hook point of the model's final norm (peft_point). */
+#define PEFT_FINAL ((enum block_point)BPT_COUNT + 1)
+
 /* Activation slots per kind (struct peft_module.a). */
 enum { LA_U, LA_VS, LA_DV, LA_XD, LA_DXD };                       /* lora */
 enum { AA_Z, AA_HPRE, AA_HM, AA_ACT, AA_GACT, AA_S };              /* serial / parallel */

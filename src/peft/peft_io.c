@@ -139,9 +139,9 @@ pf_status peft_structure_parse(const char *path, const char *txt, size_t len,
             break;
         }
         s[i].kind = (enum cfg_kind)k;
-        if (!get_int(o, "layer", 0, 1 << 20, &s[i].layer)) {
+        if (!get_int(o, "layer", -1, 1 << 20, &s[i].layer)) {
             st = pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].layer: expected an integer "
-                            ">= 0", path, i);
+                            ">= 0 (-1 for final_ln)", path, i);
             break;
         }
         if (k == CFG_KIND_PREFIX) {
@@ -156,6 +156,11 @@ pf_status peft_structure_parse(const char *path, const char *txt, size_t len,
                 break;
             }
             s[i].target = (enum cfg_target)t;
+        }
+        if ((s[i].layer == -1) != (s[i].target == CFG_T_FINAL_LN)) {
+            st = pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].layer: -1 goes with target "
+                            "final_ln (the model's final norm), and only with it", path, i);
+            break;
         }
         if (matrix(s[i].kind)) {
             if (!get_int(o, "rank", 1, PEFT_MAX_RANK, &s[i].rank)) {

@@ -8,15 +8,22 @@
 #include "core/ops.h"
 #include "peft/peft_internal.h"
 
-static int is_rms(const struct block *blk) {
-    return blk->d.style == BLOCK_PRE_RMS;
+#include "model/model.h"
+
+/* The norm a module sits on: a layer's (blk), or the model's final norm (blk NULL). */
+static int is_rms(const struct peft *p, const struct block *blk) {
+    return blk ? blk->d.style == BLOCK_PRE_RMS : p->model->cfg.family == FAM_LLAMA;
 }
 
-static pf_status ln_forward(struct peft_module *md, const struct block *blk,
+static double norm_eps(const struct peft *p, const struct block *blk) {
+    return blk ? blk->d.ln_eps : p->model->cfg.norm_eps;
+}
+
+static pf_status ln_forward(struct peft *p, struct peft_module *md, const struct block *blk,
                             const struct tensor *x, struct tensor *y) {
     int64_t N = tensor_rows(x);
-    int C = (int)tensor_cols(x), rms = is_rms(blk);
-    double eps = blk->d.ln_eps;
+    int C = (int)tensor_cols(x), rms = is_rms(p, blk);
+    double eps = norm_eps(p, blk);
     const float *xs = tensor_f32(x), *w = tensor_f32(&md->t[VT_W]);
     float *xh = tensor_f32(&md->a[NA_XHAT]), *rs = tensor_f32(&md->a[NA_RSTD]),
           *ys = tensor_f32(y), g = md->gate;
@@ -45,7 +52,7 @@ static pf_status ln_forward(struct peft_module *md, const struct block *blk,
 static pf_status ln_backward(struct peft *p, struct peft_module *md, const struct block *blk,
                              const struct tensor *dy, struct tensor *dx, struct pf_err *err) {
     int64_t N = tensor_rows(dy);
-    int C = (int)tensor_cols(dy), rms = is_rms(blk);
+    int C = (int)tensor_cols(dy), rms = is_rms(p, blk);
     const float *d = tensor_f32(dy), *xh = tensor_f32(&md->a[NA_XHAT]),
                 *rs = tensor_f32(&md->a[NA_RSTD]), *w = tensor_f32(&md->t[VT_W]);
     float *dw = tensor_f32(&md->g[VT_W]), g = md->gate;
@@ -83,8 +90,6 @@ static pf_status ln_backward(struct peft *p, struct peft_module *md, const struc
 
 pf_status peft_vector_forward(struct peft *p, struct peft_module *md, struct block *blk,
                               const struct tensor *x, struct tensor *y, struct pf_err *err) {
-    (void)p;
-    (void)err;
     int64_t N = tensor_rows(y);
     int n = (int)tensor_cols(y);
     const float *v = tensor_f32(&md->t[VT_W]);
@@ -93,7 +98,7 @@ pf_status peft_vector_forward(struct peft *p, struct peft_module *md, struct blo
         pu_add_rows(tensor_f32(y), N, n, v, md->gate);
         return PF_OK;
     case CFG_KIND_LN:
-        return ln_forward(md, blk, x, y);
+        return ln_forward(p, md, blk, x, y);
     case CFG_KIND_IA3: {
         float *ys = tensor_f32(y), g = md->gate;
         pu_copy(tensor_f32(&md->a[IA_YPRE]), ys, y->numel);

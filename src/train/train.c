@@ -163,6 +163,9 @@ pf_status train_space_specs(const struct run_config *cfg, const struct model *m,
             for (int tg = 0; tg < CFG_T_COUNT; tg++) {
                 if (!(targets & (1u << tg)))
                     continue;
+                /* the final norm is the model's, not a layer's: once, with layer -1 */
+                if (tg == CFG_T_FINAL_LN && i > 0)
+                    continue;
                 if (n == cap) {
                     cap *= 2;
                     s = xrealloc(s, (size_t)cap * sizeof *s);
@@ -171,7 +174,7 @@ pf_status train_space_specs(const struct run_config *cfg, const struct model *m,
                 memset(p, 0, sizeof *p);
                 p->kind = (enum cfg_kind)k;
                 p->target = (enum cfg_target)tg;
-                p->layer = layer;
+                p->layer = tg == CFG_T_FINAL_LN ? -1 : layer;
                 if (g->n_ranks > 0)
                     p->r_max = p->rank = g->ranks[g->n_ranks - 1];
                 p->alpha = (float)g->alpha;
