@@ -22,12 +22,7 @@
 #include "model/model.h"
 #include "util/rng.h"
 
-struct shape {
-    const char *name;
-    int B, T, C, H, F, layers;
-};
-
-static const struct shape shapes[] = {
+const struct bench_shape bench_shapes[2] = {
     {"BERT-small", 32, 128, 256, 4, 1024, 4},
     {"BERT-base", 16, 128, 768, 12, 3072, 12},
 };
@@ -104,7 +99,7 @@ static double time_gemm(const struct gemm_case *g) {
     return median(t, reps);
 }
 
-static void bench_gemm(const struct shape *s) {
+static void bench_gemm(const struct bench_shape *s) {
     int N = s->B * s->T, C = s->C, F = s->F;
     struct gemm_case cases[] = {
         {"qkv/o fwd  x W^T", 0, 1, N, C, C},  {"ffn up fwd x W^T", 0, 1, N, F, C},
@@ -209,7 +204,7 @@ static void attn_bwd(void *p) {
                                    c->att, c->B, c->T, c->H, c->H, c->D, 0, 0.125f);
 }
 
-static void bench_ops(struct backend *be, const struct shape *s) {
+static void bench_ops(struct backend *be, const struct bench_shape *s) {
     int N = s->B * s->T, C = s->C, F = s->F;
     size_t big = (size_t)N * (F > C ? F : C);
     size_t attn = (size_t)s->B * s->H * s->T * s->T;
@@ -253,7 +248,7 @@ static void bench_ops(struct backend *be, const struct shape *s) {
 
 /* ---- a whole layer: forward + backward, time inside and outside sgemm ---- */
 
-static void bench_layer(struct backend *be, const struct shape *s, int train_weights) {
+static void bench_layer(struct backend *be, const struct bench_shape *s, int train_weights) {
     struct pf_err err = {0};
     struct arena ar;
     struct arena_allocator al = backend_arena_allocator(be);
@@ -306,7 +301,7 @@ static void bench_layer(struct backend *be, const struct shape *s, int train_wei
 
 /* ---- a whole BERT model: frozen backbone, forward + backward to the input embeddings ---- */
 
-static void bench_model(struct backend *be, const struct shape *s) {
+static void bench_model(struct backend *be, const struct bench_shape *s) {
     struct pf_err err = {0};
     struct model_config c = {.family = FAM_BERT, .head = HEAD_NONE, .vocab = 30522,
                              .hidden = s->C, .layers = s->layers, .heads = s->H,
@@ -379,22 +374,22 @@ int main(int argc, char **argv) {
     printf("## bipeft core benchmark\n\n%s; median of %d runs\n",
            backend_cpu_describe(be, buf, sizeof buf), reps);
 #define SHAPES_FOR(i) \
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) \
-        if (!only || strstr(shapes[i].name, only))
+    for (size_t i = 0; i < sizeof bench_shapes / sizeof bench_shapes[0]; i++) \
+        if (!only || strstr(bench_shapes[i].name, only))
 #define SECTION(name) (!section || !strcmp(section, name))
     SHAPES_FOR(i) {
         if (SECTION("gemm"))
-            bench_gemm(&shapes[i]);
+            bench_gemm(&bench_shapes[i]);
         if (SECTION("ops"))
-            bench_ops(be, &shapes[i]);
+            bench_ops(be, &bench_shapes[i]);
     }
     if (SECTION("layer")) {
         printf("\n### one encoder layer, forward + backward\n\n");
         printf("| shape | fwd ms | bwd ms | total ms | outside sgemm | tokens/s |\n"
                "|---|---:|---:|---:|---:|---:|\n");
         SHAPES_FOR(i) {
-            bench_layer(be, &shapes[i], 1);
-            bench_layer(be, &shapes[i], 0);
+            bench_layer(be, &bench_shapes[i], 1);
+            bench_layer(be, &bench_shapes[i], 0);
         }
     }
     if (SECTION("model")) {
@@ -402,7 +397,7 @@ int main(int argc, char **argv) {
                "the input embeddings\n\n");
         printf("| shape | fwd ms | bwd ms | total ms | tokens/s |\n|---|---:|---:|---:|---:|\n");
         SHAPES_FOR(i)
-            bench_model(be, &shapes[i]);
+            bench_model(be, &bench_shapes[i]);
     }
     /* the LoRA step is a separate section (and, in `make bench`, a separate process per
      * shape, so that its peak RSS is its own): it runs only when asked for */

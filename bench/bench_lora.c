@@ -17,21 +17,11 @@
 #include "peft/peft.h"
 #include "util/rng.h"
 
-struct lshape {
-    const char *name;
-    int B, T, C, H, F, layers;
-};
-
-static const struct lshape lshapes[] = {
-    {"BERT-small", 32, 128, 256, 4, 1024, 4},
-    {"BERT-base", 16, 128, 768, 12, 3072, 12},
-};
-
 struct slot {
     struct tensor *p, *g, m, v;
 };
 
-static void one_shape(struct backend *be, const struct lshape *s, int reps) {
+static void one_shape(struct backend *be, const struct bench_shape *s, int reps) {
     struct pf_err err = {0};
     struct model_config c = {.family = FAM_BERT, .head = HEAD_SEQ_CLS, .vocab = 30522,
                              .hidden = s->C, .layers = s->layers, .heads = s->H,
@@ -150,7 +140,7 @@ void bench_lora(struct backend *be, const char *only, int reps) {
     printf("\n### LoRA fine-tuning step (r = 8 on q, v; AdamW; frozen BERT, vocab 30522)\n\n");
     printf("| shape | fwd+loss ms | bwd ms | clip+AdamW ms | step ms | trainable | peak RSS "
            "MiB |\n|---|---:|---:|---:|---:|---:|---:|\n");
-    for (size_t i = 0; i < sizeof lshapes / sizeof lshapes[0]; i++)
-        if (!only || strstr(lshapes[i].name, only))
-            one_shape(be, &lshapes[i], reps);
+    for (size_t i = 0; i < sizeof bench_shapes / sizeof bench_shapes[0]; i++)
+        if (!only || strstr(bench_shapes[i].name, only))
+            one_shape(be, &bench_shapes[i], reps);
 }

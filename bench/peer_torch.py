@@ -74,16 +74,21 @@ def time_layer(shape, train_weights, reps):
     return statistics.median(tf), statistics.median(tb)
 
 
+def bert_config(shape):
+    """HF BertConfig fields of a benchmark shape (vocab 30522, as bench_core.c)."""
+    _, _, _, C, H, FF, L = shape
+    return {"vocab_size": 30522, "hidden_size": C, "num_hidden_layers": L,
+            "num_attention_heads": H, "intermediate_size": FF, "hidden_act": "gelu",
+            "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12,
+            "pad_token_id": 0}
+
+
 def time_model(shape, reps):
     """Frozen BertModel, forward from token ids and backward to the input embeddings (the word
     embedding lookup's output), as bench_model() in bench/bench_core.c."""
-    _, B, T, C, H, FF, L = shape
+    _, B, T, C, *_ = shape
     torch.manual_seed(0)
-    cfg = {"vocab_size": 30522, "hidden_size": C, "num_hidden_layers": L,
-           "num_attention_heads": H, "intermediate_size": FF, "hidden_act": "gelu",
-           "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12,
-           "pad_token_id": 0}
-    model = hf.BertModel(cfg, add_pooling_layer=False).eval()
+    model = hf.BertModel(bert_config(shape), add_pooling_layer=False).eval()
     for p in model.parameters():
         p.requires_grad_(False)
     emb = model.embeddings
@@ -127,12 +132,10 @@ def time_lora(shape, reps):
     """One LoRA fine-tuning step as bench/bench_lora.c: BertForSequenceClassification (vocab
     30522, 2 labels), LoRA r=8 alpha 16 on query and value, zero_grad, forward, cross-entropy,
     backward, clip_grad_norm_(1.0), AdamW on the LoRA weights and the classifier."""
-    _, B, T, C, H, FF, L = shape
+    _, B, T, *_ = shape
     torch.manual_seed(0)
-    cfg = {"vocab_size": 30522, "hidden_size": C, "num_hidden_layers": L,
-           "num_attention_heads": H, "intermediate_size": FF, "hidden_act": "gelu",
-           "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12,
-           "pad_token_id": 0, "id2label": {"0": "a", "1": "b"}}
+    cfg = bert_config(shape)
+    cfg["id2label"] = {"0": "a", "1": "b"}
     model = hf.BertForSequenceClassification(cfg)
     for prm in model.parameters():
         prm.requires_grad_(False)
