@@ -225,6 +225,40 @@ Test(data, custom_csv_rfc4180) {
     free(p);
 }
 
+/* Label strings read from the data when a custom task gives none: numbers in numeric
+ * order, other strings in byte order; then the normal read maps them to those ids. */
+Test(data, discover_labels) {
+    struct data_task t = tsv_task();
+    t.n_labels = 0;
+    char *p = temp_text("dl.tsv", "sentence\tlabel\na\t10\nb\t2\nc\t0\nd\t2\n");
+    struct pf_err err = {0};
+    CHECK_OK(data_discover_labels(p, &t, NULL, &err), &err);
+    cr_assert_eq(t.n_labels, 3);
+    cr_assert_str_eq(t.labels[0], "0");
+    cr_assert_str_eq(t.labels[1], "2");
+    cr_assert_str_eq(t.labels[2], "10");
+    struct data_set s;
+    CHECK_OK(data_read(p, &t, NULL, &s, NULL, &err), &err);
+    cr_assert_eq(s.ex[0].label, 2); /* "10" */
+    cr_assert_eq(s.ex[1].label, 1); /* "2" */
+    data_set_free(&s);
+    free(p);
+    struct data_task w = tsv_task();
+    w.n_labels = 0;
+    p = temp_text("dw.tsv", "sentence\tlabel\na\tpos\nb\tneg\nc\tneutral\n");
+    CHECK_OK(data_discover_labels(p, &w, NULL, &err), &err);
+    cr_assert_eq(w.n_labels, 3);
+    cr_assert_str_eq(w.labels[0], "neg");
+    cr_assert_str_eq(w.labels[2], "pos");
+    free(p);
+    struct data_task one = tsv_task();
+    one.n_labels = 0;
+    p = temp_text("d1.tsv", "sentence\tlabel\na\tx\nb\tx\n");
+    cr_assert_eq(data_discover_labels(p, &one, NULL, &err), PF_ERR_FORMAT);
+    cr_assert(strstr(err.msg, "1 distinct label"), "%s", err.msg);
+    free(p);
+}
+
 /* ---- splits ---- */
 
 static int64_t count_lines_shared(const struct data_set *a, const struct data_set *b) {

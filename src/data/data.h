@@ -97,6 +97,12 @@ pf_status data_read(const char *path, const struct data_task *task, const struct
 
 void data_set_free(struct data_set *s);
 
+/* For a classification task without label strings: read path once and fill task->labels
+ * with the distinct values of its label column, numbers in numeric order ("0", "1", "2",
+ * "10"), other strings in byte order (at most DATA_MAX_LABELS; fewer than 2 is an error). */
+pf_status data_discover_labels(const char *path, struct data_task *task,
+                               const struct data_read_opts *o, struct pf_err *err);
+
 /* A new set holding src->ex[idx[i]] for i < n (strings shared with src's pool). */
 pf_status data_set_subset(const struct data_set *src, const int64_t *idx, int64_t n,
                           struct data_set *out, struct pf_err *err);

@@ -128,6 +128,7 @@ pf_status data_set_subset(const struct data_set *src, const int64_t *idx, int64_
 struct reader {
     const char *path;
     const struct data_task *task;
+    struct data_task *collect; /* data_discover_labels: unknown labels are added here */
     int skip_bad;
     size_t max_rec;
     FILE *f;
@@ -323,6 +324,12 @@ static int add_example(struct reader *r, int64_t line, const struct fields *fl) 
         ex.target = (float)v;
     } else {
         ex.label = find_label(t, fl->label);
+        if (ex.label < 0 && r->collect && r->collect->n_labels < DATA_MAX_LABELS &&
+            fl->label[0] && strlen(fl->label) < sizeof r->collect->labels[0]) {
+            ex.label = r->collect->n_labels++;
+            snprintf(r->collect->labels[ex.label], sizeof r->collect->labels[0], "%s",
+                     fl->label);
+        }
         if (ex.label < 0) {
             char known[256] = "";
             size_t k = 0;
@@ -671,19 +678,62 @@ static pf_status check_task(const struct data_task *t, struct pf_err *err) {
     return PF_OK;
 }
 
+static pf_status read_impl(const char *path, const struct data_task *task,
+                           struct data_task *collect, const struct data_read_opts *o,
+                           struct data_set *out, int64_t *n_skipped, struct pf_err *err);
+
 pf_status data_read(const char *path, const struct data_task *task, const struct data_read_opts *o,
                     struct data_set *out, int64_t *n_skipped, struct pf_err *err) {
+    return read_impl(path, task, NULL, o, out, n_skipped, err);
+}
+
+/* Numbers in numeric order ("2" < "10"), other strings in byte order. */
+static int label_cmp(const void *a, const void *b) {
+    const char *x = a, *y = b;
+    char *ex, *ey;
+    double dx = strtod(x, &ex), dy = strtod(y, &ey);
+    if (x[0] && y[0] && !*ex && !*ey && dx != dy)
+        return dx < dy ? -1 : 1;
+    return strcmp(x, y);
+}
+
+pf_status data_discover_labels(const char *path, struct data_task *task,
+                               const struct data_read_opts *o, struct pf_err *err) {
+    if (!task || task->regression)
+        return pf_err_set(err, PF_ERR_ARG, "data_discover_labels: a classification task is "
+                          "required");
+    struct data_task t = *task;
+    t.n_labels = 0;
+    struct data_set set;
+    pf_status st = read_impl(path, &t, &t, o, &set, NULL, err);
+    data_set_free(&set);
+    if (st != PF_OK)
+        return st;
+    if (t.n_labels < 2)
+        return pf_err_at(err, PF_ERR_FORMAT, path, "column '%s' has %d distinct label%s: a "
+                         "classification task needs at least 2 (or give task.labels)", t.label,
+                         t.n_labels, t.n_labels == 1 ? "" : "s");
+    qsort(t.labels, (size_t)t.n_labels, sizeof t.labels[0], label_cmp);
+    task->n_labels = t.n_labels;
+    memcpy(task->labels, t.labels, sizeof t.labels);
+    return PF_OK;
+}
+
+static pf_status read_impl(const char *path, const struct data_task *task,
+                           struct data_task *collect, const struct data_read_opts *o,
+                           struct data_set *out, int64_t *n_skipped, struct pf_err *err) {
     if (n_skipped)
         *n_skipped = 0;
     if (!path || !task || !out)
         return pf_err_set(err, PF_ERR_ARG, "data_read: path, task and out are required");
     memset(out, 0, sizeof *out);
-    pf_status st = check_task(task, err);
+    pf_status st = collect ? PF_OK : check_task(task, err);
     if (st != PF_OK)
         return st;
     struct reader r = {0};
     r.path = path;
     r.task = task;
+    r.collect = collect;
     r.skip_bad = o ? o->skip_bad : 0;
     r.max_rec = o && o->max_record_bytes > 0 ? (size_t)o->max_record_bytes : DEFAULT_MAX_RECORD;
     r.out = out;

@@ -57,13 +57,16 @@ static pf_status task_from_config(const struct run_config *c, struct data_task *
         t->metrics[1] = METRIC_SPEARMAN;
         return PF_OK;
     }
-    if (c->task.n_labels < 2)
-        return pf_err_set(err, PF_ERR_ARG, "%s: task.labels: a task that is not built in (%s) "
-                          "needs its label strings in class-id order, e.g. labels = {\"neg\", "
-                          "\"pos\"}", c->file, c->task.name);
-    t->n_labels = c->task.n_labels;
-    for (int i = 0; i < t->n_labels; i++)
-        snprintf(t->labels[i], sizeof t->labels[i], "%s", c->task.labels[i]);
+    if (c->task.n_labels >= 2) {
+        t->n_labels = c->task.n_labels;
+        for (int i = 0; i < t->n_labels; i++)
+            snprintf(t->labels[i], sizeof t->labels[i], "%s", c->task.labels[i]);
+    } else { /* no task.labels: the training file's distinct labels, in a stable order */
+        struct data_read_opts ro = {.skip_bad = c->train.skip_bad_rows};
+        pf_status st = data_discover_labels(c->task.train, t, &ro, err);
+        if (st != PF_OK)
+            return st;
+    }
     t->n_metrics = 2;
     t->metrics[0] = METRIC_ACC;
     t->metrics[1] = t->n_labels == 2 ? METRIC_F1 : METRIC_MACRO_F1;
