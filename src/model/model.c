@@ -2,6 +2,7 @@
  * parameter names. Forward and backward are in model_forward.c, loading in model_load.c. */
 #include "model/model.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -449,4 +450,27 @@ int64_t model_param_numel(const struct model_param *p) {
     for (int d = 0; d < p->ndim; d++)
         n *= p->shape[d];
     return n;
+}
+
+const char *model_param_full_name(const struct model *m, const struct model_param *p, char *buf,
+                                  size_t n) {
+    snprintf(buf, n, "%s%s", p->base ? model_base_prefix(m->cfg.family) : "", p->name);
+    return buf;
+}
+
+pf_status model_param_copy_finite(const struct model *m, const struct model_param *p,
+                                  const char *verb, float **out, struct pf_err *err) {
+    int64_t n = model_param_numel(p);
+    float *buf = xmalloc((size_t)(n ? n : 1) * sizeof(float));
+    pf_status st = model_param_value(m, p, buf, err);
+    for (int64_t j = 0; st == PF_OK && j < n; j++)
+        if (!isfinite(buf[j]))
+            st = pf_err_set(err, PF_ERR_NUMERIC, "%s[%lld] is not finite: refusing to %s",
+                            p->name, (long long)j, verb);
+    if (st != PF_OK) {
+        xfree(buf);
+        buf = NULL;
+    }
+    *out = buf;
+    return st;
 }

@@ -176,5 +176,13 @@ pf_status model_param_value(const struct model *m, const struct model_param *p, 
 void model_param_set(struct model *m, struct model_param *p, const float *src);
 /* Number of elements of an HF parameter. */
 int64_t model_param_numel(const struct model_param *p);
+/* The HF state-dict name of p, base prefix included ("bert.encoder.layer.0..."); returns buf. */
+const char *model_param_full_name(const struct model *m, const struct model_param *p, char *buf,
+                                  size_t n);
+/* A fresh copy of p's value in the HF layout (*out, the caller frees it), or PF_ERR_NUMERIC
+ * "NAME[i] is not finite: refusing to <verb>" (then *out is NULL): what writers of weights
+ * use ("save", "export"). */
+pf_status model_param_copy_finite(const struct model *m, const struct model_param *p,
+                                  const char *verb, float **out, struct pf_err *err);
 
 #endif

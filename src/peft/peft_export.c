@@ -257,19 +257,3 @@ pf_status export_site(const struct model *m, enum cfg_target t, int layer, int d
     return PF_OK;
 }
 
-pf_status export_param_value(const struct model *m, const struct model_param *mp, float **out,
-                             struct pf_err *err) {
-    int64_t n = model_param_numel(mp);
-    float *buf = xmalloc((size_t)(n ? n : 1) * sizeof(float));
-    pf_status st = model_param_value(m, mp, buf, err);
-    for (int64_t j = 0; st == PF_OK && j < n; j++)
-        if (!isfinite(buf[j]))
-            st = pf_err_set(err, PF_ERR_NUMERIC, "%s[%lld] is not finite: refusing to export",
-                            mp->name, (long long)j);
-    if (st != PF_OK) {
-        xfree(buf);
-        buf = NULL;
-    }
-    *out = buf;
-    return st;
-}

@@ -81,9 +81,4 @@ pf_status export_copy_file(const char *src, const char *dst, struct pf_err *err)
 /* Write a JSON text (plus a newline) atomically. */
 pf_status export_write_text(const char *path, const char *txt, struct pf_err *err);
 
-/* The HF value of a registered parameter into a fresh buffer (xfree), refusing non-finite
- * values with the parameter named. */
-pf_status export_param_value(const struct model *m, const struct model_param *mp, float **out,
-                             struct pf_err *err);
-
 #endif

@@ -219,9 +219,8 @@ static pf_status write_weights(const struct model *m, const char *dst, struct pf
     pf_status st = PF_OK;
     for (int i = 0; i < n && st == PF_OK; i++) {
         const struct model_param *mp = &m->params[i];
-        st = export_param_value(m, mp, &bufs[i], err);
-        snprintf(names[i], sizeof names[i], "%s%s",
-                 mp->base ? model_base_prefix(m->cfg.family) : "", mp->name);
+        st = model_param_copy_finite(m, mp, "export", &bufs[i], err);
+        model_param_full_name(m, mp, names[i], sizeof names[i]);
         w[i] = (struct st_wtensor){names[i], ST_F32, mp->ndim, mp->shape, bufs[i], 0};
     }
     const char *meta[] = {"format", "pt"};

@@ -241,7 +241,7 @@ static pf_status build_ln(struct pout *o, struct model *m, const struct peft *p,
                 continue;
             struct model_param *mp = model_find_param(m, names[k]);
             float *v;
-            st = export_param_value(m, mp, &v, err);
+            st = model_param_copy_finite(m, mp, "export", &v, err);
             if (st != PF_OK)
                 return st;
             struct ptensor *t = add_tensor(o, m, s.path, suffix[k], 1, mp->shape[0], 0);
@@ -290,7 +290,7 @@ static pf_status add_head(struct pout *o, const struct model *m, cJSON *mts,
         if (!mp->head)
             continue;
         float *v;
-        pf_status st = export_param_value(m, mp, &v, err);
+        pf_status st = model_param_copy_finite(m, mp, "export", &v, err);
         if (st != PF_OK)
             return st;
         if (o->nt == o->capt) {

@@ -130,11 +130,6 @@ pf_status run_info_read(const char *dir, struct run_info *ri, struct pf_err *err
     return st;
 }
 
-/* Full HF name of a registered parameter. */
-static void hf_name(const struct model *m, const struct model_param *p, char *out, size_t n) {
-    snprintf(out, n, "%s%s", p->base ? model_base_prefix(m->cfg.family) : "", p->name);
-}
-
 static int want_param(const struct model_param *p, int head, int full) {
     return (head && p->head && !p->base) || (full && p->base);
 }
@@ -157,14 +152,8 @@ pf_status run_save_weights(const char *dir, struct model *m, const struct peft *
         struct model_param *mp = &m->params[i];
         if (!want_param(mp, head, full))
             continue;
-        int64_t numel = model_param_numel(mp);
-        bufs[k] = xmalloc((size_t)(numel ? numel : 1) * sizeof(float));
-        st = model_param_value(m, mp, bufs[k], err);
-        for (int64_t j = 0; st == PF_OK && j < numel; j++)
-            if (!isfinite(bufs[k][j]))
-                st = pf_err_set(err, PF_ERR_NUMERIC, "%s[%lld] is not finite: refusing to save",
-                                mp->name, (long long)j);
-        hf_name(m, mp, names[k], sizeof names[k]);
+        st = model_param_copy_finite(m, mp, "save", &bufs[k], err);
+        model_param_full_name(m, mp, names[k], sizeof names[k]);
         w[k].name = names[k];
         w[k].dtype = ST_F32;
         w[k].ndim = mp->ndim;
@@ -201,7 +190,7 @@ pf_status run_load_weights(const char *dir, struct model *m, struct peft *p, int
         if (!want_param(mp, head, full))
             continue;
         char name[128];
-        hf_name(m, mp, name, sizeof name);
+        model_param_full_name(m, mp, name, sizeof name);
         const struct st_info *t = st_find(&f, name);
         int64_t numel = model_param_numel(mp);
         if (!t) {
