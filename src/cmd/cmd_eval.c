@@ -9,12 +9,10 @@
 
 #include "cmd/cmd.h"
 #include "core/backend.h"
-#include "peft/peft_io.h"
 #include "script/script_config.h"
 #include "train/metrics.h"
 #include "train/run_dir.h"
 #include "train/train.h"
-#include "util/xalloc.h"
 
 static const char *usage = "usage: bipeft eval RUN_DIR CONFIG.lua [--split dev|test|test2|all]";
 
@@ -77,18 +75,8 @@ int cmd_eval(const struct cmd_ctx *ctx, int argc, char **argv) {
         st = pf_err_set(&err, PF_ERR_ARG, "%s has %d outputs but the config's task %s has %d",
                         run, ri.num_labels, t.task.name,
                         t.task.regression ? 1 : t.task.n_labels);
-    if (st == PF_OK && !ri.full) {
-        char path[1100];
-        struct peft_spec *s = NULL;
-        int n = 0;
-        snprintf(path, sizeof path, "%s/structure.json", run);
-        st = peft_structure_read(path, &s, &n, &err);
-        if (st == PF_OK)
-            st = peft_add_specs(&t.p, s, n, ri.seed, path, &err);
-        xfree(s);
-    }
     if (st == PF_OK)
-        st = run_load_weights(run, &t.m, ri.full ? NULL : &t.p, ri.head, ri.full, &err);
+        st = run_attach(run, &ri, &t.m, &t.p, &err);
     double v[3][METRIC_COUNT];
     int have[3] = {0};
     for (int i = 0; i < 3 && st == PF_OK; i++) {

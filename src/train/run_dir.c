@@ -212,6 +212,24 @@ pf_status run_load_weights(const char *dir, struct model *m, struct peft *p, int
     return st;
 }
 
+pf_status run_attach(const char *dir, const struct run_info *ri, struct model *m, struct peft *p,
+                     struct pf_err *err) {
+    pf_status st = PF_OK;
+    if (!ri->full) {
+        char path[1024];
+        struct peft_spec *s = NULL;
+        int n = 0;
+        path_join(path, sizeof path, dir, "structure.json");
+        st = peft_structure_read(path, &s, &n, err);
+        if (st == PF_OK)
+            st = peft_add_specs(p, s, n, ri->seed, path, err);
+        xfree(s);
+    }
+    if (st == PF_OK)
+        st = run_load_weights(dir, m, ri->full ? NULL : p, ri->head, ri->full, err);
+    return st;
+}
+
 pf_status run_open(const char *dir, struct backend *be, struct model *m, struct peft *p,
                    struct run_info *ri, struct pf_err *err) {
     memset(m, 0, sizeof *m);
@@ -227,18 +245,8 @@ pf_status run_open(const char *dir, struct backend *be, struct model *m, struct 
         return st;
     m->cfg.regression = ri->regression;
     st = peft_init(p, m, ri->seed, err);
-    if (st == PF_OK && !ri->full) {
-        char path[1024];
-        struct peft_spec *s = NULL;
-        int n = 0;
-        path_join(path, sizeof path, dir, "structure.json");
-        st = peft_structure_read(path, &s, &n, err);
-        if (st == PF_OK)
-            st = peft_add_specs(p, s, n, ri->seed, path, err);
-        xfree(s);
-    }
     if (st == PF_OK)
-        st = run_load_weights(dir, m, ri->full ? NULL : p, ri->head, ri->full, err);
+        st = run_attach(dir, ri, m, p, err);
     if (st != PF_OK) {
         peft_free(p);
         model_free(m);

@@ -47,6 +47,12 @@ pf_status run_save_weights(const char *dir, struct model *m, const struct peft *
 pf_status run_load_weights(const char *dir, struct model *m, struct peft *p, int head, int full,
                            struct pf_err *err);
 
+/* The run's modules (DIR/structure.json, unless ri->full) added to p, then every weight of
+ * DIR/adapter.safetensors, into a model of the run's base checkpoint (run_open's second half;
+ * bipeft eval uses it on a model it loaded itself). */
+pf_status run_attach(const char *dir, const struct run_info *ri, struct model *m, struct peft *p,
+                     struct pf_err *err);
+
 /* Everything: run.json, the base model (sequence-classification head), the structure and
  * the adapter weights. On failure nothing is left allocated. */
 pf_status run_open(const char *dir, struct backend *be, struct model *m, struct peft *p,
