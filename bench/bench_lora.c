@@ -49,6 +49,7 @@ static void one_shape(struct backend *be, const struct bench_shape *s, int reps)
     for (int i = 0; i < p.n; i++)
         for (int j = 0; j < p.mod[i].n_t; j++)
             sl[n++] = (struct slot){.p = &p.mod[i].t[j], .g = &p.mod[i].g[j]};
+    int n_mod = n; /* peft_zero_grad zeroes these */
     for (int i = 0; i < m.n_params; i++) {
         struct model_param *mp = &m.params[i];
         if (!mp->head || mp->base)
@@ -87,7 +88,7 @@ static void one_shape(struct backend *be, const struct bench_shape *s, int reps)
     peft_set_training(&p, 1);
     for (int r = -1; r < reps; r++) {
         double t0 = bench_now();
-        for (int i = 0; i < n; i++)
+        for (int i = n_mod; i < n; i++)
             bench_die_on(op_zero(be, sl[i].g, &err), &err);
         bench_die_on(peft_zero_grad(&p, &err), &err);
         bench_die_on(model_forward(&m, &b, &err), &err);

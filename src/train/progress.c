@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void) {
+double progress_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -45,7 +45,7 @@ static void draw(struct progress *p, int force_line) {
     if (!p->f)
         return;
     char buf[256];
-    double t = now_s();
+    double t = progress_now();
     progress_format(p, t - p->t0, 24, buf, sizeof buf);
     if (p->tty) {
         fprintf(p->f, "\r%s\033[K", buf);
@@ -64,7 +64,7 @@ void progress_init(struct progress *p, FILE *f, int64_t total, int epochs) {
     p->tty = f && isatty(fileno(f));
     p->total = total;
     p->epochs = epochs;
-    p->t0 = now_s();
+    p->t0 = progress_now();
     p->loss = NAN;
     p->next_line = total / 10 > 0 ? total / 10 : 1;
 }
@@ -77,7 +77,7 @@ void progress_step(struct progress *p, int64_t step, int epoch, float loss, floa
     if (!p->f)
         return;
     if (p->tty) {
-        if (now_s() - p->last_draw >= 0.2 || step == p->total)
+        if (progress_now() - p->last_draw >= 0.2 || step == p->total)
             draw(p, 0);
     } else if (step >= p->next_line) {
         draw(p, 0);

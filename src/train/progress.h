@@ -23,6 +23,9 @@ struct progress {
     int64_t next_line;  /* non-tty: step of the next printed line */
 };
 
+/* Seconds on the monotonic clock. */
+double progress_now(void);
+
 void progress_init(struct progress *p, FILE *f, int64_t total, int epochs);
 void progress_step(struct progress *p, int64_t step, int epoch, float loss, float lr);
 void progress_eval(struct progress *p, const char *metric, double value);

@@ -237,6 +237,8 @@ pf_status trainer_build(struct trainer *t, const struct peft_spec *specs, int n,
             char name[112];
             peft_tensor_name(md, j, name, sizeof name);
             st = add_param(t, name, &md->t[j], &md->g[j], 1, err);
+            if (st == PF_OK)
+                t->tp[t->n_tp - 1].module = 1;
         }
     }
     for (int i = 0; i < t->m.n_params && st == PF_OK; i++) {

@@ -36,6 +36,7 @@ struct train_param {
     struct tensor *p, *g;   /* value and gradient (borrowed from the model or the modules) */
     struct tensor m, v;     /* AdamW moments (owned) */
     int decay;              /* weight decay applies */
+    int module;             /* a PEFT module's tensor (peft_zero_grad zeroes its gradient) */
 };
 
 struct train_result {
@@ -103,6 +104,11 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
  * not use). *loss gets the mean loss when not NULL. */
 pf_status trainer_eval(struct trainer *t, int which, double out[METRIC_COUNT], double *loss,
                        struct pf_err *err);
+
+/* The loss of batch b from the model's last logits: mean cross-entropy, or MSE for
+ * regression; dlogits (like the logits, or NULL) gets its gradient. */
+pf_status train_batch_loss(struct trainer *t, const struct data_batch *b, float *loss,
+                           struct tensor *dlogits, struct pf_err *err);
 
 /* The run folder's run.json for this trainer. */
 void trainer_run_info(const struct trainer *t, struct run_info *ri);

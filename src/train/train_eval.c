@@ -10,9 +10,6 @@
 #include "train/train.h"
 #include "util/xalloc.h"
 
-/* Loss of one batch of logits: cross-entropy (mean) or MSE; fills dlogits when wanted. */
-pf_status train_batch_loss(struct trainer *t, const struct data_batch *b, float *loss,
-                           struct tensor *dlogits, struct pf_err *err);
 pf_status train_batch_loss(struct trainer *t, const struct data_batch *b, float *loss,
                            struct tensor *dlogits, struct pf_err *err) {
     const struct tensor *logits = model_logits(&t->m);

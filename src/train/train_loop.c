@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/ops.h"
 #include "train/metrics.h"
@@ -16,15 +15,6 @@
 #include "train/train.h"
 #include "util/atomic.h"
 #include "util/xalloc.h"
-
-pf_status train_batch_loss(struct trainer *t, const struct data_batch *b, float *loss,
-                           struct tensor *dlogits, struct pf_err *err);
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void log_line(struct trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void log_line(struct trainer *t, const char *fmt, ...) {
@@ -74,9 +64,11 @@ static void snapshot_free(const struct trainer *t, float **s) {
     xfree(s);
 }
 
+/* Module gradients (with their gate and mask gradients) through peft_zero_grad, the rest
+ * (head, or the backbone with full fine-tuning) here. */
 static pf_status zero_grads(struct trainer *t, struct pf_err *err) {
     for (int i = 0; i < t->n_tp; i++) {
-        pf_status st = op_zero(t->be, t->tp[i].g, err);
+        pf_status st = t->tp[i].module ? PF_OK : op_zero(t->be, t->tp[i].g, err);
         if (st != PF_OK)
             return st;
     }
@@ -242,7 +234,7 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
     int has_dev = t->enc[TE_DEV].n > 0;
     struct fit_state fs = {.dir = dir, .best = snapshot_alloc(t)};
     int nan_run = 0, micro = 0;
-    double t0 = now_s(), loss_sum = 0;
+    double t0 = progress_now(), loss_sum = 0;
     int loss_n = 0;
     progress_init(&fs.pg, t->quiet ? NULL : stderr, total_updates, t->cfg.optim.epochs);
     log_line(t, "{\"event\":\"start\",\"task\":\"%s\",\"trainable\":%lld,\"module_params\":%lld,"
@@ -294,7 +286,7 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
                         log_line(t, "{\"event\":\"train\",\"step\":%lld,\"epoch\":%d,"
                                  "\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6f,"
                                  "\"seconds\":%.3f}", (long long)r->updates, epoch,
-                                 r->final_loss, (double)lr, norm, now_s() - t0);
+                                 r->final_loss, (double)lr, norm, progress_now() - t0);
                         loss_sum = 0;
                         loss_n = 0;
                     }
@@ -346,7 +338,7 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
         st = trainer_eval(t, TE_TEST2, r->test2, NULL, err);
         r->has_test2 = st == PF_OK;
     }
-    r->seconds = now_s() - t0;
+    r->seconds = progress_now() - t0;
     if (st == PF_OK) {
         char mj[512];
         metrics_json(t, r->test, mj, sizeof mj);
