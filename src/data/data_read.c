@@ -165,19 +165,26 @@ static void set_where(const struct reader *r, char *buf, size_t n, int64_t line,
         snprintf(buf, n, "%s", r->path);
 }
 
+/* Record the error at (line, col) and stop reading. Returns -1. */
+static int vfatal(struct reader *r, pf_status code, int64_t line, size_t col, const char *fmt,
+                  va_list ap) {
+    char where[600];
+    set_where(r, where, sizeof where, line, col);
+    pf_err_vat(r->err, code, where, fmt, ap);
+    r->st = code;
+    r->stop = 1;
+    return -1;
+}
+
 /* An error that stops reading whatever skip_bad says. Returns -1. */
 __attribute__((format(printf, 5, 6))) static int fatal(struct reader *r, pf_status code,
                                                        int64_t line, size_t col,
                                                        const char *fmt, ...) {
-    char where[600];
-    set_where(r, where, sizeof where, line, col);
     va_list ap;
     va_start(ap, fmt);
-    pf_err_vat(r->err, code, where, fmt, ap);
+    int rc = vfatal(r, code, line, col, fmt, ap);
     va_end(ap);
-    r->st = code;
-    r->stop = 1;
-    return -1;
+    return rc;
 }
 
 /* A bad row: counted and skipped (returns 1) or the error (returns -1). A bad header line is
@@ -189,15 +196,11 @@ __attribute__((format(printf, 4, 5))) static int bad(struct reader *r, int64_t l
         r->skipped++;
         return 1;
     }
-    char where[600];
-    set_where(r, where, sizeof where, line, col);
     va_list ap;
     va_start(ap, fmt);
-    pf_err_vat(r->err, PF_ERR_FORMAT, where, fmt, ap);
+    int rc = vfatal(r, PF_ERR_FORMAT, line, col, fmt, ap);
     va_end(ap);
-    r->st = PF_ERR_FORMAT;
-    r->stop = 1;
-    return -1;
+    return rc;
 }
 
 static int nomem(struct reader *r, const char *what) {
