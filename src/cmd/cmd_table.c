@@ -11,6 +11,10 @@ const struct command cmd_table[] = {
      cmd_tokenize},
     {"forward", "DIR|RUN_DIR --text T [--pair P] ... --out F", "run a checkpoint (or a run) "
      "on texts; write hidden states (+ logits)", cmd_forward},
+    {"search", "CONFIG.lua [--headless] [--session DIR] [--quiet] [--verbose]", "search the "
+     "best structure under the budget, retrain it, score it (a session folder)", cmd_search},
+    {"resume", "DIR [--quiet] [--verbose]", "continue a search session from its last "
+     "checkpoint", cmd_resume},
     {"train", "CONFIG.lua [--headless] [--quiet]", "fine-tune the structure a config names; "
      "write the run folder", cmd_train},
     {"eval", "RUN_DIR CONFIG.lua [--split dev|test|test2|all]", "score a run folder on a "

@@ -120,23 +120,8 @@ int cmd_train(const struct cmd_ctx *ctx, int argc, char **argv) {
     char dir[1024];
     if (st == PF_OK)
         st = make_run_dir(&cfg, t.task.name, dir, sizeof dir, &err);
-    if (st == PF_OK) {
-        char *json = script_config_to_json(&cfg);
-        char p[1100];
-        snprintf(p, sizeof p, "%s/config.json", dir);
-        st = json ? atomic_write(p, json, strlen(json), &err)
-                  : pf_err_set(&err, PF_ERR_NOMEM, "out of memory");
-        free(json);
-    }
-    struct run_info ri;
-    trainer_run_info(&t, &ri);
     if (st == PF_OK)
-        st = run_info_write(dir, &ri, &err);
-    if (st == PF_OK && !cfg.train.full) {
-        char p[1100];
-        snprintf(p, sizeof p, "%s/structure.json", dir);
-        st = peft_structure_write(&t.p, p, &err);
-    }
+        st = trainer_write_run_files(&t, dir, &err);
     if (st != PF_OK) {
         fprintf(stderr, "bipeft: train: %s\n", err.msg);
         trainer_close(&t);

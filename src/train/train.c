@@ -12,6 +12,7 @@
 #include "model/model_load.h"
 #include "peft/peft_io.h"
 #include "tok/tok.h"
+#include "util/atomic.h"
 #include "util/xalloc.h"
 
 /* ---- the task ---- */
@@ -276,4 +277,22 @@ void trainer_run_info(const struct trainer *t, struct run_info *ri) {
     ri->head = t->full ? 1 : t->cfg.train.head;
     ri->max_len = t->task.max_len;
     ri->seed = t->cfg.seed;
+}
+
+pf_status trainer_write_run_files(const struct trainer *t, const char *dir, struct pf_err *err) {
+    char *json = script_config_to_json(&t->cfg);
+    char p[1100];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    pf_status st = json ? atomic_write(p, json, strlen(json), err)
+                        : pf_err_set(err, PF_ERR_NOMEM, "out of memory");
+    free(json);
+    struct run_info ri;
+    trainer_run_info(t, &ri);
+    if (st == PF_OK)
+        st = run_info_write(dir, &ri, err);
+    if (st == PF_OK && !t->full) {
+        snprintf(p, sizeof p, "%s/structure.json", dir);
+        st = peft_structure_write(&t->p, p, err);
+    }
+    return st;
 }

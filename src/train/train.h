@@ -110,7 +110,24 @@ pf_status trainer_eval(struct trainer *t, int which, double out[METRIC_COUNT], d
 pf_status train_batch_loss(struct trainer *t, const struct data_batch *b, float *loss,
                            struct tensor *dlogits, struct pf_err *err);
 
+/* The pieces of one step, shared with the search engine (search/):
+ *   trainer_zero_grads    every trainable gradient (module gates and masks included) to 0
+ *   trainer_micro_step    forward + backward of batch b, gradients scaled by `scale` and
+ *                         accumulated; *loss may come back non-finite (nothing useful was
+ *                         accumulated then: skip the step); `step` (1-based) drives the
+ *                         debug hooks
+ *   trainer_apply_update  clip the global norm (optim.clip) and AdamW every tensor at `lr`
+ *                         with bias-correction count adam_step; PF_ERR_NUMERIC, touching
+ *                         nothing, when the norm is not finite */
+pf_status trainer_zero_grads(struct trainer *t, struct pf_err *err);
+pf_status trainer_micro_step(struct trainer *t, const struct data_batch *b, float scale,
+                             int64_t step, float *loss, struct pf_err *err);
+pf_status trainer_apply_update(struct trainer *t, float lr, int adam_step, double *norm,
+                               struct pf_err *err);
+
 /* The run folder's run.json for this trainer. */
 void trainer_run_info(const struct trainer *t, struct run_info *ri);
+/* DIR/config.json, DIR/run.json and (unless full) DIR/structure.json, each atomically. */
+pf_status trainer_write_run_files(const struct trainer *t, const char *dir, struct pf_err *err);
 
 #endif

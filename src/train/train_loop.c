@@ -66,7 +66,7 @@ static void snapshot_free(const struct trainer *t, float **s) {
 
 /* Module gradients (with their gate and mask gradients) through peft_zero_grad, the rest
  * (head, or the backbone with full fine-tuning) here. */
-static pf_status zero_grads(struct trainer *t, struct pf_err *err) {
+pf_status trainer_zero_grads(struct trainer *t, struct pf_err *err) {
     for (int i = 0; i < t->n_tp; i++) {
         pf_status st = t->tp[i].module ? PF_OK : op_zero(t->be, t->tp[i].g, err);
         if (st != PF_OK)
@@ -78,7 +78,7 @@ static pf_status zero_grads(struct trainer *t, struct pf_err *err) {
 /* One forward/backward of batch b accumulating gradients (scaled by `scale`); *loss is the
  * batch loss, possibly non-finite (then nothing was accumulated that matters: the caller
  * skips the step). */
-static pf_status micro_step(struct trainer *t, const struct data_batch *b, float scale,
+pf_status trainer_micro_step(struct trainer *t, const struct data_batch *b, float scale,
                             int64_t step, float *loss, struct pf_err *err) {
     struct model_batch mb = {.B = b->B, .T = b->T, .ids = b->ids, .mask = b->mask,
                              .type_ids = b->types};
@@ -110,7 +110,7 @@ static pf_status micro_step(struct trainer *t, const struct data_batch *b, float
 
 /* Apply AdamW to every trainable tensor (after clipping); returns PF_ERR_NUMERIC without
  * touching anything when the gradient norm is not finite. */
-static pf_status apply_update(struct trainer *t, float lr, int adam_step, double *norm,
+pf_status trainer_apply_update(struct trainer *t, float lr, int adam_step, double *norm,
                               struct pf_err *err) {
     struct tensor **g = xmalloc((size_t)t->n_tp * sizeof *g);
     for (int i = 0; i < t->n_tp; i++)
@@ -244,7 +244,7 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
              (long long)t->enc[TE_TEST].n, (long long)total_updates);
     peft_set_training(&t->p, 1);
     if (st == PF_OK)
-        st = zero_grads(t, err);
+        st = trainer_zero_grads(t, err);
     for (int epoch = 0; st == PF_OK && !fs.stop && r->steps < total; epoch++) {
         r->epochs = epoch + 1;
         int done = 0;
@@ -256,7 +256,7 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
             r->steps++;
             peft_next_step(&t->p);
             float loss = 0;
-            st = micro_step(t, &b, 1.0f / (float)accum, r->steps, &loss, err);
+            st = trainer_micro_step(t, &b, 1.0f / (float)accum, r->steps, &loss, err);
             if (st != PF_OK)
                 break;
             int finite = isfinite(loss);
@@ -270,14 +270,14 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
                 double f = sched_eval(&t->cfg.schedule.lr, (double)r->updates,
                                       (double)total_updates);
                 float lr = (float)(t->cfg.optim.lr * f);
-                st = apply_update(t, lr, (int)upd, &norm, err);
+                st = trainer_apply_update(t, lr, (int)upd, &norm, err);
                 if (st == PF_ERR_NUMERIC) {
                     st = PF_OK;
                     skipped = 1;
                 } else if (st == PF_OK) {
                     r->updates = upd;
                     micro = 0;
-                    st = zero_grads(t, err);
+                    st = trainer_zero_grads(t, err);
                     progress_step(&fs.pg, r->updates, epoch, loss, lr);
                     loss_sum += loss;
                     loss_n++;
@@ -300,7 +300,7 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
                 r->nan_skips++;
                 nan_run++;
                 micro = 0;
-                st = zero_grads(t, err);
+                st = trainer_zero_grads(t, err);
                 log_line(t, "{\"event\":\"nan_skip\",\"step\":%lld,\"in_a_row\":%d,"
                          "\"cause\":\"%s\"}", (long long)r->steps, nan_run,
                          finite ? "gradient" : "loss");

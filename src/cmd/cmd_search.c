@@ -1,0 +1,173 @@
+/* cmd_search.c - `bipeft search CONFIG.lua [--headless] [--session DIR] [--quiet] [--verbose]`
+ * and `bipeft resume DIR [--quiet] [--verbose]`: run a search session (search/search.h) to
+ * the end with progress on stderr, then print the result. Exit 0 done, 1 when the run fails
+ * (diverged, a policy error, I/O), 2 for bad usage, configs or inputs. Until the TUI lands
+ * every search is headless; --headless is accepted so that scripts can already say so. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "core/backend.h"
+#include "script/script_config.h"
+#include "search/search.h"
+#include "search/search_progress.h"
+
+static int input_error(pf_status st) {
+    return st == PF_ERR_ARG || st == PF_ERR_FORMAT || st == PF_ERR_IO ||
+           st == PF_ERR_SCRIPT || st == PF_ERR_UNSUPPORTED || st == PF_ERR_SHAPE;
+}
+
+static int finish(const char *name, struct search *s, struct backend *be,
+                  struct search_progress *pg, int quiet) {
+    struct pf_err err = {0};
+    struct search_result r;
+    if (!quiet) {
+        struct search_sink sk;
+        search_progress_sink(pg, &sk);
+        search_add_sink(s, &sk, &err);
+    }
+    pf_status st = search_run(s, &r, &err);
+    if (st != PF_OK) {
+        fprintf(stderr, "bipeft: %s: %s\n", name, err.msg);
+        fprintf(stderr, "bipeft: %s: the session %s can be continued from its last checkpoint "
+                "with: bipeft resume %s\n", name, search_dir(s), search_dir(s));
+        search_close(s);
+        backend_close(be);
+        return st == PF_ERR_NUMERIC || st == PF_ERR_SCRIPT || st == PF_ERR_IO ? 1 : 1;
+    }
+    printf("session %s\n", search_dir(s));
+    printf("  budget %lld  params %lld (%d modules)  iterations %lld of %lld  stages %d/%d%s\n",
+           (long long)r.budget, (long long)r.params, r.n_modules, (long long)r.iterations,
+           (long long)r.planned, r.stages_done, r.stages_total,
+           r.early_stopped ? "  (stopped early)" : "");
+    if (r.guard_stages)
+        printf("  the termination guard ran the last %d stages\n", r.guard_stages);
+    printf("  search %.1f s  retrain %.1f s\n", r.search_seconds, r.retrain_seconds);
+    if (r.has_dev)
+        printf("  dev  %s %.4f\n", r.metric, r.dev);
+    if (r.has_test)
+        printf("  test %s %.4f\n", r.metric, r.test);
+    printf("  structure: %s/structure.json  adapter: %s/retrain/adapter.safetensors\n",
+           search_dir(s), search_dir(s));
+    search_close(s);
+    backend_close(be);
+    return 0;
+}
+
+static int common_flag(const char *a, int *quiet, int *verbose) {
+    if (!strcmp(a, "--headless"))
+        return 1;
+    if (!strcmp(a, "--quiet"))
+        return *quiet = 1;
+    if (!strcmp(a, "--verbose"))
+        return *verbose = 1;
+    return 0;
+}
+
+int cmd_search(const struct cmd_ctx *ctx, int argc, char **argv) {
+    const char *path = NULL, *session = NULL;
+    int quiet = 0, verbose = 0;
+    const char *usage = "usage: bipeft search CONFIG.lua [--headless] [--session DIR] "
+                        "[--quiet] [--verbose]";
+    for (int i = 0; i < argc; i++) {
+        if (common_flag(argv[i], &quiet, &verbose))
+            continue;
+        if (!strcmp(argv[i], "--session") && i + 1 < argc) {
+            session = argv[++i];
+        } else if (argv[i][0] == '-' || path) {
+            fprintf(stderr, "bipeft: search: unexpected argument '%s' (%s)\n", argv[i], usage);
+            return 2;
+        } else {
+            path = argv[i];
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "bipeft: search: %s\n", usage);
+        return 2;
+    }
+    struct pf_err err = {0};
+    struct run_config cfg;
+    pf_status st = script_config_load(path, NULL, &cfg, &err);
+    if (st != PF_OK) {
+        fprintf(stderr, "bipeft: search: %s\n", err.msg);
+        return 2;
+    }
+    if (cfg.mode != CFG_MODE_SEARCH) {
+        fprintf(stderr, "bipeft: search: %s: mode is \"train\"; run it with bipeft train, or "
+                "set mode = \"search\"\n", path);
+        return 2;
+    }
+    struct cmd_ctx c2 = *ctx;
+    if (!c2.threads)
+        c2.threads = cfg.threads;
+    if (!ctx->device || !strcmp(ctx->device, "cpu"))
+        c2.device = cfg.device;
+    struct backend *be = cmd_open_backend(&c2, "search");
+    if (!be)
+        return 2;
+    struct search_opts o = {.session_dir = session, .quiet = quiet};
+    struct search *s = NULL;
+    st = search_open(&s, &cfg, be, &o, &err);
+    if (st != PF_OK) {
+        fprintf(stderr, "bipeft: search: %s\n", err.msg);
+        backend_close(be);
+        return input_error(st) ? 2 : 1;
+    }
+    struct search_progress pg;
+    search_progress_init(&pg, stderr, "search", verbose);
+    if (!quiet)
+        fprintf(stderr, "bipeft: search: session %s: %d candidate modules, budget %lld\n",
+                search_dir(s), search_n_candidates(s), (long long)search_budget(s));
+    return finish("search", s, be, &pg, quiet);
+}
+
+int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv) {
+    const char *dir = NULL;
+    int quiet = 0, verbose = 0;
+    for (int i = 0; i < argc; i++) {
+        if (common_flag(argv[i], &quiet, &verbose))
+            continue;
+        if (argv[i][0] == '-' || dir) {
+            fprintf(stderr, "bipeft: resume: unexpected argument '%s' (usage: bipeft resume "
+                    "DIR [--quiet] [--verbose])\n", argv[i]);
+            return 2;
+        }
+        dir = argv[i];
+    }
+    if (!dir) {
+        fprintf(stderr, "bipeft: resume: usage: bipeft resume DIR [--quiet] [--verbose]\n");
+        return 2;
+    }
+    /* the session's own threads and device: a resumed run repeats the same arithmetic */
+    struct pf_err err = {0};
+    struct run_config cfg;
+    char cp[1100];
+    snprintf(cp, sizeof cp, "%s/config.lua", dir);
+    if (script_config_load(cp, NULL, &cfg, &err) != PF_OK) {
+        fprintf(stderr, "bipeft: resume: %s: not a session folder: %s\n", dir, err.msg);
+        return 2;
+    }
+    struct cmd_ctx c2 = *ctx;
+    if (!c2.threads)
+        c2.threads = cfg.threads;
+    if (!ctx->device || !strcmp(ctx->device, "cpu"))
+        c2.device = cfg.device;
+    struct backend *be = cmd_open_backend(&c2, "resume");
+    if (!be)
+        return 2;
+    struct search_opts o = {.quiet = quiet};
+    struct search *s = NULL;
+    pf_status st = search_resume(&s, dir, be, &o, &err);
+    if (st != PF_OK) {
+        fprintf(stderr, "bipeft: resume: %s\n", err.msg);
+        backend_close(be);
+        return input_error(st) ? 2 : 1;
+    }
+    struct search_progress pg;
+    search_progress_init(&pg, stderr, "resume", verbose);
+    if (!quiet)
+        fprintf(stderr, "bipeft: resume: %s at iteration %lld, %d stages left\n", dir,
+                (long long)search_iteration(s), search_stages_left(s));
+    return finish("resume", s, be, &pg, quiet);
+}

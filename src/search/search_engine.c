@@ -1,0 +1,843 @@
+/* search_engine.c - a session from start to end (search.h): set-up (the supernet, its
+ * candidates, the two data halves), the iteration loop, the termination guard, the structure,
+ * the retraining, events, interventions and the session's files. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/backend.h"
+#include "data/data.h"
+#include "peft/peft_io.h"
+#include "search/search_internal.h"
+#include "search/search_log.h"
+#include "search/search_session.h"
+#include "train/metrics.h"
+#include "train/progress.h"
+#include "util/atomic.h"
+#include "util/xalloc.h"
+
+static const char *method_name(int m) {
+    static const char *const n[] = {"bipeft", "s3delta", "manual", "random", "full"};
+    return m >= 0 && m < 5 ? n[m] : "bipeft";
+}
+
+/* The label runs carry: the method plus what an ablation changed. */
+static void method_label(const struct run_config *c, char *buf, size_t n) {
+    const char *m = method_name(c->search.method);
+    if (c->search.method != CFG_METHOD_BIPEFT) {
+        snprintf(buf, n, "%s", m);
+        return;
+    }
+    snprintf(buf, n, "bipeft%s%s%s%s", c->search.iterative ? "" : "-noiter",
+             c->search.order == CFG_ORDER_BINARY_THEN_RANK   ? "-binary-then-rank"
+             : c->search.order == CFG_ORDER_RANK_THEN_BINARY ? "-rank-then-binary"
+                                                             : "",
+             c->search.gumbel ? "" : "-nogumbel", c->search.early_stop ? "" : "-noes");
+}
+
+/* ---- events ---- */
+
+void search_event_init(const struct search *s, struct search_event *ev,
+                       enum search_event_type type, const char *source) {
+    memset(ev, 0, sizeof *ev);
+    ev->type = type;
+    ev->module = -1;
+    ev->value2 = NAN;
+    ev->expected = NAN;
+    snprintf(ev->source, sizeof ev->source, "%s", source ? source : "engine");
+    (void)s;
+}
+
+void search_emit(struct search *s, struct search_event *ev) {
+    ev->seq = ++s->seq;
+    ev->step = s->it;
+    ev->epoch = s->epoch;
+    ev->stage = s->stages_left;
+    if (isnan(ev->expected))
+        ev->expected = s->nc ? search_expected_params(s, 0) : 0;
+    ev->current = s->nc && s->have_trainer && s->phase <= SPH_GUARD ? search_hard_params(s) : 0;
+    ev->seconds = s->seconds_before + (progress_now() - s->t0);
+    for (int i = 0; i < s->n_sinks; i++)
+        s->sinks[i].emit(s->sinks[i].ctx, ev);
+}
+
+pf_status search_add_sink(struct search *s, const struct search_sink *sink, struct pf_err *err) {
+    if (s->n_sinks >= SEARCH_MAX_SINKS)
+        return pf_err_set(err, PF_ERR_ARG, "search: at most %d sinks", SEARCH_MAX_SINKS);
+    s->sinks[s->n_sinks++] = *sink;
+    return PF_OK;
+}
+
+static void emit_text(struct search *s, enum search_event_type t, const char *source,
+                      const char *text) {
+    struct search_event ev;
+    search_event_init(s, &ev, t, source);
+    snprintf(ev.text, sizeof ev.text, "%s", text);
+    search_emit(s, &ev);
+}
+
+static pf_status set_meta(struct search *s, const char *k, const char *v, struct pf_err *err) {
+    return s->log ? search_log_set_meta(s->log, k, v, err) : PF_OK;
+}
+
+static pf_status set_meta_num(struct search *s, const char *k, double v, struct pf_err *err) {
+    char b[64];
+    if (isnan(v))
+        snprintf(b, sizeof b, "-");
+    else if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(b, sizeof b, "%lld", (long long)v);
+    else
+        snprintf(b, sizeof b, "%.6g", v);
+    return set_meta(s, k, b, err);
+}
+
+/* ---- set-up ---- */
+
+static void cand_name(const struct peft_spec *sp, char *buf, size_t n) {
+    if (sp->layer < 0)
+        snprintf(buf, n, "final.%s", script_kind_name(sp->kind));
+    else
+        snprintf(buf, n, "L%d.%s.%s", sp->layer, script_kind_name(sp->kind),
+                 script_target_name(sp->target));
+}
+
+static pf_status build_candidates(struct search *s, struct pf_err *err) {
+    const struct run_config *c = &s->cfg;
+    s->nc = s->t.p.n;
+    s->c = xcalloc((size_t)(s->nc ? s->nc : 1), sizeof *s->c);
+    s->mv = xcalloc((size_t)(s->nc ? s->nc : 1), sizeof *s->mv);
+    s->mv_probs = xcalloc((size_t)(s->nc ? s->nc : 1) * SRANK_MAX, sizeof *s->mv_probs);
+    for (int i = 0; i < s->nc; i++) {
+        struct search_cand *cd = &s->c[i];
+        const struct peft_module *md = &s->t.p.mod[i];
+        const struct cfg_group *g = &c->space.group[md->s.kind];
+        cd->pi = i;
+        cd->kind = md->s.kind;
+        cd->layer = md->s.layer;
+        cand_name(&md->s, cd->name, sizeof cd->name);
+        if (md->s.r_max > 0) {
+            int k0 = 0;
+            if (s->joint)
+                cd->ranks[k0++] = 0;
+            for (int k = 0; k < g->n_ranks; k++)
+                cd->ranks[k0 + k] = g->ranks[k];
+            cd->n_ranks = k0 + g->n_ranks;
+            for (int k = 0; k < cd->n_ranks; k++)
+                cd->cost[k] = cd->ranks[k] ? peft_param_count(&s->t.m, &md->s, cd->ranks[k]) : 0;
+            cd->full_cost = cd->cost[cd->n_ranks - 1];
+        } else {
+            cd->cost[0] = cd->full_cost = peft_param_count(&s->t.m, &md->s, 0);
+        }
+        for (int j = 0; j < md->n_t; j++)
+            cd->n_params += md->t[j].numel;
+        cd->vbuf = xcalloc((size_t)(cd->n_params ? cd->n_params : 1), sizeof *cd->vbuf);
+        if (c->search.method == CFG_METHOD_S3DELTA && cd->n_ranks > 0) {
+            int want = c->search.s3delta_rank, k = want ? -1 : 0;
+            for (int j = 0; j < cd->n_ranks && want; j++)
+                if (cd->ranks[j] == want)
+                    k = j;
+            if (k < 0)
+                return pf_err_set(err, PF_ERR_ARG, "%s: search.s3delta_rank: %d is not a "
+                                  "candidate rank of space.%s", c->file, want,
+                                  script_kind_name(cd->kind));
+            cd->fixed = 1;
+            cd->fixed_idx = k;
+        }
+    }
+    search_init_logits(s);
+    search_expected_params(s, 1);
+    return PF_OK;
+}
+
+static int needs_search(const struct run_config *c) {
+    return c->search.method == CFG_METHOD_BIPEFT || c->search.method == CFG_METHOD_S3DELTA;
+}
+
+static int selective(const struct search *s) {
+    return s->cfg.search.method == CFG_METHOD_BIPEFT && s->cfg.search.early_stop && !s->joint;
+}
+
+/* Everything a session needs, from DIR/config.lua (new sessions write it first). */
+static pf_status setup(struct search *s, int create, struct pf_err *err) {
+    char p[1100];
+    snprintf(p, sizeof p, "%s/config.lua", s->dir);
+    s->pol = script_policy_new(NULL);
+    pf_status st = script_policy_load(s->pol, p, NULL, err);
+    if (st != PF_OK)
+        return st;
+    s->cfg = *script_policy_config(s->pol);
+    const struct run_config *c = &s->cfg;
+    s->joint = !c->search.iterative && c->search.method == CFG_METHOD_BIPEFT;
+    PF_STEP(st, search_log_open(s->dir, create, &s->log, err));
+    if (st != PF_OK)
+        return st;
+    struct search_sink ls;
+    search_log_sink(s->log, &ls);
+    s->sinks[s->n_sinks++] = ls;
+    st = trainer_open(&s->t, c, s->be, err);
+    if (st != PF_OK)
+        return st;
+    s->have_trainer = 1;
+    s->t.quiet = 1;
+    /* the budget */
+    if (c->budget.params > 0) {
+        s->budget = c->budget.params;
+    } else {
+        int64_t base = 0;
+        for (int i = 0; i < s->t.m.n_params; i++)
+            if (!s->t.m.params[i].head)
+                base += model_param_numel(&s->t.m.params[i]);
+        s->budget = (int64_t)floor(c->budget.fraction * (double)base);
+    }
+    if (s->budget < 1 && c->search.method != CFG_METHOD_FULL)
+        return pf_err_set(err, PF_ERR_ARG, "%s: budget: %g of the backbone is less than one "
+                          "parameter", c->file, c->budget.fraction);
+    if (c->search.method != CFG_METHOD_FULL) {
+        struct peft_spec *specs = NULL;
+        int n = 0;
+        st = train_space_specs(c, &s->t.m, &specs, &n, err);
+        if (st == PF_OK && n == 0)
+            st = pf_err_set(err, PF_ERR_ARG, "%s: space: no candidate module", c->file);
+        PF_STEP(st, trainer_build(&s->t, specs, n, 0, err));
+        xfree(specs);
+        PF_STEP(st, build_candidates(s, err));
+        if (st != PF_OK)
+            return st;
+    }
+    s->stages_total = s->stages_left = c->search.stages;
+    if (needs_search(c)) {
+        int64_t *a = NULL, *b = NULL, na = 0, nb = 0;
+        PF_STEP(st, data_split_half(s->t.enc[TE_TRAIN].n, c->task.search_split, c->seed, &a,
+                                    &na, &b, &nb, err));
+        if (st == PF_OK && (na == 0 || nb == 0))
+            st = pf_err_set(err, PF_ERR_ARG, "%s: %lld training examples cannot be split into "
+                            "a weight half and an architecture half", c->task.train,
+                            (long long)s->t.enc[TE_TRAIN].n);
+        s->idx_w = a;
+        s->idx_a = b;
+        s->n_w = na;
+        s->n_a = nb;
+        struct data_loader_opts ow = {.batch_size = c->optim.batch_size, .shuffle = 1,
+                                      .seed = c->seed, .idx = a, .n_idx = na,
+                                      .pad_id = s->t.pad_id};
+        struct data_loader_opts oa = ow;
+        oa.seed = c->seed + 1;
+        oa.idx = b;
+        oa.n_idx = nb;
+        PF_STEP(st, data_loader_create(&s->ld_w, &s->t.enc[TE_TRAIN], &ow, err));
+        PF_STEP(st, data_loader_create(&s->ld_a, &s->t.enc[TE_TRAIN], &oa, err));
+        if (st != PF_OK)
+            return st;
+        s->per_epoch = data_loader_batches(s->ld_w);
+        s->planned = s->per_epoch * c->optim.epochs;
+    }
+    if (create) {
+        char lbl[64], now[32];
+        method_label(c, lbl, sizeof lbl);
+        time_t tt = time(NULL);
+        struct tm tm;
+        localtime_r(&tt, &tm);
+        strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%S", &tm);
+        PF_STEP(st, set_meta(s, "created", now, err));
+        PF_STEP(st, set_meta(s, "task", c->task.name, err));
+        PF_STEP(st, set_meta(s, "model", c->model.path, err));
+        PF_STEP(st, set_meta(s, "method", lbl, err));
+        PF_STEP(st, set_meta_num(s, "budget", (double)s->budget, err));
+        PF_STEP(st, set_meta(s, "metric", metric_name(s->t.task.metrics[0]), err));
+    }
+    PF_STEP(st, set_meta(s, "status", "searching", err));
+    PF_STEP(st, set_meta_num(s, "pid", (double)getpid(), err));
+    return st;
+}
+
+static struct search *alloc_search(struct backend *be, const struct search_opts *o) {
+    struct search *s = xcalloc(1, sizeof *s);
+    s->be = be;
+    if (o)
+        s->opts = *o;
+    pthread_mutex_init(&s->mu, NULL);
+    s->t0 = progress_now();
+    s->flag = SSTAGE_BINARY;
+    s->global_stab = NAN;
+    return s;
+}
+
+pf_status search_open(struct search **out, const struct run_config *cfg, struct backend *be,
+                      const struct search_opts *o, struct pf_err *err) {
+    *out = NULL;
+    struct search *s = alloc_search(be, o);
+    char lbl[64];
+    method_label(cfg, lbl, sizeof lbl);
+    pf_status st = search_session_dir(cfg, lbl, o ? o->session_dir : NULL, s->dir,
+                                      sizeof s->dir, err);
+    PF_STEP(st, search_session_write_config(cfg, s->dir, err));
+    PF_STEP(st, setup(s, 1, err));
+    if (st == PF_OK) {
+        struct search_event ev;
+        search_event_init(s, &ev, SEV_START, "engine");
+        ev.value = (double)s->budget;
+        ev.n = s->nc;
+        snprintf(ev.text, sizeof ev.text, "%s", lbl);
+        search_emit(s, &ev);
+        emit_text(s, SEV_PHASE, "engine", needs_search(&s->cfg) ? "search" : "structure");
+        for (int i = 0; i < s->cfg.search.n_pin && st == PF_OK; i++) {
+            struct search_request rq = {.type = SREQ_PIN};
+            snprintf(rq.module, sizeof rq.module, "%s", s->cfg.search.pin[i]);
+            st = search_apply(s, &rq, "config", err);
+            if (st != PF_OK)
+                st = pf_err_set(err, st, "%s: search.pin[%d]: %s", s->cfg.file, i + 1,
+                                err->msg);
+        }
+        PF_STEP(st, search_checkpoint(s, err));
+    }
+    if (st != PF_OK) {
+        if (s->log) {
+            struct pf_err e2;
+            search_log_set_meta(s->log, "status", "failed", &e2);
+            emit_text(s, SEV_ERROR, "engine", err->msg);
+            search_log_flush(s->log, &e2);
+        }
+        search_close(s);
+        return st;
+    }
+    *out = s;
+    return PF_OK;
+}
+
+pf_status search_resume(struct search **out, const char *dir, struct backend *be,
+                        const struct search_opts *o, struct pf_err *err) {
+    *out = NULL;
+    struct search *s = alloc_search(be, o);
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    char p[1100];
+    snprintf(p, sizeof p, "%s/checkpoint.bin", dir);
+    pf_status st = access(p, R_OK) == 0
+                       ? PF_OK
+                       : pf_err_set(err, PF_ERR_IO, "%s: no checkpoint.bin: not a session "
+                                    "folder, or it failed before its first checkpoint", dir);
+    PF_STEP(st, setup(s, 0, err));
+    int64_t seq = 0;
+    PF_STEP(st, search_ckpt_read(s, &seq, err));
+    PF_STEP(st, search_log_truncate(s->log, seq, err));
+    if (st == PF_OK) {
+        char n[32] = "", b[32];
+        struct pf_err e2;
+        search_log_get_meta(s->log, "resumes", n, sizeof n, &e2);
+        snprintf(b, sizeof b, "%d", atoi(n) + 1);
+        st = search_log_set_meta(s->log, "resumes", b, err);
+        if (s->phase == SPH_RETRAIN)
+            PF_STEP(st, search_log_set_meta(s->log, "status", "retraining", err));
+        if (s->phase == SPH_DONE)
+            st = pf_err_set(err, PF_ERR_ARG, "%s: this session is already done", dir);
+    }
+    if (st != PF_OK) {
+        search_close(s);
+        return st;
+    }
+    *out = s;
+    return PF_OK;
+}
+
+void search_close(struct search *s) {
+    if (!s)
+        return;
+    if (s->have_trainer)
+        trainer_close(&s->t);
+    data_loader_free(s->ld_w);
+    data_loader_free(s->ld_a);
+    free(s->idx_w);
+    free(s->idx_a);
+    for (int i = 0; i < s->nc; i++)
+        xfree(s->c[i].vbuf);
+    xfree(s->c);
+    xfree(s->mv);
+    xfree(s->mv_probs);
+    xfree(s->loss_hist);
+    xfree(s->metric_hist);
+    script_policy_free(s->pol);
+    search_log_close(s->log);
+    pthread_mutex_destroy(&s->mu);
+    xfree(s);
+}
+
+/* ---- interventions ---- */
+
+void search_request(struct search *s, const struct search_request *rq) {
+    pthread_mutex_lock(&s->mu);
+    if (s->pend.n < (int)(sizeof s->pend.rq / sizeof s->pend.rq[0]))
+        s->pend.rq[s->pend.n++] = *rq;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int search_find(const struct search *s, const char *name) {
+    for (int i = 0; i < s->nc; i++)
+        if (!strcmp(s->c[i].name, name))
+            return i;
+    return -1;
+}
+
+pf_status search_apply(struct search *s, const struct search_request *rq, const char *source,
+                       struct pf_err *err) {
+    pf_status st = PF_OK;
+    enum script_verb verb = SCRIPT_VERB_LOG;
+    int mod = -1;
+    switch (rq->type) {
+    case SREQ_PIN: verb = SCRIPT_VERB_PIN; break;
+    case SREQ_UNPIN: verb = SCRIPT_VERB_UNPIN; break;
+    case SREQ_PRUNE: verb = SCRIPT_VERB_PRUNE; break;
+    case SREQ_FIX_RANK: verb = SCRIPT_VERB_FIX_RANK; break;
+    case SREQ_BUDGET: verb = SCRIPT_VERB_SET_BUDGET; break;
+    case SREQ_PAUSE:
+    case SREQ_RESUME: {
+        s->paused = rq->type == SREQ_PAUSE;
+        struct search_event ev;
+        search_event_init(s, &ev, SEV_PAUSE, source);
+        ev.value = s->paused;
+        search_emit(s, &ev);
+        return PF_OK;
+    }
+    case SREQ_CHECKPOINT:
+        return search_checkpoint(s, err);
+    case SREQ_STOP:
+        s->stop = 1;
+        return PF_OK;
+    }
+    if (verb != SCRIPT_VERB_SET_BUDGET) {
+        mod = search_find(s, rq->module);
+        if (mod < 0)
+            st = pf_err_set(err, PF_ERR_ARG, "no candidate module named '%s' (names look like "
+                            "L3.lora.q or final.ln)", rq->module);
+    }
+    if (st == PF_OK && s->phase != SPH_SEARCH)
+        st = pf_err_set(err, PF_ERR_ARG, "the search is over (%s); interventions apply only "
+                        "while it runs", s->phase == SPH_RETRAIN ? "retraining" : "done");
+    if (st == PF_OK && !needs_search(&s->cfg))
+        st = pf_err_set(err, PF_ERR_ARG, "method %s has no search to steer",
+                        method_name(s->cfg.search.method));
+    if (st == PF_OK)
+        st = search_act(s, verb, mod, (double)rq->value, source, err);
+    if (st != PF_OK) {
+        struct search_event ev;
+        search_event_init(s, &ev, SEV_REFUSED, source);
+        ev.module = mod;
+        ev.value = (double)rq->value;
+        snprintf(ev.text, sizeof ev.text, "%s", err->msg);
+        search_emit(s, &ev);
+    }
+    return st;
+}
+
+/* Requests queued by other threads, applied now; 1 when any was applied. */
+static int drain_requests(struct search *s) {
+    struct search_pending p;
+    pthread_mutex_lock(&s->mu);
+    p = s->pend;
+    s->pend.n = 0;
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < p.n; i++) {
+        struct pf_err e = {0};
+        (void)search_apply(s, &p.rq[i], "user", &e);
+    }
+    return p.n > 0;
+}
+
+pf_status search_checkpoint(struct search *s, struct pf_err *err) {
+    pf_status st = search_log_flush(s->log, err);
+    PF_STEP(st, search_log_sink_error(s->log, err));
+    PF_STEP(st, search_ckpt_write(s, err));
+    return st; /* no event: a resumed run must log exactly what an uninterrupted one does */
+}
+
+/* ---- the loop ---- */
+
+static pf_status next_batch(struct data_loader *ld, struct data_batch *b, struct pf_err *err) {
+    int done = 0;
+    pf_status st = data_loader_next(ld, b, &done, err);
+    if (st == PF_OK && done)
+        st = data_loader_next(ld, b, &done, err);
+    if (st == PF_OK && done)
+        st = pf_err_set(err, PF_ERR_ARG, "search: an empty half of the training set");
+    return st;
+}
+
+static void hist_push(double **h, int *n, int *cap, double v) {
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 256;
+        *h = xrealloc(*h, (size_t)*cap * sizeof **h);
+    }
+    (*h)[(*n)++] = v;
+}
+
+static int arch_stage(struct search *s) {
+    int half = s->epoch < (s->cfg.optim.epochs + 1) / 2;
+    switch (s->cfg.search.order) {
+    case CFG_ORDER_BINARY_THEN_RANK: return half ? SSTAGE_BINARY : SSTAGE_RANK;
+    case CFG_ORDER_RANK_THEN_BINARY: return half ? SSTAGE_RANK : SSTAGE_BINARY;
+    default: {
+        int st = s->flag;
+        s->flag = !s->flag;
+        return st;
+    }
+    }
+}
+
+static pf_status eval_dev(struct search *s, struct pf_err *err) {
+    if (s->t.enc[TE_DEV].n == 0)
+        return PF_OK;
+    if (s->cfg.search.method == CFG_METHOD_S3DELTA)
+        search_s3delta_probs(s);
+    search_set_discrete(s);
+    double dv[METRIC_COUNT], loss = 0;
+    pf_status st = trainer_eval(&s->t, TE_DEV, dv, &loss, err);
+    if (st != PF_OK)
+        return st;
+    double v = dv[s->t.task.metrics[0]];
+    hist_push(&s->metric_hist, &s->n_metric, &s->cap_metric, v);
+    struct search_event ev;
+    search_event_init(s, &ev, SEV_EVAL, "engine");
+    ev.value = v;
+    ev.value2 = loss;
+    snprintf(ev.text, sizeof ev.text, "%s", metric_name(s->t.task.metrics[0]));
+    search_emit(s, &ev);
+    return PF_OK;
+}
+
+static void emit_snapshot(struct search *s) {
+    search_expected_params(s, 1);
+    for (int i = 0; i < s->nc; i++) {
+        const struct search_cand *c = &s->c[i];
+        struct search_event ev;
+        search_event_init(s, &ev, SEV_SENSITIVITY, "engine");
+        ev.module = i;
+        ev.value = c->sens_i;
+        ev.value2 = c->dsi;
+        ev.rank = c->n_ranks ? c->ranks[search_cur_rank_idx(c)] : 0;
+        ev.lr = c->n_ranks ? 1.0 / (1.0 + exp(c->bl[0] - c->bl[1])) : c->keep_p;
+        ev.tau = c->e_cost;
+        snprintf(ev.text, sizeof ev.text, "%s", c->name);
+        search_emit(s, &ev);
+    }
+}
+
+/* One iteration: architecture step, weight step, statistics, policy. *end = 1 when the
+ * search is over. */
+static pf_status iterate(struct search *s, int *end, struct pf_err *err) {
+    const struct run_config *c = &s->cfg;
+    s->epoch = (int)(s->it / s->per_epoch);
+    double tau = 1, lr = 0;
+    pf_status st = script_policy_tau(s->pol, s->epoch, c->optim.epochs, &tau, err);
+    PF_STEP(st, script_policy_lr(s->pol, s->it, s->planned, &lr, err));
+    if (st != PF_OK)
+        return st;
+    if (!(tau > 0) || !isfinite(tau) || !isfinite(lr) || lr < 0)
+        return pf_err_set(err, PF_ERR_SCRIPT, "policy: tau must be > 0 and lr >= 0 and finite "
+                          "(got tau %g, lr %g at step %lld)", tau, lr, (long long)s->it);
+    s->tau = tau;
+    struct data_batch ba, bw;
+    peft_next_step(&s->t.p);
+    /* (1) the architecture step */
+    PF_STEP(st, next_batch(s->ld_a, &ba, err));
+    int stage = arch_stage(s);
+    float la = 0;
+    PF_STEP(st, trainer_zero_grads(&s->t, err));
+    if (st == PF_OK)
+        search_sample(s, 1, stage);
+    PF_STEP(st, search_apply_sample(s, err));
+    PF_STEP(st, trainer_micro_step(&s->t, &ba, 1.0f, s->it + 1, &la, err));
+    if (st != PF_OK)
+        return st;
+    s->loss_a = la;
+    if (isfinite(la)) {
+        search_arch_grads(s, stage);
+        search_arch_update(s);
+        if (selective(s))
+            search_stats_val(s);
+    }
+    /* (2) the weight step */
+    float lw = 0;
+    PF_STEP(st, next_batch(s->ld_w, &bw, err));
+    PF_STEP(st, trainer_zero_grads(&s->t, err));
+    if (st == PF_OK)
+        search_sample(s, 0, SSTAGE_BINARY);
+    PF_STEP(st, search_apply_sample(s, err));
+    PF_STEP(st, trainer_micro_step(&s->t, &bw, 1.0f, s->it + 1, &lw, err));
+    if (st != PF_OK)
+        return st;
+    s->loss_w = lw;
+    int skipped = !isfinite(lw);
+    if (!skipped) {
+        if (selective(s))
+            search_stats_tra(s);
+        double norm = 0;
+        st = trainer_apply_update(&s->t, (float)lr, (int)(s->updates + 1), &norm, err);
+        if (st == PF_ERR_NUMERIC) {
+            st = PF_OK;
+            skipped = 1;
+        } else if (st == PF_OK) {
+            s->updates++;
+        }
+    }
+    if (st != PF_OK)
+        return st;
+    if (skipped) {
+        s->nan_skips++;
+        if (++s->nan_run >= c->train.max_nan_skips)
+            return pf_err_set(err, PF_ERR_NUMERIC, "search diverged: %lld steps in a row had a "
+                              "non-finite loss or gradient (last at step %lld); lower optim.lr",
+                              (long long)s->nan_run, (long long)s->it + 1);
+    } else {
+        s->nan_run = 0;
+    }
+    s->it++;
+    hist_push(&s->loss_hist, &s->n_loss, &s->cap_loss, lw);
+    /* (3) budget-guided early selection */
+    if (selective(s) && s->stages_left > 0 && s->epoch >= c->search.prune_begin_epoch) {
+        search_window_push(s);
+        int fire = 0;
+        st = search_hook_trigger(s, &fire, err);
+        if (st == PF_OK && fire)
+            st = search_do_stage(s, 0, err);
+        if (st != PF_OK)
+            return st;
+    }
+    int stop = 0;
+    st = search_hook_step(s, &stop, err);
+    if (st != PF_OK)
+        return st;
+    struct search_event ev;
+    search_event_init(s, &ev, SEV_STEP, "engine");
+    ev.loss_w = lw;
+    ev.loss_a = la;
+    ev.tau = tau;
+    ev.lr = lr;
+    ev.n = s->planned;
+    ev.value = (double)s->budget;
+    search_emit(s, &ev);
+    if (c->search.snapshot_every > 0 && s->it % c->search.snapshot_every == 0)
+        emit_snapshot(s);
+    if (s->it % s->per_epoch == 0)
+        st = eval_dev(s, err);
+    if (stop || (selective(s) && s->stages_left == 0) || s->it >= s->planned)
+        *end = 1;
+    return st;
+}
+
+static pf_status finish_search(struct search *s, struct pf_err *err) {
+    pf_status st = PF_OK;
+    s->res.early_stopped = s->it < s->planned;
+    if (selective(s)) {
+        s->phase = SPH_GUARD;
+        if (s->stages_left > 0)
+            emit_text(s, SEV_PHASE, "guard", "guard");
+        while (st == PF_OK && s->stages_left > 0)
+            st = search_do_stage(s, 1, err);
+        PF_STEP(st, search_guard_fit(s, err));
+    }
+    if (st != PF_OK)
+        return st;
+    if (s->cfg.search.method == CFG_METHOD_S3DELTA)
+        search_s3delta_probs(s);
+    struct peft_spec *sp = NULL;
+    int n = 0;
+    switch (s->cfg.search.method) {
+    case CFG_METHOD_MANUAL: st = search_manual_structure(s, &sp, &n, err); break;
+    case CFG_METHOD_RANDOM: st = search_random_structure(s, &sp, &n, err); break;
+    case CFG_METHOD_FULL: break;
+    default: st = search_derive(s, &sp, &n, err); break;
+    }
+    if (st == PF_OK && s->cfg.search.method != CFG_METHOD_FULL) {
+        s->res.params = search_structure_params(s, sp, n);
+        s->res.n_modules = n;
+        if (s->res.params > s->budget)
+            st = pf_err_set(err, PF_ERR_ARG, "internal: the structure needs %lld parameters, "
+                            "over the budget of %lld", (long long)s->res.params,
+                            (long long)s->budget);
+        char *json = st == PF_OK ? peft_structure_json(&s->t.m, sp, n) : NULL;
+        char p[1100];
+        snprintf(p, sizeof p, "%s/structure.json", s->dir);
+        if (st == PF_OK)
+            st = json ? atomic_write(p, json, strlen(json), err)
+                      : pf_err_set(err, PF_ERR_NOMEM, "out of memory");
+        free(json);
+    }
+    xfree(sp);
+    s->search_seconds = s->seconds_before + (progress_now() - s->t0);
+    s->phase = SPH_RETRAIN;
+    struct search_event ev;
+    search_event_init(s, &ev, SEV_PHASE, "engine");
+    ev.value = (double)s->res.params;
+    snprintf(ev.text, sizeof ev.text, "retrain");
+    if (st == PF_OK) {
+        search_emit(s, &ev);
+        st = set_meta_num(s, "params", (double)s->res.params, err);
+        PF_STEP(st, set_meta_num(s, "search_seconds", s->search_seconds, err));
+        PF_STEP(st, set_meta(s, "status", "retraining", err));
+        PF_STEP(st, search_checkpoint(s, err));
+    }
+    return st;
+}
+
+/* Retrain the structure from scratch on the full training set; score dev and test. */
+static pf_status retrain(struct search *s, struct pf_err *err) {
+    struct run_config rc = s->cfg;
+    rc.mode = CFG_MODE_TRAIN;
+    if (rc.search.retrain_epochs > 0)
+        rc.optim.epochs = rc.search.retrain_epochs;
+    int full = rc.search.method == CFG_METHOD_FULL;
+    rc.train.full = full;
+    char p[1100], rd[1100];
+    snprintf(p, sizeof p, "%s/structure.json", s->dir);
+    snprintf(rd, sizeof rd, "%s/retrain", s->dir);
+    if (s->have_trainer) {
+        trainer_close(&s->t);
+        s->have_trainer = 0;
+    }
+    struct peft_spec *sp = NULL;
+    int n = 0;
+    pf_status st = full ? PF_OK : peft_structure_read(p, &sp, &n, err);
+    PF_STEP(st, trainer_open(&s->t, &rc, s->be, err));
+    if (st == PF_OK)
+        s->have_trainer = 1;
+    s->t.quiet = 1;
+    if (st == PF_OK && n == 0 && !full && !rc.train.head)
+        st = pf_err_set(err, PF_ERR_ARG, "the structure is empty (the budget fits no module) "
+                        "and train.head is false: nothing to retrain");
+    PF_STEP(st, trainer_build(&s->t, sp, n, full, err));
+    xfree(sp);
+    PF_STEP(st, atomic_mkdirs(rd, err));
+    PF_STEP(st, trainer_write_run_files(&s->t, rd, err));
+    struct train_result r;
+    double t0 = progress_now();
+    PF_STEP(st, trainer_fit(&s->t, rd, &r, err));
+    if (st != PF_OK)
+        return st;
+    if (full)
+        s->res.params = r.trainable;
+    s->retrain_seconds = progress_now() - t0;
+    enum data_metric pm = s->t.task.metrics[0];
+    s->res.has_dev = r.has_dev;
+    s->res.has_test = r.has_test;
+    s->res.dev = r.has_dev ? r.dev[pm] : NAN;
+    s->res.test = r.has_test ? r.test[pm] : NAN;
+    snprintf(s->res.metric, sizeof s->res.metric, "%s", metric_name(pm));
+    return PF_OK;
+}
+
+static pf_status write_summary(struct search *s, struct pf_err *err) {
+    char buf[2048], path[1100];
+    const struct search_result *r = &s->res;
+    int n = snprintf(buf, sizeof buf,
+                     "{\n  \"format\": \"bipeft-search-summary\",\n  \"task\": \"%s\",\n"
+                     "  \"method\": \"%s\",\n  \"budget\": %lld,\n  \"params\": %lld,\n"
+                     "  \"modules\": %d,\n  \"iterations\": %lld,\n  \"planned\": %lld,\n"
+                     "  \"stages_done\": %d,\n  \"stages_total\": %d,\n  \"early_stopped\": %s,\n"
+                     "  \"guard_stages\": %d,\n  \"metric\": \"%s\",\n  \"dev\": %.6f,\n"
+                     "  \"test\": %.6f,\n  \"search_seconds\": %.3f,\n"
+                     "  \"retrain_seconds\": %.3f\n}\n",
+                     s->t.task.name, method_name(s->cfg.search.method), (long long)r->budget,
+                     (long long)r->params, r->n_modules, (long long)r->iterations,
+                     (long long)r->planned, r->stages_done, r->stages_total,
+                     r->early_stopped ? "true" : "false", r->guard_stages, r->metric,
+                     isfinite(r->dev) ? r->dev : -1.0, isfinite(r->test) ? r->test : -1.0,
+                     r->search_seconds, r->retrain_seconds);
+    snprintf(path, sizeof path, "%s/summary.json", s->dir);
+    return atomic_write(path, buf, (size_t)n, err);
+}
+
+static void fill_result(struct search *s) {
+    struct search_result *r = &s->res;
+    r->iterations = s->it;
+    r->planned = s->planned;
+    r->stages_total = s->stages_total;
+    r->stages_done = s->stages_total - s->stages_left;
+    r->guard_stages = s->guard_stages;
+    r->budget = s->budget;
+    r->search_seconds = s->search_seconds;
+    r->retrain_seconds = s->retrain_seconds;
+}
+
+pf_status search_run(struct search *s, struct search_result *r, struct pf_err *err) {
+    pf_status st = PF_OK;
+    while (st == PF_OK && s->phase == SPH_SEARCH) {
+        if (drain_requests(s))
+            st = search_checkpoint(s, err); /* interventions survive a crash from here on */
+        if (st != PF_OK || s->paused || s->stop)
+            break;
+        if (s->opts.stop_after > 0 && s->it >= s->opts.stop_after)
+            break;
+        int end = !needs_search(&s->cfg) || s->it >= s->planned;
+        if (!end)
+            st = iterate(s, &end, err);
+        if (st == PF_OK)
+            st = search_log_flush(s->log, err);
+        if (st == PF_OK && end)
+            st = finish_search(s, err);
+        else if (st == PF_OK && s->cfg.search.checkpoint_every > 0 &&
+                 s->it % s->cfg.search.checkpoint_every == 0)
+            st = search_checkpoint(s, err);
+    }
+    if (st == PF_OK && s->phase == SPH_RETRAIN && !s->opts.no_retrain && !s->paused &&
+        !s->stop) {
+        st = s->cfg.search.retrain ? retrain(s, err) : PF_OK;
+        if (st == PF_OK) {
+            s->phase = SPH_DONE;
+            fill_result(s);
+            st = write_summary(s, err);
+            struct search_event ev;
+            search_event_init(s, &ev, SEV_DONE, "engine");
+            ev.value = (double)s->res.params;
+            ev.value2 = s->res.test;
+            snprintf(ev.text, sizeof ev.text, "%s", s->res.metric);
+            if (st == PF_OK)
+                search_emit(s, &ev);
+            PF_STEP(st, set_meta_num(s, "dev", s->res.dev, err));
+            PF_STEP(st, set_meta_num(s, "test", s->res.test, err));
+            PF_STEP(st, set_meta_num(s, "retrain_seconds", s->retrain_seconds, err));
+            PF_STEP(st, set_meta(s, "status", "done", err));
+            PF_STEP(st, search_checkpoint(s, err));
+        }
+    }
+    fill_result(s);
+    if (st != PF_OK) {
+        struct pf_err e2;
+        emit_text(s, SEV_ERROR, "engine", err->msg);
+        search_log_set_meta(s->log, "status", "failed", &e2);
+        search_log_flush(s->log, &e2);
+        s->phase = SPH_FAILED;
+    }
+    if (r)
+        *r = s->res;
+    return st;
+}
+
+/* ---- read-only state ---- */
+
+const char *search_dir(const struct search *s) { return s->dir; }
+enum search_phase search_phase_of(const struct search *s) { return s->phase; }
+int search_n_candidates(const struct search *s) { return s->nc; }
+int64_t search_budget(const struct search *s) { return s->budget; }
+int search_stages_left(const struct search *s) { return s->stages_left; }
+int64_t search_iteration(const struct search *s) { return s->it; }
+
+double search_expected(const struct search *s) {
+    return search_expected_params((struct search *)s, 0);
+}
+
+void search_cand_info(const struct search *s, int i, struct search_cand_info *o) {
+    const struct search_cand *c = &s->c[i];
+    memset(o, 0, sizeof *o);
+    o->name = c->name;
+    o->pruned = c->pruned;
+    o->pinned = c->pinned;
+    o->fixed = c->fixed;
+    o->n_ranks = c->n_ranks;
+    o->rank = c->n_ranks ? c->ranks[search_cur_rank_idx(c)] : 0;
+    o->sensitivity = c->sens_i;
+    o->stability = c->dsi;
+    o->cost = c->e_cost;
+    o->full_cost = c->full_cost;
+}

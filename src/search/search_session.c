@@ -1,0 +1,245 @@
+/* search_session.c - a session folder's set-up files: the resolved config as a loadable Lua
+ * file (DIR/config.lua, every path absolute, checked to read back to the same config), its
+ * JSON (DIR/config.json), and a copy of the policy source (DIR/policy.lua). `bipeft resume`
+ * reads DIR/config.lua, so a session never depends on files that may change after it
+ * started (other than the model and the data). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "search/search_internal.h"
+#include "search/search_session.h"
+#include "util/atomic.h"
+#include "util/xalloc.h"
+
+struct sbuf {
+    char *p;
+    size_t n, cap;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2;
+        b->p = xrealloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s) {
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_quoted(struct sbuf *b, const char *s) {
+    sb_put(b, "\"", 1);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        char e[8];
+        if (*c == '"' || *c == '\\') {
+            e[0] = '\\';
+            e[1] = (char)*c;
+            sb_put(b, e, 2);
+        } else if (*c < 32 || *c == 127) {
+            snprintf(e, sizeof e, "\\%03u", *c);
+            sb_str(b, e);
+        } else {
+            sb_put(b, (const char *)c, 1);
+        }
+    }
+    sb_put(b, "\"", 1);
+}
+
+static void to_lua(struct sbuf *b, const cJSON *j, int depth) {
+    char num[64];
+    if (cJSON_IsObject(j) || cJSON_IsArray(j)) {
+        int obj = cJSON_IsObject(j);
+        sb_str(b, "{\n");
+        for (const cJSON *c = j->child; c; c = c->next) {
+            if (cJSON_IsNull(c) || (depth == 0 && c->string && !strcmp(c->string, "file")))
+                continue;
+            for (int i = 0; i <= depth; i++)
+                sb_str(b, "  ");
+            if (obj) {
+                sb_str(b, "[");
+                sb_quoted(b, c->string);
+                sb_str(b, "] = ");
+            }
+            to_lua(b, c, depth + 1);
+            sb_str(b, ",\n");
+        }
+        for (int i = 0; i < depth; i++)
+            sb_str(b, "  ");
+        sb_str(b, "}");
+    } else if (cJSON_IsString(j)) {
+        sb_quoted(b, j->valuestring);
+    } else if (cJSON_IsBool(j)) {
+        sb_str(b, cJSON_IsTrue(j) ? "true" : "false");
+    } else if (cJSON_IsNumber(j)) {
+        snprintf(num, sizeof num, "%.17g", j->valuedouble);
+        sb_str(b, num);
+    } else {
+        sb_str(b, "nil");
+    }
+}
+
+static void absolute(char *path, size_t n) {
+    if (!path[0] || path[0] == '/')
+        return;
+    char buf[PATH_MAX];
+    if (realpath(path, buf)) {
+        snprintf(path, n, "%s", buf);
+        return;
+    }
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd)) {
+        char tmp[PATH_MAX + CFG_PATH_MAX + 2];
+        snprintf(tmp, sizeof tmp, "%s/%s", cwd, path);
+        snprintf(path, n, "%s", tmp);
+    }
+}
+
+static pf_status read_all(const char *path, char **out, size_t *len, struct pf_err *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return pf_err_set(err, PF_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    struct sbuf b = {0};
+    char chunk[8192];
+    size_t k;
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
+        sb_put(&b, chunk, k);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        xfree(b.p);
+        return pf_err_set(err, PF_ERR_IO, "%s: read error", path);
+    }
+    *out = b.p ? b.p : xcalloc(1, 1);
+    *len = b.n;
+    return PF_OK;
+}
+
+pf_status search_session_dir(const struct run_config *cfg, const char *method,
+                             const char *given, char *dir, size_t n, struct pf_err *err) {
+    if (given && given[0]) {
+        snprintf(dir, n, "%s", given);
+        char probe[1100];
+        snprintf(probe, sizeof probe, "%s/log.db", dir);
+        if (access(probe, F_OK) == 0)
+            return pf_err_set(err, PF_ERR_IO, "%s: a session is already there (continue it with "
+                              "bipeft resume %s, or pick another folder)", dir, dir);
+        return atomic_mkdirs(dir, err);
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    const char *root = cfg->session[0] ? cfg->session : "sessions";
+    for (int k = 1; k < 1000; k++) {
+        if (k == 1)
+            snprintf(dir, n, "%s/%s-%s-%s", root, cfg->task.name, method, stamp);
+        else
+            snprintf(dir, n, "%s/%s-%s-%s-%d", root, cfg->task.name, method, stamp, k);
+        if (access(dir, F_OK) != 0)
+            return atomic_mkdirs(dir, err);
+    }
+    return pf_err_set(err, PF_ERR_IO, "%s: too many sessions started this second", root);
+}
+
+/* The policy file a config names, resolved like script_policy_load does: relative to the
+ * config's folder. */
+static void policy_path(const struct run_config *cfg, char *out, size_t n) {
+    if (cfg->policy[0] == '/') {
+        snprintf(out, n, "%s", cfg->policy);
+        return;
+    }
+    const char *slash = strrchr(cfg->file, '/');
+    if (slash)
+        snprintf(out, n, "%.*s/%s", (int)(slash - cfg->file), cfg->file, cfg->policy);
+    else
+        snprintf(out, n, "%s", cfg->policy);
+}
+
+pf_status search_session_write_config(const struct run_config *in, const char *dir,
+                                      struct pf_err *err) {
+    struct run_config cfg = *in;
+    const struct cfg_schedule *sc[3] = {&cfg.schedule.lr, &cfg.schedule.arch_lr,
+                                        &cfg.schedule.tau};
+    const char *sn[3] = {"lr", "arch_lr", "tau"};
+    for (int i = 0; i < 3; i++)
+        if (sc[i]->kind == CFG_SCHED_CUSTOM)
+            return pf_err_set(err, PF_ERR_UNSUPPORTED, "%s: schedule.%s: a Lua function "
+                              "schedule cannot be stored in a session for resuming; use "
+                              "constant, linear, cosine or step, or a policy's %s hook", in->file,
+                              sn[i], i == 2 ? "tau" : "lr");
+    absolute(cfg.model.path, sizeof cfg.model.path);
+    absolute(cfg.task.train, sizeof cfg.task.train);
+    absolute(cfg.task.dev, sizeof cfg.task.dev);
+    absolute(cfg.task.test, sizeof cfg.task.test);
+    absolute(cfg.structure, sizeof cfg.structure);
+    absolute(cfg.session, sizeof cfg.session);
+    char p[1200];
+    pf_status st = PF_OK;
+    if (strcmp(cfg.policy, "default") != 0) {
+        char src[1200];
+        policy_path(in, src, sizeof src);
+        char *txt = NULL;
+        size_t len = 0;
+        st = read_all(src, &txt, &len, err);
+        snprintf(p, sizeof p, "%s/policy.lua", dir);
+        if (st == PF_OK)
+            st = atomic_write(p, txt, len, err);
+        xfree(txt);
+        if (st != PF_OK)
+            return st;
+        absolute(p, sizeof p);
+        snprintf(cfg.policy, sizeof cfg.policy, "%s", p);
+    }
+    char *json = script_config_to_json(&cfg);
+    cJSON *j = json ? cJSON_Parse(json) : NULL;
+    if (!j) {
+        free(json);
+        return pf_err_set(err, PF_ERR_NOMEM, "out of memory");
+    }
+    struct sbuf b = {0};
+    sb_str(&b, "-- The resolved config of this session (written by bipeft search; bipeft resume "
+               "reads it).\nreturn ");
+    to_lua(&b, j, 0);
+    sb_str(&b, "\n");
+    cJSON_Delete(j);
+    snprintf(p, sizeof p, "%s/config.lua", dir);
+    st = atomic_write(p, b.p, b.n, err);
+    xfree(b.p);
+    if (st == PF_OK) {
+        snprintf(p, sizeof p, "%s/config.json", dir);
+        st = atomic_write(p, json, strlen(json), err);
+    }
+    /* it must read back to the same config */
+    if (st == PF_OK) {
+        struct run_config back;
+        snprintf(p, sizeof p, "%s/config.lua", dir);
+        struct pf_err e2 = {0};
+        st = script_config_load(p, NULL, &back, &e2);
+        if (st == PF_OK) {
+            char *j2 = script_config_to_json(&back);
+            /* the "file" fields differ by design */
+            const char *a = json ? strchr(json, '\n') : NULL, *c = j2 ? strchr(j2, '\n') : NULL;
+            a = a ? strchr(a + 1, '\n') : NULL;
+            c = c ? strchr(c + 1, '\n') : NULL;
+            if (!a || !c || strcmp(a, c) != 0)
+                st = pf_err_set(err, PF_ERR_SCRIPT, "%s: the resolved config does not read back "
+                                "to the same values (a bug; please report it)", p);
+            free(j2);
+        } else {
+            st = pf_err_set(err, st, "%s: the resolved config does not load: %s", p, e2.msg);
+        }
+    }
+    free(json);
+    return st;
+}

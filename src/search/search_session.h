@@ -1,0 +1,21 @@
+/* search_session.h - a session folder's set-up files (search_session.c). */
+#ifndef PF_SEARCH_SESSION_H
+#define PF_SEARCH_SESSION_H
+
+#include <stddef.h>
+
+#include "script/script_config.h"
+#include "util/err.h"
+
+/* The folder of a new session: `given`, which must not hold a session yet, or
+ * <cfg.session>/<task>-<method>-<YYYYmmdd-HHMMSS>[-N]. Created (with parents). */
+pf_status search_session_dir(const struct run_config *cfg, const char *method,
+                             const char *given, char *dir, size_t n, struct pf_err *err);
+
+/* DIR/config.lua (loadable; every path absolute; the policy copied to DIR/policy.lua and named
+ * by absolute path), DIR/config.json; checked to load back to the same values. Custom Lua
+ * schedules are refused (a session must be resumable from its own files). */
+pf_status search_session_write_config(const struct run_config *cfg, const char *dir,
+                                      struct pf_err *err);
+
+#endif
