@@ -798,3 +798,42 @@ Test(script_policy, load_state_runs_text_only_under_the_limits) {
     free(text);
     script_policy_free(P);
 }
+
+/* The memory cap may stop a save while it writes (the sorted keys live in the state): the
+ * call then fails cleanly (no text, no leak) and the state is rebuilt. Caps from "too small
+ * to load" to "plenty" cover both outcomes. */
+Test(script_policy, save_state_under_the_memory_cap) {
+    const char *path = write_file("big_state.lua",
+                                  "local P = peft.policy.default(...)\n"
+                                  "local big = {}\n"
+                                  "for i = 1, 30000 do big['key' .. i] = i end\n"
+                                  "function P.save() return big end\n"
+                                  "return P\n");
+    int ok = 0, nomem = 0;
+    for (size_t kb = 1024; kb <= 6144; kb += 128) {
+        struct script_limits lim;
+        script_limits_default(&lim);
+        lim.mem_bytes = kb << 10;
+        struct script_policy *P = script_policy_new(&lim);
+        struct pf_err err = {0};
+        if (script_policy_load(P, NULL, path, &err) != PF_OK) {
+            script_policy_free(P);
+            continue;
+        }
+        char *text = NULL;
+        pf_status st = script_policy_save_state(P, &text, &err);
+        if (st == PF_OK) {
+            cr_assert(text && strstr(text, "[\"key29999\"]=29999"));
+            ok++;
+        } else {
+            cr_assert_eq(st, PF_ERR_NOMEM, "%s", err.msg);
+            cr_assert(strstr(err.msg, "policy save: script memory limit"), "%s", err.msg);
+            cr_assert_null(text);
+            cr_assert_eq(script_policy_rebuilds(P), 1);
+            nomem++;
+        }
+        free(text);
+        script_policy_free(P);
+    }
+    cr_assert(ok > 0 && nomem > 0, "ok %d, out of memory %d", ok, nomem);
+}
