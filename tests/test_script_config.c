@@ -45,6 +45,8 @@ Test(script_config, defaults_follow_the_paper) {
     cr_assert_float_eq(c.optim.lr, 3e-4, 0);
     cr_assert_float_eq(c.optim.arch_lr, 0.01, 0);
     cr_assert_float_eq(c.optim.arch_betas[0], 0.5, 0);
+    cr_assert_float_eq(c.optim.arch_betas[1], 0.999, 0);
+    cr_assert_float_eq(c.optim.arch_weight_decay, 1e-4, 0); /* Adam(0.01, (0.5, 0.999), 1e-4) */
     cr_assert_float_eq(c.optim.clip, 2.0, 0);
     cr_assert_eq(c.schedule.tau.kind, CFG_SCHED_LINEAR);
     cr_assert_float_eq(c.schedule.tau.from, 5, 0);
@@ -59,6 +61,71 @@ Test(script_config, defaults_follow_the_paper) {
     cr_assert_eq(c.seed, 42);
     cr_assert_str_eq(c.policy, "default");
     cr_assert_str_eq(c.device, "cpu");
+    /* search method and its settings */
+    cr_assert_eq(c.search.method, CFG_METHOD_BIPEFT);
+    cr_assert_eq(c.search.order, CFG_ORDER_ALTERNATE);
+    cr_assert_eq(c.search.early_stop, 1);
+    cr_assert_float_eq(c.search.arch_reg, 0.01, 0);
+    cr_assert_eq(c.search.checkpoint_every, 50);
+    cr_assert_eq(c.search.snapshot_every, 10);
+    cr_assert_eq(c.search.n_pin, 0);
+    cr_assert_eq(c.search.retrain, 1);
+    cr_assert_eq(c.search.retrain_epochs, 0);
+    cr_assert_float_eq(c.search.s3delta_beta, 1.0, 0);
+    cr_assert_eq(c.search.s3delta_rank, 0);
+}
+
+Test(script_config, search_method_fields_take_valid_values) {
+    struct run_config c;
+    struct pf_err err = {0};
+    const char *path = write_file(
+        "search.lua",
+        base_config("search = { method = \"s3delta\", order = \"rank_then_binary\", "
+                    "early_stop = false, arch_reg = 0, checkpoint_every = 0, snapshot_every = 1, "
+                    "pin = { \"L3.lora.q\", \"final.ln\", \"L11.lra.ffn\", \"L0.prefix.attn\" }, "
+                    "retrain = false, retrain_epochs = 3, s3delta_beta = 0.25, "
+                    "s3delta_rank = 2 },",
+                    NULL));
+    cr_assert_eq(script_config_load(path, NULL, &c, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(c.search.method, CFG_METHOD_S3DELTA);
+    cr_assert_eq(c.search.order, CFG_ORDER_RANK_THEN_BINARY);
+    cr_assert_eq(c.search.early_stop, 0);
+    cr_assert_float_eq(c.search.arch_reg, 0, 0);
+    cr_assert_eq(c.search.checkpoint_every, 0);
+    cr_assert_eq(c.search.snapshot_every, 1);
+    cr_assert_eq(c.search.n_pin, 4);
+    cr_assert_str_eq(c.search.pin[0], "L3.lora.q");
+    cr_assert_str_eq(c.search.pin[1], "final.ln");
+    cr_assert_str_eq(c.search.pin[2], "L11.lra.ffn");
+    cr_assert_str_eq(c.search.pin[3], "L0.prefix.attn");
+    cr_assert_eq(c.search.retrain, 0);
+    cr_assert_eq(c.search.retrain_epochs, 3);
+    cr_assert_float_eq(c.search.s3delta_beta, 0.25, 0);
+    cr_assert_eq(c.search.s3delta_rank, 2);
+    /* the other names of the enums; 64 pins; the JSON carries every field */
+    static const char *const methods[] = {"bipeft", "s3delta", "manual", "random", "full"};
+    static const char *const orders[] = {"alternate", "binary_then_rank", "rank_then_binary"};
+    for (int i = 0; i < 5; i++) {
+        char extra[300];
+        snprintf(extra, sizeof extra,
+                 "search = { method = \"%s\", order = \"%s\", pin = (function() local t = {} "
+                 "for i = 1, 64 do t[i] = 'L' .. (i - 1) .. '.bitfit.q' end return t end)() },",
+                 methods[i], orders[i % 3]);
+        path = write_file("search.lua", base_config(extra, NULL));
+        cr_assert_eq(script_config_load(path, NULL, &c, &err), PF_OK, "%s", err.msg);
+        cr_assert_eq((int)c.search.method, i);
+        cr_assert_eq((int)c.search.order, i % 3);
+        cr_assert_eq(c.search.n_pin, 64);
+        cr_assert_str_eq(c.search.pin[63], "L63.bitfit.q");
+        char *json = script_config_to_json(&c);
+        char want[64];
+        snprintf(want, sizeof want, "\"method\":\t\"%s\"", methods[i]);
+        cr_assert(strstr(json, want), "%s", json);
+        snprintf(want, sizeof want, "\"order\":\t\"%s\"", orders[i % 3]);
+        cr_assert(strstr(json, want), "%s", json);
+        cr_assert(strstr(json, "\"L0.bitfit.q\", \"L1.bitfit.q\""), "%s", json);
+        free(json);
+    }
 }
 
 Test(script_config, shipped_default_config) {
@@ -128,6 +195,80 @@ static const struct bad_case bad_cases[] = {
     {"search = { criterion = \"grad\" },", NULL,
      ":6: search.criterion: expected one of \"tra_val_cos1\", \"tra\", \"val\", \"tra_val\", "
      "\"tra_val_cos2\", got \"grad\""},
+    /* search: method and its settings */
+    {"search = { method = \"darts\" },", NULL,
+     ":6: search.method: expected one of \"bipeft\", \"s3delta\", \"manual\", \"random\", "
+     "\"full\", got \"darts\""},
+    {"search = { method = 1 },", NULL,
+     ":6: search.method: expected one of \"bipeft\", \"s3delta\", \"manual\", \"random\", "
+     "\"full\", got 1"},
+    {"search = { order = \"rank_first\" },", NULL,
+     ":6: search.order: expected one of \"alternate\", \"binary_then_rank\", "
+     "\"rank_then_binary\", got \"rank_first\""},
+    {"search = { early_stop = 1 },", NULL,
+     ":6: search.early_stop: expected true or false, got 1"},
+    {"search = { arch_reg = -0.5 },", NULL,
+     ":6: search.arch_reg: expected a number in [0, inf], got -0.5"},
+    {"search = { arch_reg = \"0.01\" },", NULL,
+     ":6: search.arch_reg: expected a number in [0, inf], got \"0.01\""},
+    {"search = { checkpoint_every = -1 },", NULL,
+     ":6: search.checkpoint_every: expected a non-negative integer, got -1"},
+    {"search = { checkpoint_every = 2.5 },", NULL,
+     ":6: search.checkpoint_every: expected a non-negative integer, got 2.5"},
+    {"search = { snapshot_every = 0 },", NULL,
+     ":6: search.snapshot_every: expected a positive integer, got 0"},
+    {"search = { snapshot_every = true },", NULL,
+     ":6: search.snapshot_every: expected a positive integer, got true"},
+    {"search = { retrain = \"yes\" },", NULL,
+     ":6: search.retrain: expected true or false, got \"yes\""},
+    {"search = { retrain_epochs = -1 },", NULL,
+     ":6: search.retrain_epochs: expected an integer in [0, 100000], got -1"},
+    {"search = { s3delta_beta = 0 },", NULL,
+     ":6: search.s3delta_beta: expected a number in (0, inf], got 0"},
+    {"search = { s3delta_beta = 1/0 },", NULL,
+     ":6: search.s3delta_beta: expected a number in (0, inf], got inf"},
+    {"search = { s3delta_rank = -1 },", NULL,
+     ":6: search.s3delta_rank: expected an integer in [0, 65536], got -1"},
+    {"search = { s3delta_rank = \"4\" },", NULL,
+     ":6: search.s3delta_rank: expected an integer in [0, 65536], got \"4\""},
+    {"search = { methd = \"bipeft\" },", NULL,
+     ":6: search.methd: unknown key (expected one of: stages, trigger_threshold, "
+     "trigger_window, ema, prune_begin_epoch, hard_stages, criterion, gumbel, iterative, "
+     "method, order, early_stop, arch_reg, checkpoint_every, snapshot_every, pin, retrain, "
+     "retrain_epochs, s3delta_beta, s3delta_rank)"},
+    /* search.pin */
+    {"search = { pin = \"L3.lora.q\" },", NULL,
+     ":6: search.pin: expected a table, got \"L3.lora.q\""},
+    {"search = { pin = { \"L3.lora.q\", 3 } },", NULL,
+     ":6: search.pin[2]: expected a string, got 3"},
+    {"search = { pin = { \"L3.lora.q\", \"L3.lroa.q\" } },", NULL,
+     ":6: search.pin[2]: unknown module kind \"lroa\" in \"L3.lroa.q\" (expected lora, lra, "
+     "bitfit, ln, serial_adapter, parallel_adapter, prefix, ia3)"},
+    {"search = { pin = { \"final.ln\", \"L3.lora.x\" } },", NULL,
+     ":6: search.pin[2]: unknown target \"x\" in \"L3.lora.x\" (expected q, k, v, o, ffn_up, "
+     "ffn_down, ffn_gate, attn, ffn, attn_ln, ffn_ln, final_ln)"},
+    {"search = { pin = { \"final.lora.q\" } },", NULL,
+     ":6: search.pin[1]: unknown module kind \"lora.q\" in \"final.lora.q\" (expected lora, lra, "
+     "bitfit, ln, serial_adapter, parallel_adapter, prefix, ia3)"},
+    {"search = { pin = { \"layer3.lora.q\" } },", NULL,
+     ":6: search.pin[1]: expected a module name \"L<layer>.<kind>.<target>\" (layer 0..255) or "
+     "\"final.<kind>\", got \"layer3.lora.q\""},
+    {"search = { pin = { \"L03.lora.q\" } },", NULL,
+     ":6: search.pin[1]: expected a module name \"L<layer>.<kind>.<target>\" (layer 0..255) or "
+     "\"final.<kind>\", got \"L03.lora.q\""},
+    {"search = { pin = { \"L256.lora.q\" } },", NULL,
+     ":6: search.pin[1]: expected a module name \"L<layer>.<kind>.<target>\" (layer 0..255) or "
+     "\"final.<kind>\", got \"L256.lora.q\""},
+    {"search = { pin = { \"L3.lora\" } },", NULL,
+     ":6: search.pin[1]: expected a module name \"L<layer>.<kind>.<target>\", got \"L3.lora\""},
+    {"search = { pin = { \"final.ln\", \"final.ln\" } },", NULL,
+     ":6: search.pin[2]: module \"final.ln\" given twice"},
+    {"search = { pin = { \"L1.lora.\" .. string.rep(\"q\", 60) } },", NULL,
+     ":6: search.pin[1]: string too long or contains NUL (at most 63 bytes)"},
+    {"search = { pin = { x = \"L1.lora.q\" } },", NULL,
+     ":6: search.pin: expected a list (keys 1..n), found other keys"},
+    {"search = { pin = (function() local t = {} for i = 1, 65 do t[i] = 'L1.lora.q' end "
+     "return t end)() },", NULL, ":6: search.pin: at most 64 items, got 65"},
     /* booleans and tables */
     {"search = { gumbel = \"yes\" },", NULL,
      ":6: search.gumbel: expected true or false, got \"yes\""},

@@ -522,3 +522,318 @@ Test(script_policy, math_random_is_seeded_from_the_config) {
     cr_assert_float_eq(a, b, 0);
     script_policy_free(P);
 }
+
+/* ---- the new search settings reach policies ---- */
+
+Test(script_policy, search_settings_reach_the_policy) {
+    char cfg[256]; /* write_file returns its own buffer: keep a copy */
+    snprintf(cfg, sizeof cfg, "%s", write_file(
+        "settings.lua",
+        "return {\n  model = { path = \"m\" },\n  task = { name = \"t\", train = \"x.tsv\" },\n"
+        "  budget = { params = 1000 },\n  space = { lora = {} },\n"
+        "  search = { method = \"s3delta\", order = \"binary_then_rank\", early_stop = false,\n"
+        "             pin = { \"L3.lora.q\", \"final.ln\" }, s3delta_beta = 0.5 },\n}\n"));
+    const char *pol = write_file(
+        "settings_policy.lua",
+        "local config = ...\n"
+        "local P = peft.policy.default(config)\n"
+        "local S = config.search\n"
+        "assert(S.method == 's3delta' and S.order == 'binary_then_rank' and S.early_stop == false)\n"
+        "assert(#S.pin == 2 and S.pin[1] == 'L3.lora.q' and S.pin[2] == 'final.ln')\n"
+        "assert(S.s3delta_beta == 0.5 and S.s3delta_rank == 0 and S.arch_reg == 0.01)\n"
+        "assert(math.type(S.checkpoint_every) == 'integer' and S.checkpoint_every == 50)\n"
+        "assert(S.snapshot_every == 10 and S.retrain == true and S.retrain_epochs == 0)\n"
+        "assert(config.optim.arch_weight_decay == 1e-4)\n"
+        "return P\n");
+    struct script_policy *P = script_policy_new(NULL);
+    struct pf_err err = {0};
+    cr_assert_eq(script_policy_load(P, cfg, pol, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_policy_config(P)->search.method, CFG_METHOD_S3DELTA);
+    script_policy_free(P);
+}
+
+/* ---- checkpoints of the policy's state ---- */
+
+/* Drive the trigger n times; the decisions go to fire[]. */
+static void drive_trigger(struct script_policy *P, struct fake *f, int n, int *fire) {
+    struct pf_err err = {0};
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(script_policy_trigger(P, &f->v, &fire[i], &err), PF_OK, "%s", err.msg);
+}
+
+Test(script_policy, default_state_resumes_with_the_same_decisions) {
+    struct script_policy *A = load_policy(NULL, 2);
+    struct fake f;
+    fake_init(&f);
+    int fire[16];
+    drive_trigger(A, &f, 4, fire); /* 4 selections stored: no decision yet */
+    struct pf_err err = {0};
+    char *text = NULL;
+    cr_assert_eq(script_policy_save_state(A, &text, &err), PF_OK, "%s", err.msg);
+    cr_assert_str_eq(text, "return {[\"history\"]={[1]={[1]=1,[2]=1,[3]=1,[4]=1,[5]=0,[6]=0},"
+                           "[2]={[1]=1,[2]=1,[3]=1,[4]=1,[5]=0,[6]=0},"
+                           "[3]={[1]=1,[2]=1,[3]=1,[4]=1,[5]=0,[6]=0},"
+                           "[4]={[1]=1,[2]=1,[3]=1,[4]=1,[5]=0,[6]=0}},[\"seen\"]=4}");
+    /* a fresh policy from the same config, restored, then both driven the same way */
+    struct script_policy *B = load_policy(NULL, 2), *C = load_policy(NULL, 2);
+    cr_assert_eq(script_policy_load_state(B, text, &err), PF_OK, "%s", err.msg);
+    char *again = NULL;
+    cr_assert_eq(script_policy_save_state(B, &again, &err), PF_OK, "%s", err.msg);
+    cr_assert_str_eq(again, text); /* load then save gives the same text */
+    int fa[8], fb[8], fc[8];
+    struct fake fa_s = f, fb_s, fc_s;
+    fake_init(&fb_s);
+    fake_init(&fc_s);
+    fa_s.v.ctx = &fa_s, fa_s.v.modules = fa_s.m; /* the copy acts on itself */
+    for (int i = 0; i < NMOD; i++)
+        fa_s.m[i].name = fa_s.names[i], fa_s.m[i].ranks = fa_s.ranks[i],
+        fa_s.m[i].rank_probs = fa_s.probs[i];
+    for (int round = 0; round < 2; round++) {
+        drive_trigger(A, &fa_s, 4, fa);
+        drive_trigger(B, &fb_s, 4, fb);
+        drive_trigger(C, &fc_s, 4, fc);
+        for (int i = 0; i < 4; i++)
+            cr_assert_eq(fa[i], fb[i], "round %d call %d: %d vs %d", round, i, fa[i], fb[i]);
+        if (round == 0) { /* A and B fire at their 7th call (the 3rd here); C has no history */
+            cr_assert(!fa[0] && !fa[1] && fa[2] && fa[3]);
+            cr_assert(!fc[2]);
+            /* then a different selection: both stop agreeing at the same time */
+            fa_s.m[5].sensitivity = fb_s.m[5].sensitivity = 100;
+            fa_s.m[5].cost = fb_s.m[5].cost = 1000;
+        }
+    }
+    char *ta = NULL, *tb = NULL;
+    cr_assert_eq(script_policy_save_state(A, &ta, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_policy_save_state(B, &tb, &err), PF_OK, "%s", err.msg);
+    cr_assert_str_eq(ta, tb);
+    free(text), free(again), free(ta), free(tb);
+    script_policy_free(A), script_policy_free(B), script_policy_free(C);
+}
+
+/* A policy whose save() returns `expr` (a Lua expression) and whose load(t) checks that t is
+ * an exact copy of it (types, math.type, every bit of every float) and keeps it. */
+static struct script_policy *state_policy(const char *expr) {
+    static char text[8192];
+    snprintf(text, sizeof text,
+             "local P = peft.policy.default(...)\n"
+             "local function make() return %s end\n"
+             "local function same(a, b, path)\n"
+             "  if type(a) ~= type(b) then error(path .. ': ' .. type(a) .. ' vs ' .. type(b)) end\n"
+             "  if type(a) == 'number' then\n"
+             "    if math.type(a) ~= math.type(b) then error(path .. ': ' .. math.type(a)) end\n"
+             "    if a ~= a then if b == b then error(path .. ': nan') end return end\n"
+             "    if string.format('%%a', a) ~= string.format('%%a', b) then\n"
+             "      error(path .. ': ' .. string.format('%%a vs %%a', a, b)) end\n"
+             "  elseif type(a) == 'table' then\n"
+             "    for k, v in pairs(a) do same(v, b[k], path .. '[' .. tostring(k) .. ']') end\n"
+             "    for k in pairs(b) do if a[k] == nil then error(path .. ': extra key') end end\n"
+             "  elseif a ~= b then error(path .. ': ' .. tostring(a) .. ' vs ' .. tostring(b)) end\n"
+             "end\n"
+             "local kept\n"
+             "function P.save() if kept ~= nil then return kept end return make() end\n"
+             "function P.load(t) same(t, make(), 't'); kept = t end\n"
+             "return P\n",
+             expr);
+    return load_policy(text, 2);
+}
+
+static const char *const tricky =
+    "{ big = (1 << 53) + 1, maxi = math.maxinteger, mini = math.mininteger, tenth = 0.1,\n"
+    "  negzero = -0.0, huge = 1e308, tiny = 5e-324, inf = 1/0, ninf = -1/0, nan = 0/0,\n"
+    "  five = 5.0, two63 = 2^63, third = 1/3,\n"
+    "  str = 'a\\0b\"c\\\\d\\n\\r\\t\\1\\127\\255z', empty = '', [10] = 'ten', ['10'] = 10,\n"
+    "  [-3] = true, [1] = false, nested = { { 1, { 2, { 3, { x = 'deep' } } } } },\n"
+    "  list = { 3, 1, 2 }, none = {} }";
+
+Test(script_policy, saved_state_round_trips_tricky_values_exactly) {
+    struct script_policy *A = state_policy(tricky);
+    struct pf_err err = {0};
+    char *text = NULL;
+    cr_assert_eq(script_policy_save_state(A, &text, &err), PF_OK, "%s", err.msg);
+    static const char *const pieces[] = {
+        "return {[-3]=true,[1]=false,[10]=\"ten\",[\"10\"]=10,[\"big\"]=9007199254740993,",
+        "[\"five\"]=5.0,", "[\"huge\"]=1e+308,", "[\"inf\"]=(1/0),",
+        "[\"list\"]={[1]=3,[2]=1,[3]=2},", "[\"maxi\"]=9223372036854775807,",
+        "[\"mini\"]=(-9223372036854775807-1),", "[\"nan\"]=(0/0),", "[\"negzero\"]=-0.0,",
+        "[\"ninf\"]=(-1/0),", "[\"none\"]={},",
+        "[\"str\"]=\"a\\000b\\\"c\\\\d\\n\\r\\t\\001\\127\\255z\",", "[\"tenth\"]=0.1,",
+        "[\"third\"]=0.3333333333333333,", "[\"two63\"]=9.223372036854776e+18}",
+        "[\"tiny\"]=4.94065645841247e-324,", "[\"empty\"]=\"\",",
+        "[\"nested\"]={[1]={[1]=1,[2]={[1]=2,[2]={[1]=3,[2]={[\"x\"]=\"deep\"}}}}},"};
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++)
+        cr_assert(strstr(text, pieces[i]), "missing %s in\n%s", pieces[i], text);
+    /* a fresh policy: load(t) checks every value bit for bit, then saves the same text */
+    struct script_policy *B = state_policy(tricky);
+    cr_assert_eq(script_policy_load_state(B, text, &err), PF_OK, "%s", err.msg);
+    char *again = NULL;
+    cr_assert_eq(script_policy_save_state(B, &again, &err), PF_OK, "%s", err.msg);
+    cr_assert_str_eq(again, text);
+    /* a value that differs is caught by the check: the test can fail */
+    struct script_policy *C = state_policy("{ x = 0.0 }");
+    cr_assert_eq(script_policy_load_state(C, "return { x = -0.0 }", &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "policy load: ") && strstr(err.msg, "t[x]"), "%s", err.msg);
+    free(text), free(again);
+    script_policy_free(A), script_policy_free(B), script_policy_free(C);
+}
+
+/* The saved text of `expr`, or NULL with err filled. */
+static char *saved_text(const char *expr, struct pf_err *err) {
+    struct script_policy *P = state_policy(expr);
+    char *text = NULL;
+    pf_status st = script_policy_save_state(P, &text, err);
+    if (st != PF_OK)
+        cr_assert_null(text);
+    if (st != PF_OK)
+        cr_assert_eq(script_policy_failures(P), 1);
+    script_policy_free(P);
+    return text;
+}
+
+Test(script_policy, saved_state_is_sorted_and_refuses_what_it_cannot_write) {
+    struct pf_err err = {0};
+    char *t = saved_text("{ 3, 1, [-2] = true, b = 'x', a = {}, [10] = 0.5, ab = 1, B = 2 }", &err);
+    cr_assert_not_null(t, "%s", err.msg);
+    cr_assert_str_eq(t, "return {[-2]=true,[1]=3,[2]=1,[10]=0.5,[\"B\"]=2,[\"a\"]={},"
+                        "[\"ab\"]=1,[\"b\"]=\"x\"}");
+    free(t);
+    t = saved_text("nil", &err);
+    cr_assert_str_eq(t, "return nil");
+    free(t);
+    t = saved_text("'just a string'", &err);
+    cr_assert_str_eq(t, "return \"just a string\"");
+    free(t);
+    /* 32 levels are fine, 33 are not */
+    t = saved_text("(function() local t = 1 for i = 1, 32 do t = { t } end return t end)()", &err);
+    cr_assert_not_null(t, "%s", err.msg);
+    free(t);
+    static const char *const bad[][2] = {
+        {"{ history = { 1, 2, function() end } }",
+         "save(): [history][3]: functions cannot be saved"},
+        {"function() end", "save(): functions cannot be saved"},
+        {"(function() local t = { a = {} } t.a.b = t return t end)()",
+         "save(): [a][b]: cycles cannot be saved (this table contains itself)"},
+        {"(function() local t = {} t.self = t return { t } end)()",
+         "save(): [1][self]: cycles cannot be saved (this table contains itself)"},
+        {"(function() local t = 1 for i = 1, 33 do t = { t } end return t end)()",
+         "save(): [1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1]"
+         "[1][1][1][1][1][1][1]: tables nested deeper than 32 levels cannot be saved"},
+        {"{ x = { [1.5] = 1 } }", "save(): [x]: keys must be integers or strings, got 1.5"},
+        {"{ [true] = 1 }", "save(): keys must be integers or strings, got true"},
+        {"{ s = string.rep('x', 16 * 1024 * 1024) }",
+         "save(): [s]: the saved text would exceed 16 MiB"},
+        {"error('no state today')", "policy save: "},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pf_err_clear(&err);
+        t = saved_text(bad[i][0], &err);
+        cr_assert_null(t, "case %zu: %s", i, bad[i][0]);
+        cr_assert_eq(err.code, PF_ERR_SCRIPT, "case %zu", i);
+        cr_assert(!strncmp(err.msg, bad[i][1], strlen(bad[i][1])), "case %zu:\n got  %s\n want %s",
+                  i, err.msg, bad[i][1]);
+    }
+    cr_assert(strstr(err.msg, "no state today"), "%s", err.msg);
+    /* just under the limit is fine */
+    t = saved_text("string.rep('x', 16 * 1024 * 1024 - 9)", &err);
+    cr_assert_not_null(t, "%s", err.msg);
+    cr_assert_eq(strlen(t), (size_t)16 << 20);
+    free(t);
+}
+
+Test(script_policy, policies_without_save_or_load_hooks) {
+    struct script_policy *P = load_policy("local P = peft.policy.default(...)\n"
+                                          "P.save, P.load = nil, nil\nreturn P\n", 2);
+    struct pf_err err = {0};
+    char *text = NULL;
+    cr_assert_eq(script_policy_save_state(P, &text, &err), PF_OK, "%s", err.msg);
+    cr_assert_str_eq(text, "return nil");
+    free(text);
+    /* no load hook: nothing runs, not even the text */
+    cr_assert_eq(script_policy_load_state(P, "error('not run')", &err), PF_OK, "%s", err.msg);
+    script_policy_free(P);
+    /* a load hook is not called for "return nil" */
+    P = load_policy("local P = peft.policy.default(...)\n"
+                    "function P.load(t) error('called') end\nreturn P\n", 2);
+    cr_assert_eq(script_policy_load_state(P, "return nil", &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_policy_load_state(P, "return {}", &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "policy load: ") && strstr(err.msg, "called"), "%s", err.msg);
+    script_policy_free(P);
+    /* a hook that is not a function is a load error */
+    P = script_policy_new(NULL);
+    const char *path = write_file("bad_save.lua", "local P = peft.policy.default(...)\n"
+                                                  "P.save = 5\nreturn P\n");
+    cr_assert_eq(script_policy_load(P, NULL, path, &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "hook 'save' is number (expected a function)"), "%s", err.msg);
+    script_policy_free(P);
+    P = script_policy_new(NULL);
+    char *none = NULL;
+    cr_assert_eq(script_policy_save_state(P, &none, &err), PF_ERR_SCRIPT);
+    cr_assert(none == NULL && strstr(err.msg, "no policy loaded"), "%s", err.msg);
+    cr_assert_eq(script_policy_load_state(P, "return nil", &err), PF_ERR_SCRIPT);
+    script_policy_free(P);
+    cr_assert_str_eq(script_hook_name(SCRIPT_HOOK_SAVE), "save");
+    cr_assert_str_eq(script_hook_name(SCRIPT_HOOK_LOAD), "load");
+}
+
+Test(script_policy, load_state_runs_text_only_under_the_limits) {
+    struct script_policy *P = load_policy(NULL, 0.2);
+    struct pf_err err = {0};
+    cr_assert_eq(script_policy_load_state(P, "return {", &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "policy load: saved state:1:"), "%s", err.msg);
+    cr_assert_eq(script_policy_load_state(P, "\x1bLua", &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "attempt to load a binary chunk"), "%s", err.msg);
+    cr_assert_eq(script_policy_load_state(P, "while true do end", &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "policy load: saved state:1: time limit"), "%s", err.msg);
+    cr_assert_eq(script_policy_rebuilds(P), 1);
+    cr_assert_eq(script_policy_load_state(P, "return { seen = 'x' }", &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "policy load: ") &&
+                  strstr(err.msg, "expected the table that save() returned"),
+              "%s", err.msg);
+    cr_assert_eq(script_policy_load_state(P, "os.exit()", &err), PF_ERR_SCRIPT);
+    cr_assert(strstr(err.msg, "unknown global 'os'"), "%s", err.msg);
+    cr_assert_eq(script_policy_failures(P), 5);
+    /* still usable afterwards */
+    char *text = NULL;
+    cr_assert_eq(script_policy_save_state(P, &text, &err), PF_OK, "%s", err.msg);
+    cr_assert_str_eq(text, "return {[\"history\"]={},[\"seen\"]=0}");
+    free(text);
+    script_policy_free(P);
+}
+
+/* The memory cap may stop a save while it writes (the sorted keys live in the state): the
+ * call then fails cleanly (no text, no leak) and the state is rebuilt. Caps from "too small
+ * to load" to "plenty" cover both outcomes. */
+Test(script_policy, save_state_under_the_memory_cap) {
+    const char *path = write_file("big_state.lua",
+                                  "local P = peft.policy.default(...)\n"
+                                  "local big = {}\n"
+                                  "for i = 1, 30000 do big['key' .. i] = i end\n"
+                                  "function P.save() return big end\n"
+                                  "return P\n");
+    int ok = 0, nomem = 0;
+    for (size_t kb = 1024; kb <= 6144; kb += 128) {
+        struct script_limits lim;
+        script_limits_default(&lim);
+        lim.mem_bytes = kb << 10;
+        struct script_policy *P = script_policy_new(&lim);
+        struct pf_err err = {0};
+        if (script_policy_load(P, NULL, path, &err) != PF_OK) {
+            script_policy_free(P);
+            continue;
+        }
+        char *text = NULL;
+        pf_status st = script_policy_save_state(P, &text, &err);
+        if (st == PF_OK) {
+            cr_assert(text && strstr(text, "[\"key29999\"]=29999"));
+            ok++;
+        } else {
+            cr_assert_eq(st, PF_ERR_NOMEM, "%s", err.msg);
+            cr_assert(strstr(err.msg, "policy save: script memory limit"), "%s", err.msg);
+            cr_assert_null(text);
+            cr_assert_eq(script_policy_rebuilds(P), 1);
+            nomem++;
+        }
+        free(text);
+        script_policy_free(P);
+    }
+    cr_assert(ok > 0 && nomem > 0, "ok %d, out of memory %d", ok, nomem);
+}

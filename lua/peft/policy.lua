@@ -8,6 +8,14 @@
 --   fix_ranks(search)           fix the rank of the most dimension-stable modules
 --   on_step(search)             anything else, once per step (the default does nothing)
 --   should_stop(search)         true: the search is over
+-- and two optional ones for checkpoints, so that a resumed search decides exactly as the
+-- original would have (the engine saves and restores the policy's own state, e.g. what it
+-- keeps in closures):
+--   save()                      the policy's state as plain data: nil, booleans, numbers,
+--                               strings, and tables of them with integer or string keys (no
+--                               functions, handles or cycles; at most 32 levels deep)
+--   load(t)                     put back a state that save() returned (t is an exact copy:
+--                               integers stay integers, floats keep every bit)
 -- `search` is a read-only handle: it answers questions with copies (search:column("cost"),
 -- search:module(i):sensitivity(), ...) and acts only through verbs the engine validates and
 -- logs: search:prune(m), search:fix_rank(m, r), search:pin(m), search:unpin(m),
@@ -170,6 +178,34 @@ function policy.default(config)
 
   function P.should_stop(search)
     return search:stages_left() <= 0
+  end
+
+  -- Checkpoints: the trigger's history is this policy's only state.
+  local function copy_list(v)
+    local c = {}
+    for i = 1, #v do c[i] = v[i] end
+    return c
+  end
+
+  function P.save()
+    local h = {}
+    for j = 1, #history do h[j] = copy_list(history[j]) end
+    return {history = h, seen = seen}
+  end
+
+  function P.load(t)
+    if type(t) ~= "table" or type(t.history) ~= "table" or type(t.seen) ~= "number" then
+      error("load: expected the table that save() returned ({history = {...}, seen = n})", 2)
+    end
+    local h = {}
+    for j = 1, #t.history do
+      if type(t.history[j]) ~= "table" then
+        error("load: history[" .. j .. "] is not a list", 2)
+      end
+      h[j] = copy_list(t.history[j])
+    end
+    while #h > window do table.remove(h, 1) end -- a smaller trigger_window since the save
+    history, seen = h, t.seen
   end
 
   return P

@@ -65,7 +65,7 @@ void script_config_defaults(struct run_config *c) {
     c->optim.lr = 3e-4;
     c->optim.arch_lr = 0.01;
     c->optim.weight_decay = 1e-4;
-    c->optim.arch_weight_decay = 1e-3;
+    c->optim.arch_weight_decay = 1e-4;
     c->optim.betas[0] = 0.9, c->optim.betas[1] = 0.999;
     c->optim.arch_betas[0] = 0.5, c->optim.arch_betas[1] = 0.999;
     c->optim.eps = 1e-8;
@@ -85,6 +85,14 @@ void script_config_defaults(struct run_config *c) {
     snprintf(c->search.criterion, sizeof c->search.criterion, "tra_val_cos1");
     c->search.gumbel = 1;
     c->search.iterative = 1;
+    c->search.method = CFG_METHOD_BIPEFT;
+    c->search.order = CFG_ORDER_ALTERNATE;
+    c->search.early_stop = 1;
+    c->search.arch_reg = 0.01;
+    c->search.checkpoint_every = 50;
+    c->search.snapshot_every = 10;
+    c->search.retrain = 1;
+    c->search.s3delta_beta = 1.0;
     c->seed = 42;
     c->train.head = 1;
     c->train.max_nan_skips = 5;
@@ -193,7 +201,7 @@ static int path_line(const struct vctx *v, const char **file) {
 }
 
 __attribute__((format(printf, 2, 3))) static int verr(struct vctx *v, const char *fmt, ...) {
-    char msg[200];
+    char msg[320];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -730,16 +738,98 @@ static int v_optim(struct vctx *v, int t, void *out, const void *arg) {
            opt(v, t, "grad_accum", 0, v_int, &c->optim.grad_accum, &ga_r);
 }
 
+/* Index of the name that s[0..n) spells among names[0..count), or -1. */
+static int name_index(const char *s, size_t n, const char *const *names, int count) {
+    for (int i = 0; i < count; i++)
+        if (strlen(names[i]) == n && !strncmp(s, names[i], n))
+            return i;
+    return -1;
+}
+
+/* A module name to pin: "L<layer>.<kind>.<target>" (layer in decimal, no leading zeros,
+ * below CFG_LAYERS_MAX) or "final.<kind>", with the names of script_kind_name and
+ * script_target_name. */
+static int v_module_name(struct vctx *v, int idx, void *out, const void *arg) {
+    char *name = out;
+    if (!v_string(v, idx, name, arg))
+        return 0;
+    const char *kind, *dot;
+    if (!strncmp(name, "final.", 6)) {
+        kind = name + 6;
+        dot = kind + strlen(kind);
+    } else {
+        const char *p = name + 1;
+        long layer = 0;
+        int digits = 0;
+        while (*p >= '0' && *p <= '9' && digits < 4)
+            layer = layer * 10 + (*p++ - '0'), digits++;
+        if (name[0] != 'L' || !digits || *p != '.' || (digits > 1 && name[1] == '0') ||
+            layer >= CFG_LAYERS_MAX)
+            return verr(v, "expected a module name \"L<layer>.<kind>.<target>\" (layer 0..%d) "
+                           "or \"final.<kind>\", got \"%s\"",
+                        CFG_LAYERS_MAX - 1, name);
+        kind = p + 1;
+        dot = strchr(kind, '.');
+        if (!dot)
+            return verr(v, "expected a module name \"L<layer>.<kind>.<target>\", got \"%s\"",
+                        name);
+    }
+    char list[160] = "";
+    if (name_index(kind, (size_t)(dot - kind), kind_names, CFG_KIND_COUNT) < 0) {
+        for (int i = 0; i < CFG_KIND_COUNT; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     kind_names[i]);
+        return verr(v, "unknown module kind \"%.*s\" in \"%s\" (expected %s)",
+                    (int)(dot - kind), kind, name, list);
+    }
+    if (*dot && name_index(dot + 1, strlen(dot + 1), target_names, CFG_T_COUNT) < 0) {
+        for (int i = 0; i < CFG_T_COUNT; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     target_names[i]);
+        return verr(v, "unknown target \"%s\" in \"%s\" (expected %s)", dot + 1, name, list);
+    }
+    return 1;
+}
+
+static int v_pins(struct vctx *v, int t, void *out, const void *arg) {
+    (void)arg;
+    struct run_config *c = out;
+    int n;
+    if (!is_list(v, t, &n, CFG_PIN_MAX))
+        return 0;
+    for (int i = 1; i <= n; i++) {
+        size_t m = path_index(v, i);
+        lua_rawgeti(v->L, t, i);
+        int ok = v_module_name(v, lua_gettop(v->L), c->search.pin[i - 1],
+                               STR(c->search.pin[0]));
+        for (int j = 0; ok && j < i - 1; j++)
+            if (!strcmp(c->search.pin[j], c->search.pin[i - 1]))
+                ok = verr(v, "module \"%s\" given twice", c->search.pin[j]);
+        lua_pop(v->L, 1);
+        path_pop(v, m);
+        if (!ok)
+            return 0;
+    }
+    c->search.n_pin = n;
+    return 1;
+}
+
 static int v_search(struct vctx *v, int t, void *out, const void *arg) {
     (void)arg;
     struct run_config *c = out;
-    static const char *const keys[] = {"stages", "trigger_threshold", "trigger_window", "ema",
-                                       "prune_begin_epoch", "hard_stages", "criterion", "gumbel",
-                                       "iterative", NULL};
+    static const char *const keys[] = {
+        "stages", "trigger_threshold", "trigger_window", "ema", "prune_begin_epoch",
+        "hard_stages", "criterion", "gumbel", "iterative", "method", "order", "early_stop",
+        "arch_reg", "checkpoint_every", "snapshot_every", "pin", "retrain", "retrain_epochs",
+        "s3delta_beta", "s3delta_rank", NULL};
     static const char *const crit[] = {"tra_val_cos1", "tra", "val", "tra_val", "tra_val_cos2",
                                        NULL};
-    static const struct int_range st_r = {1, 100000}, win_r = {1, 1000}, ep_r = {0, 100000};
-    int cr = 0;
+    static const char *const methods[] = {"bipeft", "s3delta", "manual", "random", "full", NULL};
+    static const char *const orders[] = {"alternate", "binary_then_rank", "rank_then_binary",
+                                         NULL};
+    static const struct int_range st_r = {1, 100000}, win_r = {1, 1000}, ep_r = {0, 100000},
+                                  rank_r = {0, 65536};
+    int cr = 0, method = c->search.method, order = c->search.order;
     int ok = is_table(v, t) && check_keys(v, t, keys) &&
              opt(v, t, "stages", 0, v_int, &c->search.stages, &st_r) &&
              opt(v, t, "trigger_threshold", 0, v_num, &c->search.trigger_threshold, &N_PROB) &&
@@ -749,7 +839,20 @@ static int v_search(struct vctx *v, int t, void *out, const void *arg) {
              opt(v, t, "hard_stages", 0, v_int, &c->search.hard_stages, &ep_r) &&
              opt(v, t, "criterion", 0, v_enum, &cr, crit) &&
              opt(v, t, "gumbel", 0, v_bool, &c->search.gumbel, NULL) &&
-             opt(v, t, "iterative", 0, v_bool, &c->search.iterative, NULL);
+             opt(v, t, "iterative", 0, v_bool, &c->search.iterative, NULL) &&
+             opt(v, t, "method", 0, v_enum, &method, methods) &&
+             opt(v, t, "order", 0, v_enum, &order, orders) &&
+             opt(v, t, "early_stop", 0, v_bool, &c->search.early_stop, NULL) &&
+             opt(v, t, "arch_reg", 0, v_num, &c->search.arch_reg, &N_NONNEG) &&
+             opt(v, t, "checkpoint_every", 0, v_int64, &c->search.checkpoint_every, &R_NONNEG) &&
+             opt(v, t, "snapshot_every", 0, v_int64, &c->search.snapshot_every, &R_POS) &&
+             opt(v, t, "pin", 0, v_pins, c, NULL) &&
+             opt(v, t, "retrain", 0, v_bool, &c->search.retrain, NULL) &&
+             opt(v, t, "retrain_epochs", 0, v_int, &c->search.retrain_epochs, &ep_r) &&
+             opt(v, t, "s3delta_beta", 0, v_num, &c->search.s3delta_beta, &N_POS) &&
+             opt(v, t, "s3delta_rank", 0, v_int, &c->search.s3delta_rank, &rank_r);
+    c->search.method = (enum cfg_method)method;
+    c->search.order = (enum cfg_order)order;
     if (ok)
         snprintf(c->search.criterion, sizeof c->search.criterion, "%s", crit[cr]);
     if (ok && c->search.hard_stages > c->search.stages) {

@@ -25,6 +25,11 @@
 #define CFG_LABELS_MAX 64
 #define CFG_RANKS_MAX 8
 #define CFG_LAYERS_MAX 256
+#define CFG_PIN_MAX 64
+
+enum cfg_method { CFG_METHOD_BIPEFT, CFG_METHOD_S3DELTA, CFG_METHOD_MANUAL, CFG_METHOD_RANDOM,
+                  CFG_METHOD_FULL };
+enum cfg_order { CFG_ORDER_ALTERNATE, CFG_ORDER_BINARY_THEN_RANK, CFG_ORDER_RANK_THEN_BINARY };
 
 enum cfg_mode { CFG_MODE_SEARCH, CFG_MODE_TRAIN };
 enum cfg_family { CFG_FAMILY_AUTO, CFG_FAMILY_BERT, CFG_FAMILY_ROBERTA, CFG_FAMILY_GPT2,
@@ -92,7 +97,7 @@ struct run_config {
     struct cfg_space space;
     struct {
         double lr, arch_lr;                  /* 3e-4, 0.01 */
-        double weight_decay, arch_weight_decay; /* 1e-4, 1e-3 */
+        double weight_decay, arch_weight_decay; /* 1e-4, 1e-4 */
         double betas[2], arch_betas[2];      /* (0.9, 0.999), (0.5, 0.999) */
         double eps;                          /* 1e-8 */
         double clip;                         /* global grad-norm clip, 2.0; 0 = off */
@@ -115,6 +120,19 @@ struct run_config {
         char criterion[CFG_NAME_MAX]; /* tra_val_cos1 (default), tra, val, tra_val, tra_val_cos2 */
         int gumbel;                  /* 1: hard Gumbel-softmax; 0: plain softmax (ablation) */
         int iterative;               /* 1: alternate binary and rank steps (BIPEFT) */
+        enum cfg_method method;      /* bipeft (default), s3delta, manual, random, full */
+        enum cfg_order order;        /* alternate (default), binary_then_rank, rank_then_binary */
+        int early_stop;              /* 1: budget-guided early selection (default) */
+        double arch_reg;             /* weight of the architecture L1 regulariser (0.01) */
+        int64_t checkpoint_every;    /* iterations between checkpoints (50); 0: phase ends only */
+        int64_t snapshot_every;      /* iterations between sensitivity snapshots (10), >= 1 */
+        int n_pin;                   /* modules never pruned: "L3.lora.q", "final.ln" */
+        char pin[CFG_PIN_MAX][CFG_NAME_MAX];
+        int retrain;                 /* 1: retrain the found structure after the search */
+        int retrain_epochs;          /* 0: optim.epochs */
+        double s3delta_beta;         /* s3delta: temperature of the shifted global sigmoid (1) */
+        int s3delta_rank;            /* s3delta: rank of matrix modules; 0: each group's
+                                        smallest candidate rank */
     } search;
     struct {
         int full;                /* 1: full fine-tuning of every backbone weight (no modules) */

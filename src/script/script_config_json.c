@@ -17,6 +17,8 @@ static const char *const family_names[] = {"auto", "bert", "roberta", "gpt2", "l
 static const char *const type_names[] = {"classification", "regression"};
 static const char *const format_names[] = {"auto", "tsv", "csv", "jsonl"};
 static const char *const sched_names[] = {"constant", "linear", "cosine", "step", "custom"};
+static const char *const method_names[] = {"bipeft", "s3delta", "manual", "random", "full"};
+static const char *const order_names[] = {"alternate", "binary_then_rank", "rank_then_binary"};
 
 static cJSON *int_array(const int *v, int n) {
     cJSON *a = cJSON_CreateArray();
@@ -145,6 +147,19 @@ static cJSON *config_json(const struct run_config *c) {
     cJSON_AddStringToObject(s, "criterion", c->search.criterion);
     cJSON_AddBoolToObject(s, "gumbel", c->search.gumbel);
     cJSON_AddBoolToObject(s, "iterative", c->search.iterative);
+    cJSON_AddStringToObject(s, "method", method_names[c->search.method]);
+    cJSON_AddStringToObject(s, "order", order_names[c->search.order]);
+    cJSON_AddBoolToObject(s, "early_stop", c->search.early_stop);
+    cJSON_AddNumberToObject(s, "arch_reg", c->search.arch_reg);
+    cJSON_AddNumberToObject(s, "checkpoint_every", (double)c->search.checkpoint_every);
+    cJSON_AddNumberToObject(s, "snapshot_every", (double)c->search.snapshot_every);
+    cJSON *pin = cJSON_AddArrayToObject(s, "pin");
+    for (int i = 0; i < c->search.n_pin; i++)
+        cJSON_AddItemToArray(pin, cJSON_CreateString(c->search.pin[i]));
+    cJSON_AddBoolToObject(s, "retrain", c->search.retrain);
+    cJSON_AddNumberToObject(s, "retrain_epochs", c->search.retrain_epochs);
+    cJSON_AddNumberToObject(s, "s3delta_beta", c->search.s3delta_beta);
+    cJSON_AddNumberToObject(s, "s3delta_rank", c->search.s3delta_rank);
 
     cJSON *tr = cJSON_AddObjectToObject(r, "train");
     cJSON_AddBoolToObject(tr, "full", c->train.full);

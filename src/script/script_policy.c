@@ -1,9 +1,11 @@
 /* script_policy.c - loading a config + policy into a fresh state, calling the hooks, hot
- * reload, rebuild after limit errors, and the verb event log. The handles and verbs that
+ * reload, rebuild after limit errors, the verb event log, and the policy's saved state (the
+ * save/load hooks and the exact text form of what save() returns). The handles and verbs that
  * hooks use are in l_search.c. */
 #include "script/script_policy.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,8 @@
 #include "util/xalloc.h"
 
 static const char *const hook_names[SCRIPT_HOOK_COUNT] = {
-    "tau", "lr", "trigger", "select_prune", "fix_ranks", "on_step", "should_stop"};
+    "tau", "lr", "trigger", "select_prune", "fix_ranks", "on_step", "should_stop", "save",
+    "load"};
 static const char *const verb_names[] = {"prune", "fix_rank", "pin", "unpin", "set_budget",
                                          "log"};
 
@@ -142,8 +145,9 @@ static void resolve_policy(const char *config_path, const char *name, char *out,
     snprintf(out + dir, n - dir, "%s", name);
 }
 
-/* Protected: hooks table at 1, struct loaded at 2. Exactly the known hooks, each a function;
- * keeps a registry reference to each. Raises a message naming the file on a bad table. */
+/* Protected: hooks table at 1, struct loaded at 2. Only known hooks, each a function, the
+ * required ones present; keeps a registry reference to each (LUA_NOREF for an absent optional
+ * hook). Raises a message naming the file on a bad table. */
 static int take_hooks(lua_State *L) {
     struct loaded *l = lua_touserdata(L, 2);
     const char *file = l->policy_file;
@@ -159,11 +163,16 @@ static int take_hooks(lua_State *L) {
             known |= lua_type(L, -1) == LUA_TSTRING && !strcmp(lua_tostring(L, -1), hook_names[h]);
         if (!known)
             return luaL_error(L, "%s: unknown hook %s (expected tau, lr, trigger, select_prune, "
-                                 "fix_ranks, on_step, should_stop)",
+                                 "fix_ranks, on_step, should_stop; optional: save, load)",
                               file, script_describe(L, -1, tmp, sizeof tmp));
     }
     for (int h = 0; h < SCRIPT_HOOK_COUNT; h++) {
         lua_getfield(L, 1, hook_names[h]);
+        if (h >= SCRIPT_HOOK_FIRST_OPTIONAL && lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            l->ref[h] = LUA_NOREF;
+            continue;
+        }
         if (lua_type(L, -1) != LUA_TFUNCTION)
             return luaL_error(L, "%s: hook '%s' is %s (expected a function)", file, hook_names[h],
                               lua_isnil(L, -1) ? "missing" : luaL_typename(L, -1));
@@ -286,7 +295,8 @@ static void rebuild(struct script_policy *P) {
 
 /* ---- hook calls ---- */
 
-enum { ARGS_NUMBERS, ARGS_SEARCH, ARGS_SEARCH_NUM };
+/* ARGS_VALUE: the one argument is the value on top of the stack when run_hook is called. */
+enum { ARGS_NUMBERS, ARGS_SEARCH, ARGS_SEARCH_NUM, ARGS_NONE, ARGS_VALUE };
 
 /* Protected trampoline: (hook, args kind, a, b) -> the hook's first result. Pushing the
  * search handle allocates, so it happens in here, under the call's protection. */
@@ -294,7 +304,11 @@ static int hook_tramp(lua_State *L) {
     struct script_policy *P = script_owner(script_from_lua(L));
     int h = (int)lua_tointeger(L, 1), kind = (int)lua_tointeger(L, 2), n = 1;
     lua_rawgeti(L, LUA_REGISTRYINDEX, P->cur.ref[h]);
-    if (kind == ARGS_NUMBERS) {
+    if (kind == ARGS_NONE) {
+        n = 0;
+    } else if (kind == ARGS_VALUE) {
+        lua_pushvalue(L, 4);
+    } else if (kind == ARGS_NUMBERS) {
         lua_pushvalue(L, 3);
         lua_pushvalue(L, 4);
         n = 2;
@@ -309,7 +323,25 @@ static int hook_tramp(lua_State *L) {
     return 1;
 }
 
-/* Run hook h; on success its result is on top (nres 1) or nothing (nres 0). */
+/* A failed call of (or for) hook h: "policy h: " in front of the message, count it, keep the
+ * traceback, rebuild the state after a limit. Returns st. */
+static pf_status hook_failed(struct script_policy *P, enum script_hook h, pf_status st,
+                             struct pf_err *err) {
+    struct script *S = P->cur.S;
+    if (err) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        pf_err_set(err, st, "policy %s: %s", hook_names[h], msg);
+    }
+    P->failures++;
+    snprintf(P->trace, sizeof P->trace, "%s", script_traceback(S));
+    if (script_needs_rebuild(S))
+        rebuild(P);
+    return st;
+}
+
+/* Run hook h; on success its result is on top (nres 1) or nothing (nres 0). ARGS_VALUE: the
+ * argument is on top of the stack (consumed). */
 static pf_status run_hook(struct script_policy *P, enum script_hook h, int kind,
                           const struct script_search_view *view, double a, double b, int nres,
                           struct pf_err *err) {
@@ -321,12 +353,16 @@ static pf_status run_hook(struct script_policy *P, enum script_hook h, int kind,
     P->hook = hook_names[h];
     P->gen++;
     P->view = view;
+    int value = lua_gettop(L);
     lua_pushcfunction(L, hook_tramp);
     lua_pushinteger(L, h);
     lua_pushinteger(L, kind);
     if (kind == ARGS_NUMBERS) {
         lua_pushinteger(L, (lua_Integer)a);
         lua_pushinteger(L, (lua_Integer)b);
+    } else if (kind == ARGS_VALUE) {
+        lua_pushnil(L);
+        lua_rotate(L, value, -1); /* tramp h kind nil value */
     } else {
         lua_pushnumber(L, a);
         lua_pushnil(L);
@@ -335,18 +371,7 @@ static pf_status run_hook(struct script_policy *P, enum script_hook h, int kind,
     P->view = NULL;
     P->gen++; /* handles from this call are stale now */
     P->hook = NULL;
-    if (st == PF_OK)
-        return PF_OK;
-    if (err) {
-        char msg[sizeof err->msg];
-        snprintf(msg, sizeof msg, "%s", err->msg);
-        pf_err_set(err, st, "policy %s: %s", hook_names[h], msg);
-    }
-    P->failures++;
-    snprintf(P->trace, sizeof P->trace, "%s", script_traceback(S));
-    if (script_needs_rebuild(S))
-        rebuild(P);
-    return st;
+    return st == PF_OK ? PF_OK : hook_failed(P, h, st, err);
 }
 
 static pf_status bad_result(struct script_policy *P, enum script_hook h, const char *want,
@@ -423,4 +448,288 @@ pf_status script_policy_fix_ranks(struct script_policy *P, const struct script_s
 pf_status script_policy_on_step(struct script_policy *P, const struct script_search_view *view,
                                 struct pf_err *err) {
     return run_hook(P, SCRIPT_HOOK_ON_STEP, ARGS_SEARCH, view, 0, 0, 0, err);
+}
+
+/* ---- the policy's saved state ---- */
+
+/* Writing what save() returned as "return <value>". Refusals fill msg (with path, the keys
+ * from the root to the value: "[history][3]") and make every writer return 0; only memory
+ * errors raise (the writer runs under script_call). */
+struct saver {
+    char *buf; /* owned by the caller of the protected call, freed there */
+    size_t len, cap;
+    const void *open[SCRIPT_STATE_MAX_DEPTH]; /* the tables being written, outermost first */
+    int depth;
+    char path[256];
+    char msg[200];
+};
+
+struct saved_key {
+    int is_string;
+    lua_Integer i;
+    const char *s; /* a key of the table being written: alive while it is */
+    size_t n;
+};
+
+__attribute__((format(printf, 2, 3))) static int refuse(struct saver *sv, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sv->msg, sizeof sv->msg, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+static int put(struct saver *sv, const char *p, size_t n) {
+    if (n > SCRIPT_STATE_MAX_BYTES - sv->len)
+        return refuse(sv, "the saved text would exceed %zu MiB", SCRIPT_STATE_MAX_BYTES >> 20);
+    if (sv->len + n + 1 > sv->cap) {
+        size_t cap = sv->cap ? sv->cap : 256;
+        while (sv->len + n + 1 > cap)
+            cap *= 2;
+        sv->buf = xrealloc(sv->buf, cap);
+        sv->cap = cap;
+    }
+    memcpy(sv->buf + sv->len, p, n);
+    sv->len += n;
+    sv->buf[sv->len] = '\0';
+    return 1;
+}
+
+static int puts_(struct saver *sv, const char *s) { return put(sv, s, strlen(s)); }
+
+static int put_integer(struct saver *sv, lua_Integer x) {
+    char b[32];
+    if (x == LUA_MININTEGER) /* its digits would read back as a float */
+        snprintf(b, sizeof b, "(%lld-1)", (long long)(x + 1));
+    else
+        snprintf(b, sizeof b, "%lld", (long long)x);
+    return puts_(sv, b);
+}
+
+/* The shortest %.Ng (N = 15..17) that reads back to the same bits; ".0" when the digits
+ * alone would read as an integer (this keeps -0.0 too); inf, -inf and NaN as expressions. */
+static int put_float(struct saver *sv, double x) {
+    char b[40];
+    if (isnan(x))
+        return puts_(sv, "(0/0)");
+    if (isinf(x))
+        return puts_(sv, x > 0 ? "(1/0)" : "(-1/0)");
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(b, sizeof b, "%.*g", prec, x);
+        double back = strtod(b, NULL);
+        if (!memcmp(&back, &x, sizeof x))
+            break;
+    }
+    if (!strpbrk(b, ".eE"))
+        strcat(b, ".0");
+    return puts_(sv, b);
+}
+
+/* A string literal that reads back byte for byte: printable ASCII as is, except " and \. */
+static int put_string(struct saver *sv, const char *s, size_t n) {
+    if (!put(sv, "\"", 1))
+        return 0;
+    size_t run = 0; /* plain bytes not yet written: s[i - run .. i) */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            run++;
+            continue;
+        }
+        char esc[8];
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof esc, "\\%c", c);
+        else if (c == '\n')
+            snprintf(esc, sizeof esc, "\\n");
+        else if (c == '\r')
+            snprintf(esc, sizeof esc, "\\r");
+        else if (c == '\t')
+            snprintf(esc, sizeof esc, "\\t");
+        else
+            snprintf(esc, sizeof esc, "\\%03u", (unsigned)c);
+        if (!put(sv, s + i - run, run) || !puts_(sv, esc))
+            return 0;
+        run = 0;
+    }
+    return put(sv, s + n - run, run) && put(sv, "\"", 1);
+}
+
+/* Append "[key]" to the path (control bytes shown as '?'); returns the mark to restore. */
+static size_t path_push(struct saver *sv, const struct saved_key *k) {
+    size_t mark = strlen(sv->path), room = sizeof sv->path - mark;
+    if (k->is_string) {
+        char key[64];
+        size_t n = k->n < sizeof key - 1 ? k->n : sizeof key - 1;
+        for (size_t i = 0; i < n; i++)
+            key[i] = (unsigned char)k->s[i] < 0x20 ? '?' : k->s[i];
+        key[n] = '\0';
+        snprintf(sv->path + mark, room, "[%s%s]", key, n < k->n ? "..." : "");
+    } else {
+        snprintf(sv->path + mark, room, "[%lld]", (long long)k->i);
+    }
+    return mark;
+}
+
+static int key_order(const void *pa, const void *pb) {
+    const struct saved_key *a = pa, *b = pb;
+    if (a->is_string != b->is_string)
+        return a->is_string - b->is_string; /* integers first */
+    if (!a->is_string)
+        return (a->i > b->i) - (a->i < b->i);
+    int c = memcmp(a->s, b->s, a->n < b->n ? a->n : b->n);
+    return c ? c : (a->n > b->n) - (a->n < b->n);
+}
+
+static int save_value(lua_State *L, struct saver *sv, int idx);
+
+static int save_table(lua_State *L, struct saver *sv, int t) {
+    const void *self = lua_topointer(L, t);
+    for (int d = 0; d < sv->depth; d++)
+        if (sv->open[d] == self)
+            return refuse(sv, "cycles cannot be saved (this table contains itself)");
+    if (sv->depth == SCRIPT_STATE_MAX_DEPTH)
+        return refuse(sv, "tables nested deeper than %d levels cannot be saved",
+                      SCRIPT_STATE_MAX_DEPTH);
+    luaL_checkstack(L, 6, "saved state");
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        n++;
+    }
+    struct saved_key *keys = lua_newuserdatauv(L, (n ? n : 1) * sizeof *keys, 0);
+    size_t k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        char tmp[64];
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            keys[k].is_string = 1;
+            keys[k].s = lua_tolstring(L, -1, &keys[k].n);
+        } else if (lua_isinteger(L, -1)) {
+            keys[k].is_string = 0;
+            keys[k].i = lua_tointeger(L, -1);
+        } else {
+            return refuse(sv, "keys must be integers or strings, got %s",
+                          script_describe(L, -1, tmp, sizeof tmp));
+        }
+        k++;
+    }
+    qsort(keys, n, sizeof *keys, key_order);
+    sv->open[sv->depth++] = self;
+    if (!put(sv, "{", 1))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i && !put(sv, ",", 1))
+            return 0;
+        if (!put(sv, "[", 1) ||
+            !(keys[i].is_string ? put_string(sv, keys[i].s, keys[i].n)
+                                : put_integer(sv, keys[i].i)) ||
+            !put(sv, "]=", 2))
+            return 0;
+        if (keys[i].is_string)
+            lua_pushlstring(L, keys[i].s, keys[i].n);
+        else
+            lua_pushinteger(L, keys[i].i);
+        lua_rawget(L, t);
+        size_t mark = path_push(sv, &keys[i]);
+        if (!save_value(L, sv, lua_gettop(L)))
+            return 0;
+        sv->path[mark] = '\0';
+        lua_pop(L, 1);
+    }
+    sv->depth--;
+    lua_pop(L, 1); /* keys */
+    return put(sv, "}", 1);
+}
+
+static int save_value(lua_State *L, struct saver *sv, int idx) {
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: return puts_(sv, "nil");
+    case LUA_TBOOLEAN: return puts_(sv, lua_toboolean(L, idx) ? "true" : "false");
+    case LUA_TNUMBER:
+        return lua_isinteger(L, idx) ? put_integer(sv, lua_tointeger(L, idx))
+                                     : put_float(sv, lua_tonumber(L, idx));
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        return put_string(sv, s, n);
+    }
+    case LUA_TTABLE: return save_table(L, sv, idx);
+    case LUA_TFUNCTION: return refuse(sv, "functions cannot be saved");
+    case LUA_TTHREAD: return refuse(sv, "threads cannot be saved");
+    default: return refuse(sv, "%s values cannot be saved", luaL_typename(L, idx));
+    }
+}
+
+/* Protected: (value, saver) -> nothing; the text or the refusal is in the saver. */
+static int save_protected(lua_State *L) {
+    struct saver *sv = lua_touserdata(L, 2);
+    if (puts_(sv, "return "))
+        save_value(L, sv, 1);
+    return 0;
+}
+
+pf_status script_policy_save_state(struct script_policy *P, char **text, struct pf_err *err) {
+    *text = NULL;
+    if (!P->cur.S)
+        return pf_err_set(err, PF_ERR_SCRIPT, "policy save: no policy loaded");
+    if (P->cur.ref[SCRIPT_HOOK_SAVE] == LUA_NOREF) {
+        *text = xstrdup("return nil");
+        return PF_OK;
+    }
+    pf_status st = run_hook(P, SCRIPT_HOOK_SAVE, ARGS_NONE, NULL, 0, 0, 1, err);
+    if (st != PF_OK)
+        return st;
+    struct script *S = P->cur.S;
+    lua_State *L = script_lua(S);
+    struct saver *sv = xcalloc(1, sizeof *sv);
+    lua_pushcfunction(L, save_protected);
+    lua_insert(L, -2);
+    lua_pushlightuserdata(L, sv); /* save_protected value saver */
+    st = script_call(S, 2, 0, err);
+    if (st != PF_OK) {
+        free(sv->buf);
+        free(sv);
+        return hook_failed(P, SCRIPT_HOOK_SAVE, st, err);
+    }
+    if (sv->msg[0]) {
+        pf_err_set(err, PF_ERR_SCRIPT, "save(): %s%s%s", sv->path, sv->path[0] ? ": " : "",
+                   sv->msg);
+        snprintf(P->trace, sizeof P->trace, "save(): %s%s%s", sv->path,
+                 sv->path[0] ? ": " : "", sv->msg);
+        P->failures++;
+        free(sv->buf);
+        free(sv);
+        return PF_ERR_SCRIPT;
+    }
+    *text = sv->buf;
+    free(sv);
+    return PF_OK;
+}
+
+pf_status script_policy_load_state(struct script_policy *P, const char *text,
+                                   struct pf_err *err) {
+    if (!P->cur.S)
+        return pf_err_set(err, PF_ERR_SCRIPT, "policy load: no policy loaded");
+    if (P->cur.ref[SCRIPT_HOOK_LOAD] == LUA_NOREF)
+        return PF_OK;
+    size_t len = strlen(text);
+    if (len > SCRIPT_STATE_MAX_BYTES) {
+        P->failures++;
+        snprintf(P->trace, sizeof P->trace, "policy load: the saved text exceeds %zu MiB",
+                 SCRIPT_STATE_MAX_BYTES >> 20);
+        return pf_err_set(err, PF_ERR_SCRIPT, "%s", P->trace);
+    }
+    struct script *S = P->cur.S;
+    lua_State *L = script_lua(S);
+    script_uncancel(S);
+    pf_status st = script_run_buffer(S, "=saved state", text, len, 0, 1, err);
+    if (st != PF_OK)
+        return hook_failed(P, SCRIPT_HOOK_LOAD, st, err);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return PF_OK;
+    }
+    return run_hook(P, SCRIPT_HOOK_LOAD, ARGS_VALUE, NULL, 0, 0, 0, err);
 }

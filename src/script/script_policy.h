@@ -1,7 +1,7 @@
 /* script_policy.h - the policy the engine consults at step boundaries, and hot reload.
  *
- * A policy is a Lua file that returns a table of seven hooks (lua/peft/policy.lua documents
- * them; "default" is the paper's rules). The engine describes the search to the hooks through
+ * A policy is a Lua file that returns a table of seven hooks, plus two optional ones (save,
+ * load) for checkpoints (lua/peft/policy.lua documents them; "default" is the paper's rules). The engine describes the search to the hooks through
  * a struct script_search_view it owns; Lua sees it through read-only handles ("bipeft.Search",
  * "bipeft.Module") whose methods return copies, valid only during the hook call (a handle
  * kept past it raises "stale handle"). Lua acts only through verbs (prune, fix_rank, pin,
@@ -87,8 +87,16 @@ struct script_event {
 
 enum script_hook {
     SCRIPT_HOOK_TAU, SCRIPT_HOOK_LR, SCRIPT_HOOK_TRIGGER, SCRIPT_HOOK_SELECT_PRUNE,
-    SCRIPT_HOOK_FIX_RANKS, SCRIPT_HOOK_ON_STEP, SCRIPT_HOOK_SHOULD_STOP, SCRIPT_HOOK_COUNT
+    SCRIPT_HOOK_FIX_RANKS, SCRIPT_HOOK_ON_STEP, SCRIPT_HOOK_SHOULD_STOP,
+    SCRIPT_HOOK_SAVE, SCRIPT_HOOK_LOAD, /* optional: the policy's state for checkpoints */
+    SCRIPT_HOOK_COUNT
 };
+
+/* The first optional hook: hooks before it are required. */
+#define SCRIPT_HOOK_FIRST_OPTIONAL SCRIPT_HOOK_SAVE
+/* Limits of a saved policy state (script_policy_save_state). */
+#define SCRIPT_STATE_MAX_BYTES ((size_t)16 << 20)
+#define SCRIPT_STATE_MAX_DEPTH 32
 
 struct script_policy;
 
@@ -129,6 +137,30 @@ pf_status script_policy_should_stop(struct script_policy *P,
                                     const struct script_search_view *view, int *stop,
                                     struct pf_err *err);
 
+/* Checkpoints of the policy's own state (e.g. the default trigger's history, kept in
+ * closures), exact to the bit.
+ *
+ * save_state calls the policy's save() hook and writes what it returned as a Lua chunk,
+ * "return {...}", into *text (malloc'd, the caller frees it; NULL on failure). The text is
+ * deterministic and reproduces the value exactly: integers stay integers, floats round-trip
+ * bitwise (shortest of %.15g..%.17g that reads back, ".0" added when it would read as an
+ * integer, -0.0 kept, (1/0) (-1/0) (0/0) for inf, -inf, NaN), strings are escaped (quote,
+ * backslash, \n \r \t, other bytes outside printable ASCII as \ddd), and table keys are
+ * sorted: integer keys ascending, then string keys in byte order. Values may be nil (the root
+ * only), booleans, numbers, strings and tables of them with integer or string keys (nested
+ * at most SCRIPT_STATE_MAX_DEPTH levels, no cycles, metatables ignored); a shared sub-table
+ * is written once per reference. Without a save hook *text is "return nil".
+ * A failing hook reads "policy save: ..." like other hooks; a value that cannot be saved is
+ * PF_ERR_SCRIPT naming its path, e.g. "save(): [history][3]: functions cannot be saved"; so
+ * is a text over SCRIPT_STATE_MAX_BYTES. Failures count in script_policy_failures.
+ *
+ * load_state runs text (a text chunk, never bytecode) in the policy's sandbox under the
+ * usual limits and passes its result to the load(t) hook. Nothing happens when the policy has
+ * no load hook or the chunk returns nil ("return nil"). Errors read "policy load: ...". */
+pf_status script_policy_save_state(struct script_policy *P, char **text, struct pf_err *err);
+pf_status script_policy_load_state(struct script_policy *P, const char *text,
+                                   struct pf_err *err);
+
 /* The event log since the last clear (borrowed; valid until the next hook or clear). */
 int script_policy_events(const struct script_policy *P, const struct script_event **ev);
 void script_policy_clear_events(struct script_policy *P);
@@ -143,7 +175,7 @@ void script_policy_cancel(struct script_policy *P);
 /* The current state (tests and bindings); borrowed, replaced by reloads and rebuilds. */
 struct script *script_policy_script(struct script_policy *P);
 
-/* Names: "prune", "fix_rank", ...; "tau", "lr", "trigger", ... */
+/* Names: "prune", "fix_rank", ...; "tau", "lr", "trigger", ..., "save", "load" */
 const char *script_verb_name(enum script_verb v);
 const char *script_hook_name(enum script_hook h);
 

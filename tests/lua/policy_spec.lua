@@ -107,3 +107,72 @@ describe("policy.default", function()
     assert.is_true(P.should_stop(fake({}, {stages_left = 0})))
   end)
 end)
+
+describe("policy.default save/load", function()
+  local function decisions(P, s, n)
+    local out = {}
+    for i = 1, n do out[i] = P.trigger(s) end
+    return out
+  end
+
+  it("a fresh policy saves an empty history", function()
+    local P = peft.policy.default(config)
+    assert.are.same({history = {}, seen = 0}, P.save())
+  end)
+
+  it("a restored policy decides exactly as the original", function()
+    local A = peft.policy.default(config)
+    local sa = fake(modules(6))
+    assert.are.same({false, false, false, false}, decisions(A, sa, 4))
+    local saved = A.save()
+    assert.are.equal(4, saved.seen)
+    assert.are.equal(4, #saved.history)
+    assert.are.same({1, 1, 1, 1, 0, 0}, saved.history[1])
+    local B = peft.policy.default(config)
+    B.load(saved)
+    local C = peft.policy.default(config) -- not restored
+    local sb, sc = fake(modules(6)), fake(modules(6))
+    local da, db = decisions(A, sa, 4), decisions(B, sb, 4)
+    assert.are.same({false, false, true, true}, da)
+    assert.are.same(da, db)
+    assert.are.same({false, false, false, false}, decisions(C, sc, 4))
+    -- a different selection: both stop agreeing at the same call
+    sa.mods[6].sensitivity, sa.mods[6].cost = 100, 1000
+    sb.mods[6].sensitivity, sb.mods[6].cost = 100, 1000
+    assert.are.same(decisions(A, sa, 7), decisions(B, sb, 7))
+    assert.are.same(A.save(), B.save())
+  end)
+
+  it("save and load copy the history", function()
+    local A = peft.policy.default(config)
+    local s = fake(modules(3))
+    decisions(A, s, 2)
+    local saved = A.save()
+    saved.history[1][1] = 42
+    assert.are.equal(1, A.save().history[1][1])
+    local B = peft.policy.default(config)
+    local t = A.save()
+    B.load(t)
+    t.history[1][1], t.seen = 42, 99
+    assert.are.same(A.save(), B.save())
+  end)
+
+  it("load keeps at most trigger_window selections", function()
+    local B = peft.policy.default(config)
+    local h = {}
+    for j = 1, 8 do h[j] = {j} end
+    B.load({history = h, seen = 8})
+    local saved = B.save()
+    assert.are.equal(5, #saved.history)
+    assert.are.same({4}, saved.history[1])
+    assert.are.equal(8, saved.seen)
+  end)
+
+  it("load refuses what save() did not return", function()
+    local B = peft.policy.default(config)
+    assert.has_error(function() B.load(nil) end)
+    assert.has_error(function() B.load({history = {}, seen = "x"}) end)
+    assert.has_error(function() B.load({history = {5}, seen = 1}) end)
+    assert.are.same({history = {}, seen = 0}, B.save()) -- unchanged
+  end)
+end)
