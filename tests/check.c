@@ -14,6 +14,7 @@
 
 #include "io/safetensors.h"
 #include "util/rng.h"
+#include "util/rng.h"
 
 void check_fill(float *x, size_t n, uint64_t seed, float lo, float hi) {
     for (size_t i = 0; i < n; i++)
@@ -155,6 +156,36 @@ const char *check_write_temp(const char *name, const char *text) {
     fputs(text, fp);
     fclose(fp);
     return path;
+}
+
+const char *check_temp_dir(void) {
+    static char dir[512];
+    const char *p = check_write_temp("probe.txt", "");
+    snprintf(dir, sizeof dir, "%s", p);
+    *strrchr(dir, '/') = '\0';
+    return dir;
+}
+
+static const char *const words_a[] = {"apple", "river", "green", "happy", "sun", "song"};
+static const char *const words_b[] = {"stone", "cold", "dark", "sad", "iron", "rain"};
+static const char *const words_n[] = {"the", "a", "was", "and", "very"};
+
+void check_write_words(const char *name, int n, uint64_t seed) {
+    size_t cap = (size_t)n * 96 + 64, k = 0;
+    char *buf = check_alloc(cap);
+    k += (size_t)snprintf(buf, cap, "sentence\tlabel\n");
+    for (int i = 0; i < n; i++) {
+        int y = i % 2, len = 3 + (int)(rng_uniform_at(seed, (uint64_t)i * 16) * 4);
+        for (int w = 0; w < len; w++) {
+            float u = rng_uniform_at(seed, (uint64_t)i * 16 + 1 + (uint64_t)w);
+            int j = (int)(u * 6) % 6;
+            const char *word = w % 3 == 1 ? words_n[j % 5] : (y ? words_b[j] : words_a[j]);
+            k += (size_t)snprintf(buf + k, cap - k, "%s%s", w ? " " : "", word);
+        }
+        k += (size_t)snprintf(buf + k, cap - k, "\t%d\n", y);
+    }
+    check_write_temp(name, buf);
+    free(buf);
 }
 
 static const char *bipeft_bin(void) {

@@ -81,6 +81,14 @@ int32_t *check_st_i32(const struct st_file *f, const char *name, int64_t *numel)
  * (a static buffer, valid until the next call). */
 const char *check_write_temp(const char *name, const char *text);
 
+/* The temporary folder of check_write_temp (made on first use). */
+const char *check_temp_dir(void);
+
+/* A synthetic two-class task in the temp folder ("sentence\tlabel" TSV, n rows, labels
+ * alternating 0/1): each sentence draws its content words from one of two word sets, so a
+ * model that learns which words go with which label solves it. */
+void check_write_words(const char *name, int n, uint64_t seed);
+
 /* Run "$BIPEFT_BIN args" through the shell (args may use globs); capture stdout
  * (capture = "stdout"), stderr ("stderr") or both ("both") into out. Returns the exit code. */
 int check_run_shell(const char *args, const char *capture, char *out, size_t outsz);

@@ -23,36 +23,8 @@
 #include "train/train.h"
 #include "util/rng.h"
 
-/* ---- a synthetic task: which of two word sets a sentence is drawn from ---- */
-
-static const char *const set_a[] = {"apple", "river", "green", "happy", "sun", "song"};
-static const char *const set_b[] = {"stone", "cold", "dark", "sad", "iron", "rain"};
-static const char *const neutral[] = {"the", "a", "was", "and", "very"};
-
-static void write_split(const char *name, int n, uint64_t seed) {
-    size_t cap = (size_t)n * 96 + 64, k = 0;
-    char *buf = check_alloc(cap);
-    k += (size_t)snprintf(buf, cap, "sentence\tlabel\n");
-    for (int i = 0; i < n; i++) {
-        int y = i % 2, len = 3 + (int)(rng_uniform_at(seed, (uint64_t)i * 16) * 4);
-        for (int w = 0; w < len; w++) {
-            float u = rng_uniform_at(seed, (uint64_t)i * 16 + 1 + (uint64_t)w);
-            int j = (int)(u * 6) % 6;
-            const char *word = w % 3 == 1 ? neutral[j % 5] : (y ? set_b[j] : set_a[j]);
-            k += (size_t)snprintf(buf + k, cap - k, "%s%s", w ? " " : "", word);
-        }
-        k += (size_t)snprintf(buf + k, cap - k, "\t%d\n", y);
-    }
-    check_write_temp(name, buf);
-    free(buf);
-}
-
 static const char *tmp_dir(void) {
-    static char dir[512];
-    const char *p = check_write_temp("probe.txt", "");
-    snprintf(dir, sizeof dir, "%s", p);
-    *strrchr(dir, '/') = '\0';
-    return dir;
+    return check_temp_dir();
 }
 
 /* A config for kind `space` (a Lua expression), written to the temp folder. */
@@ -133,8 +105,8 @@ ParameterizedTestParameters(train, every_kind_learns) {
 }
 
 ParameterizedTest(const struct kcase *k, train, every_kind_learns) {
-    write_split("train.tsv", 192, 11);
-    write_split("dev.tsv", 64, 12);
+    check_write_words("train.tsv", 192, 11);
+    check_write_words("dev.tsv", 64, 12);
     char extra[64];
     snprintf(extra, sizeof extra, ", full = %s", k->full ? "true" : "false");
     const char *cfgp = write_config("k.lua", k->space, extra);
@@ -226,8 +198,8 @@ static int same(const struct trainer *t, const struct snap *s) {
 }
 
 static void open_small(struct trainer *t, int max_steps, int max_nan) {
-    write_split("train.tsv", 64, 21);
-    write_split("dev.tsv", 16, 22);
+    check_write_words("train.tsv", 64, 21);
+    check_write_words("dev.tsv", 16, 22);
     char extra[128];
     snprintf(extra, sizeof extra, ", max_steps = %d, max_nan_skips = %d, eval_every = 1000",
              max_steps, max_nan);
@@ -340,8 +312,8 @@ Test(train, k_skips_in_a_row_stop_the_run) {
 }
 
 Test(train, cli_writes_a_run_folder) {
-    write_split("train.tsv", 48, 31);
-    write_split("dev.tsv", 16, 32);
+    check_write_words("train.tsv", 48, 31);
+    check_write_words("dev.tsv", 16, 32);
     const char *cfgp = write_config("cli.lua", kinds[0].space, ", head = true, eval_every = 2");
     char out[8192], errb[8192];
     const char *args[] = {"train", cfgp, "--quiet", NULL};

@@ -219,14 +219,19 @@ void search_set_discrete(struct search *s) {
 /* ---- gradients ---- */
 
 /* dl += J^T dy for the sample's softmax (straight-through: the soft sample's Jacobian). */
-static void softmax_back(const struct search *s, const double *soft, const double *dy, int n,
+void search_softmax_back(const double *soft, const double *dy, int n, double scale,
                          double *dl) {
     double dot = 0;
     for (int k = 0; k < n; k++)
         dot += dy[k] * soft[k];
-    double sc = s->cfg.search.gumbel ? 1.0 / s->tau : 1.0;
+    double sc = scale;
     for (int k = 0; k < n; k++)
         dl[k] += soft[k] * (dy[k] - dot) * sc;
+}
+
+/* 1/tau for Gumbel samples (z = (l + G) / tau), 1 for the plain softmax. */
+static double st_scale(const struct search *s) {
+    return s->cfg.search.gumbel ? 1.0 / s->tau : 1.0;
 }
 
 /* d/dl of mean over N elements of |softmax(l) - l| for one module's vector l. */
@@ -274,7 +279,7 @@ void search_arch_grads(struct search *s, int stage) {
                 c->bg[1] += md->dgate * g * (1 - g) / (s->tau * s->cfg.search.s3delta_beta);
             } else {
                 double dy[2] = {0, md->dgate};
-                softmax_back(s, c->bsoft, dy, 2, c->bg);
+                search_softmax_back(c->bsoft, dy, 2, st_scale(s), c->bg);
             }
         }
         if (c->in_graph_r) {
@@ -282,7 +287,7 @@ void search_arch_grads(struct search *s, int stage) {
             for (int k = 0; k < c->n_ranks; k++)
                 for (int j = 0; j < c->ranks[k]; j++)
                     dy[k] += md->dmask[j];
-            softmax_back(s, c->rsoft, dy, c->n_ranks, c->rg);
+            search_softmax_back(c->rsoft, dy, c->n_ranks, st_scale(s), c->rg);
         }
         double w = s->cfg.search.arch_reg;
         if (w > 0 && !s3) {

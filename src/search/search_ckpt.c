@@ -14,6 +14,7 @@
 #include "core/backend.h"
 #include "data/data.h"
 #include "search/search_internal.h"
+#include "train/progress.h"
 #include "util/atomic.h"
 #include "util/xalloc.h"
 

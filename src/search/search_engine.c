@@ -76,7 +76,7 @@ static void emit_text(struct search *s, enum search_event_type t, const char *so
                       const char *text) {
     struct search_event ev;
     search_event_init(s, &ev, t, source);
-    snprintf(ev.text, sizeof ev.text, "%s", text);
+    snprintf(ev.text, sizeof ev.text, "%.*s", (int)sizeof ev.text - 1, text);
     search_emit(s, &ev);
 }
 
@@ -425,7 +425,7 @@ pf_status search_apply(struct search *s, const struct search_request *rq, const 
         search_event_init(s, &ev, SEV_REFUSED, source);
         ev.module = mod;
         ev.value = (double)rq->value;
-        snprintf(ev.text, sizeof ev.text, "%s", err->msg);
+        snprintf(ev.text, sizeof ev.text, "%.*s", (int)sizeof ev.text - 1, err->msg);
         search_emit(s, &ev);
     }
     return st;

@@ -3,6 +3,7 @@
  * JSON (DIR/config.json), and a copy of the policy source (DIR/policy.lua). `bipeft resume`
  * reads DIR/config.lua, so a session never depends on files that may change after it
  * started (other than the model and the data). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
@@ -88,20 +89,24 @@ static void to_lua(struct sbuf *b, const cJSON *j, int depth) {
     }
 }
 
-static void absolute(char *path, size_t n) {
+/* path made absolute in place (realpath when it exists, else the working folder in front). */
+static pf_status absolute(char *path, size_t n, const char *field, struct pf_err *err) {
     if (!path[0] || path[0] == '/')
-        return;
-    char buf[PATH_MAX];
-    if (realpath(path, buf)) {
-        snprintf(path, n, "%s", buf);
-        return;
+        return PF_OK;
+    char buf[PATH_MAX], cwd[PATH_MAX], tmp[PATH_MAX + CFG_PATH_MAX + 2];
+    const char *res = buf;
+    if (!realpath(path, buf)) {
+        if (!getcwd(cwd, sizeof cwd))
+            return pf_err_set(err, PF_ERR_IO, "%s: cannot read the working folder: %s", field,
+                              strerror(errno));
+        if (snprintf(tmp, sizeof tmp, "%s/%s", cwd, path) >= (int)sizeof tmp)
+            return pf_err_set(err, PF_ERR_ARG, "%s: path too long", field);
+        res = tmp;
     }
-    char cwd[PATH_MAX];
-    if (getcwd(cwd, sizeof cwd)) {
-        char tmp[PATH_MAX + CFG_PATH_MAX + 2];
-        snprintf(tmp, sizeof tmp, "%s/%s", cwd, path);
-        snprintf(path, n, "%s", tmp);
-    }
+    if (snprintf(path, n, "%s", res) >= (int)n)
+        return pf_err_set(err, PF_ERR_ARG, "%s: the absolute path of '%s' is longer than %zu "
+                          "bytes", field, path, n - 1);
+    return PF_OK;
 }
 
 static pf_status read_all(const char *path, char **out, size_t *len, struct pf_err *err) {
@@ -178,14 +183,16 @@ pf_status search_session_write_config(const struct run_config *in, const char *d
                               "schedule cannot be stored in a session for resuming; use "
                               "constant, linear, cosine or step, or a policy's %s hook", in->file,
                               sn[i], i == 2 ? "tau" : "lr");
-    absolute(cfg.model.path, sizeof cfg.model.path);
-    absolute(cfg.task.train, sizeof cfg.task.train);
-    absolute(cfg.task.dev, sizeof cfg.task.dev);
-    absolute(cfg.task.test, sizeof cfg.task.test);
-    absolute(cfg.structure, sizeof cfg.structure);
-    absolute(cfg.session, sizeof cfg.session);
-    char p[1200];
     pf_status st = PF_OK;
+    PF_STEP(st, absolute(cfg.model.path, sizeof cfg.model.path, "model.path", err));
+    PF_STEP(st, absolute(cfg.task.train, sizeof cfg.task.train, "task.train", err));
+    PF_STEP(st, absolute(cfg.task.dev, sizeof cfg.task.dev, "task.dev", err));
+    PF_STEP(st, absolute(cfg.task.test, sizeof cfg.task.test, "task.test", err));
+    PF_STEP(st, absolute(cfg.structure, sizeof cfg.structure, "structure", err));
+    PF_STEP(st, absolute(cfg.session, sizeof cfg.session, "session", err));
+    if (st != PF_OK)
+        return st;
+    char p[1200];
     if (strcmp(cfg.policy, "default") != 0) {
         char src[1200];
         policy_path(in, src, sizeof src);
@@ -198,8 +205,13 @@ pf_status search_session_write_config(const struct run_config *in, const char *d
         xfree(txt);
         if (st != PF_OK)
             return st;
-        absolute(p, sizeof p);
-        snprintf(cfg.policy, sizeof cfg.policy, "%s", p);
+        PF_STEP(st, absolute(p, sizeof p, "policy", err));
+        if (st == PF_OK && snprintf(cfg.policy, sizeof cfg.policy, "%s", p) >=
+                               (int)sizeof cfg.policy)
+            st = pf_err_set(err, PF_ERR_ARG, "%s: session path too long for the policy copy",
+                            dir);
+        if (st != PF_OK)
+            return st;
     }
     char *json = script_config_to_json(&cfg);
     cJSON *j = json ? cJSON_Parse(json) : NULL;

@@ -20,7 +20,7 @@ static void drain(struct search *s) {
                           "policy");
         e.module = ev[i].module;
         e.value = ev[i].value;
-        snprintf(e.text, sizeof e.text, "%s: %s", ev[i].source, ev[i].text);
+        snprintf(e.text, sizeof e.text, "%.23s: %.130s", ev[i].source, ev[i].text);
         search_emit(s, &e);
     }
     script_policy_clear_events(s->pol);
@@ -31,7 +31,7 @@ static pf_status hook_failed(struct search *s, const char *hook, pf_status st,
                              struct pf_err *err) {
     struct search_event e;
     search_event_init(s, &e, SEV_ERROR, "policy");
-    snprintf(e.text, sizeof e.text, "policy %s: %s", hook, err->msg);
+    snprintf(e.text, sizeof e.text, "policy %.16s: %.130s", hook, err->msg);
     search_emit(s, &e);
     drain(s);
     return st;

@@ -1,0 +1,641 @@
+/* test_search.c - the BIPEFT engine (src/search/): the straight-through gradients of the
+ * architecture logits (against finite differences), the expected-parameter formula, one
+ * pruning stage and its delta, the dimension-stability indicator, the termination guard,
+ * interventions and their refusals, an end-to-end search on the tiny LLaMA fixture, and an
+ * interrupted-then-resumed session matching an uninterrupted one bitwise. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/backend.h"
+#include "peft/peft_io.h"
+#include "script/script_config.h"
+#include "search/search.h"
+#include "search/search_internal.h"
+#include "train/metrics.h"
+#include "train/train.h"
+#include "util/rng.h"
+
+/* ---- fixtures ---- */
+
+static void write_task(void) {
+    static int done;
+    if (done)
+        return;
+    check_write_words("train.tsv", 192, 51);
+    check_write_words("dev.tsv", 64, 52);
+    check_write_words("test.tsv", 64, 53);
+    done = 1;
+}
+
+/* A search config over the tiny LLaMA fixture: LoRA on q, v (ranks 1, 2, 4), BitFit on q, o,
+ * LN-tuning on the attention norm and the final norm. */
+static const char *search_config(const char *file, const char *search, const char *extra) {
+    write_task();
+    char src[4096];
+    const char *d = check_temp_dir();
+    snprintf(src, sizeof src,
+             "return {\n"
+             "  mode = 'search',\n"
+             "  model = { path = '%s/tests/data/hf/llama-cls' },\n"
+             "  task = { name = 'words', train = '%s/train.tsv', dev = '%s/dev.tsv',\n"
+             "           test = '%s/test.tsv', labels = { '0', '1' }, max_len = 16 },\n"
+             "  space = peft.space{ peft.lora{ targets = { 'q', 'v' }, ranks = { 1, 2, 4 } },\n"
+             "                      peft.bitfit{ targets = { 'q', 'o' } },\n"
+             "                      peft.ln{ targets = { 'attn_ln', 'final_ln' } } },\n"
+             "  budget = { params = 400 },\n"
+             "  optim = { lr = 1e-2, arch_lr = 0.05, batch_size = 16, epochs = 4 },\n"
+             "  search = { stages = 6, trigger_window = 2, prune_begin_epoch = 1,\n"
+             "             checkpoint_every = 3, snapshot_every = 4, retrain_epochs = 4 %s },\n"
+             "  train = { log_every = 5 },\n"
+             "  session = '%s/sessions',\n"
+             "  seed = 5, threads = 1,\n"
+             "  %s\n"
+             "}\n",
+             getenv("PWD") ? getenv("PWD") : ".", d, d, d, search, d, extra);
+    static char path[600];
+    snprintf(path, sizeof path, "%s", check_write_temp(file, src));
+    return path;
+}
+
+static void load_config(const char *path, struct run_config *cfg) {
+    struct pf_err err = {0};
+    CHECK_OK(script_config_load(path, NULL, cfg, &err), &err);
+}
+
+/* Collects events. */
+struct collect {
+    int n;
+    struct search_event ev[8192];
+};
+
+static void collect_emit(void *ctx, const struct search_event *ev) {
+    struct collect *c = ctx;
+    if (c->n < 8192)
+        c->ev[c->n++] = *ev;
+}
+
+static struct collect *collector(struct search *s) {
+    struct collect *c = check_alloc(sizeof *c);
+    c->n = 0;
+    struct search_sink sk = {.emit = collect_emit, .ctx = c};
+    struct pf_err err = {0};
+    CHECK_OK(search_add_sink(s, &sk, &err), &err);
+    return c;
+}
+
+static int count(const struct collect *c, enum search_event_type t, const char *source) {
+    int n = 0;
+    for (int i = 0; i < c->n; i++)
+        if (c->ev[i].type == t && (!source || !strcmp(c->ev[i].source, source)))
+            n++;
+    return n;
+}
+
+static struct search *open_session(const char *cfgfile, const char *search, const char *extra,
+                                   const char *dir, struct backend **be, int no_retrain) {
+    struct run_config cfg;
+    load_config(search_config(cfgfile, search, extra), &cfg);
+    struct pf_err err = {0};
+    *be = backend_open("cpu", 1, &err);
+    cr_assert_not_null(*be, "%s", err.msg);
+    char sd[700];
+    snprintf(sd, sizeof sd, "%s/%s", check_temp_dir(), dir);
+    struct search_opts o = {.session_dir = sd, .quiet = 1, .no_retrain = no_retrain};
+    struct search *s = NULL;
+    CHECK_OK(search_open(&s, &cfg, *be, &o, &err), &err);
+    return s;
+}
+
+/* Random module weights (the zero-initialised factors would hide the gates' gradients). */
+static void randomise_modules(struct search *s) {
+    for (int i = 0; i < s->t.p.n; i++) {
+        struct peft_module *md = &s->t.p.mod[i];
+        for (int j = 0; j < md->n_t; j++)
+            check_fill(md->t[j].data, (size_t)md->t[j].numel, 900 + (uint64_t)(i * 8 + j), -0.5f,
+                       0.5f);
+    }
+}
+
+/* ---- straight-through gradients ---- */
+
+Test(search, softmax_back_matches_finite_differences) {
+    /* d/dl sum_k dy_k softmax(scale (l + G))_k in double precision */
+    double l[3] = {0.3, -0.2, 0.05}, G[3] = {0.4, -1.1, 0.7}, dy[3] = {0.9, -0.4, 1.3};
+    double scale = 1.0 / 2.5, soft[3], dl[3] = {0};
+    for (int trial = 0; trial < 2; trial++) {
+        double f[3], h = 1e-6;
+        /* soft at l */
+        double z[3], mx = -1e9, sum = 0;
+        for (int k = 0; k < 3; k++) {
+            z[k] = scale * (l[k] + G[k]);
+            mx = z[k] > mx ? z[k] : mx;
+        }
+        for (int k = 0; k < 3; k++)
+            sum += soft[k] = exp(z[k] - mx);
+        for (int k = 0; k < 3; k++)
+            soft[k] /= sum;
+        memset(dl, 0, sizeof dl);
+        search_softmax_back(soft, dy, 3, scale, dl);
+        for (int i = 0; i < 3; i++) {
+            double v[2];
+            for (int sgn = 0; sgn < 2; sgn++) {
+                double lp[3] = {l[0], l[1], l[2]}, zz[3], m2 = -1e9, s2 = 0, out = 0;
+                lp[i] += sgn ? -h : h;
+                for (int k = 0; k < 3; k++) {
+                    zz[k] = scale * (lp[k] + G[k]);
+                    m2 = zz[k] > m2 ? zz[k] : m2;
+                }
+                double e[3];
+                for (int k = 0; k < 3; k++)
+                    s2 += e[k] = exp(zz[k] - m2);
+                for (int k = 0; k < 3; k++)
+                    out += dy[k] * e[k] / s2;
+                v[sgn] = out;
+            }
+            f[i] = (v[0] - v[1]) / (2 * h);
+            cr_assert(fabs(f[i] - dl[i]) < 1e-8, "logit %d: analytic %.10g, numeric %.10g", i,
+                      dl[i], f[i]);
+        }
+        scale = 1.0; /* the plain softmax (no Gumbel) */
+        G[0] = G[1] = G[2] = 0;
+    }
+    /* a hand-computed case: two choices, tau 1, no noise, l = (0, 0): soft = (1/2, 1/2);
+     * dy = (0, 1) -> dl = soft . (dy - soft.dy) = (-1/4, 1/4) */
+    double s2[2] = {0.5, 0.5}, d2[2] = {0, 1}, g2[2] = {0, 0};
+    search_softmax_back(s2, d2, 2, 1.0, g2);
+    cr_assert_float_eq(g2[0], -0.25, 1e-15);
+    cr_assert_float_eq(g2[1], 0.25, 1e-15);
+}
+
+/* The loss of the current (soft) sample on batch b. */
+static double sample_loss(struct search *s, const struct data_batch *b, int stage) {
+    struct pf_err err = {0};
+    search_sample(s, 1, stage);
+    CHECK_OK(search_apply_sample(s, &err), &err);
+    CHECK_OK(trainer_zero_grads(&s->t, &err), &err);
+    float loss = 0;
+    CHECK_OK(trainer_micro_step(&s->t, b, 1.0f, 0, &loss, &err), &err);
+    return loss;
+}
+
+/* Without Gumbel noise the sample is softmax(logits) and the loss is a smooth function of the
+ * logits: the engine's gradient (dLoss/dgate and dLoss/dmask through the softmax) must match
+ * central differences, in the binary space and in the rank space. */
+Test(search, arch_gradients_match_finite_differences) {
+    struct backend *be;
+    struct search *s = open_session("fd.lua", ", gumbel = false, arch_reg = 0", "", "fd", &be, 1);
+    randomise_modules(s);
+    for (int i = 0; i < s->nc; i++)
+        for (int k = 0; k < 2; k++) {
+            s->c[i].bl[k] = 0.6 * rng_normal_at(77, (uint64_t)(i * 16 + k));
+            for (int r = 0; r < s->c[i].n_ranks; r++)
+                s->c[i].rl[r] = 0.6 * rng_normal_at(78, (uint64_t)(i * 16 + r));
+        }
+    s->tau = 1;
+    struct data_loader *ld = NULL;
+    struct data_loader_opts lo = {.batch_size = 8, .seed = 1, .pad_id = s->t.pad_id};
+    struct pf_err err = {0};
+    CHECK_OK(data_loader_create(&ld, &s->t.enc[TE_TRAIN], &lo, &err), &err);
+    struct data_batch b;
+    int done = 0;
+    CHECK_OK(data_loader_next(ld, &b, &done, &err), &err);
+    int checked = 0;
+    for (int stage = 0; stage < 2; stage++) {
+        sample_loss(s, &b, stage);
+        search_arch_grads(s, stage);
+        double g[64][SRANK_MAX];
+        for (int i = 0; i < s->nc && i < 64; i++)
+            for (int k = 0; k < SRANK_MAX; k++)
+                g[i][k] = stage == SSTAGE_BINARY ? (k < 2 ? s->c[i].bg[k] : 0) : s->c[i].rg[k];
+        for (int i = 0; i < s->nc && i < 64; i++) {
+            struct search_cand *c = &s->c[i];
+            int nk = stage == SSTAGE_BINARY ? (c->n_ranks ? 2 : 2) : c->n_ranks;
+            if (stage == SSTAGE_RANK && c->n_ranks == 0)
+                nk = 2; /* vector modules are sampled in the binary space in both stages */
+            for (int k = 0; k < nk; k++) {
+                double *lp = (stage == SSTAGE_RANK && c->n_ranks) ? &c->rl[k] : &c->bl[k];
+                double h = 1e-2, keep = *lp;
+                *lp = keep + h;
+                double up = sample_loss(s, &b, stage);
+                *lp = keep - h;
+                double dn = sample_loss(s, &b, stage);
+                *lp = keep;
+                double num = (up - dn) / (2 * h), ana = g[i][k];
+                if (stage == SSTAGE_RANK && c->n_ranks == 0)
+                    ana = c->bg[k];
+                cr_assert(fabs(num - ana) <= 2e-3 + 0.03 * fabs(num),
+                          "%s stage %d logit %d: analytic %.6g, numeric %.6g", c->name, stage, k,
+                          ana, num);
+                checked += fabs(num) > 1e-4;
+            }
+        }
+    }
+    cr_assert_gt(checked, 10, "too few non-zero gradients were compared (%d)", checked);
+    data_loader_free(ld);
+    search_close(s);
+    backend_close(be);
+}
+
+/* ---- selection maths ---- */
+
+static double softmax_k(const double *l, int n, int k) {
+    double mx = l[0], z = 0;
+    for (int i = 1; i < n; i++)
+        mx = l[i] > mx ? l[i] : mx;
+    for (int i = 0; i < n; i++)
+        z += exp(l[i] - mx);
+    return exp(l[k] - mx) / z;
+}
+
+Test(search, expected_params_formula) {
+    struct backend *be;
+    struct search *s = open_session("ep.lua", "", "", "ep", &be, 1);
+    for (int i = 0; i < s->nc; i++) {
+        s->c[i].bl[1] = rng_normal_at(5, (uint64_t)i);
+        for (int k = 0; k < s->c[i].n_ranks; k++)
+            s->c[i].rl[k] = rng_normal_at(6, (uint64_t)(i * 8 + k));
+    }
+    s->c[0].pruned = 1;
+    s->c[1].fixed = 1;
+    s->c[1].fixed_idx = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        s->stages_left = pass ? s->cfg.search.hard_stages : s->cfg.search.hard_stages + 1;
+        double want = 0;
+        for (int i = 0; i < s->nc; i++) {
+            const struct search_cand *c = &s->c[i];
+            int64_t full = peft_param_count(&s->t.m, &s->t.p.mod[c->pi].s,
+                                            c->n_ranks ? c->ranks[c->n_ranks - 1] : 0);
+            cr_assert_eq(c->full_cost, full, "%s: full cost", c->name);
+            if (c->pruned)
+                continue;
+            double q = pass ? 1.0 : softmax_k(c->bl, 2, 1), e = 0;
+            if (c->n_ranks == 0)
+                e = (double)full;
+            for (int k = 0; k < c->n_ranks; k++) {
+                double p = c->fixed ? (k == c->fixed_idx) : softmax_k(c->rl, c->n_ranks, k);
+                e += p * (double)peft_param_count(&s->t.m, &s->t.p.mod[c->pi].s, c->ranks[k]);
+            }
+            want += q * e;
+        }
+        double got = search_expected_params(s, 1);
+        cr_assert(fabs(got - want) < 1e-9 * want, "pass %d: E = %.9g, want %.9g", pass, got,
+                  want);
+    }
+    search_close(s);
+    backend_close(be);
+}
+
+/* One stage with the default policy: delta = (E - B) / K; the least sensitive modules go
+ * first while the pruned total stays within delta (the first always). */
+Test(search, stage_prunes_least_sensitive_within_delta) {
+    struct backend *be;
+    struct search *s = open_session("st.lua", "", "", "st", &be, 1);
+    struct collect *col = collector(s);
+    for (int i = 0; i < s->nc; i++)
+        s->c[i].sens_i = 1.0 + (double)((i * 7) % s->nc); /* a permutation: no ties */
+    s->stages_left = 3;
+    s->budget = 300;
+    double E = search_expected_params(s, 1);
+    double delta = (E - 300.0) / 3.0;
+    /* the expected choice */
+    int order[64], n = s->nc;
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int a = 0; a < n; a++)
+        for (int b2 = a + 1; b2 < n; b2++)
+            if (s->c[order[b2]].sens_i < s->c[order[a]].sens_i) {
+                int t = order[a];
+                order[a] = order[b2];
+                order[b2] = t;
+            }
+    int want[64] = {0};
+    double total = 0;
+    int taken = 0;
+    for (int j = 0; j < n; j++) {
+        if (total > delta)
+            break;
+        double cst = s->c[order[j]].e_cost;
+        if (total + cst <= delta || taken == 0) {
+            want[order[j]] = 1;
+            total += cst;
+            taken++;
+        }
+    }
+    struct pf_err err = {0};
+    CHECK_OK(search_do_stage(s, 0, &err), &err);
+    cr_assert_eq(s->stages_left, 2);
+    int trig = -1;
+    for (int i = 0; i < col->n; i++)
+        if (col->ev[i].type == SEV_TRIGGER)
+            trig = i;
+    cr_assert_geq(trig, 0, "no trigger event");
+    cr_assert(fabs(col->ev[trig].value - delta) < 1e-9 * fabs(delta), "delta %.9g, want %.9g",
+              col->ev[trig].value, delta);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(s->c[i].pruned, want[i], "%s: pruned %d, want %d (delta %.1f)",
+                     s->c[i].name, s->c[i].pruned, want[i], delta);
+    cr_assert_eq(count(col, SEV_PRUNE, "policy"), taken);
+    free(col);
+    search_close(s);
+    backend_close(be);
+}
+
+/* DSI = mean over candidates of the sample std over the window x KL(p_last || p_first); G is
+ * the cosine of the argmax-index vectors of the first and last snapshot. */
+Test(search, dimension_stability_indicator) {
+    struct backend *be;
+    struct search *s = open_session("dsi.lua", "", "", "dsi", &be, 1);
+    int m = -1;
+    for (int i = 0; i < s->nc; i++)
+        if (s->c[i].n_ranks == 3 && m < 0)
+            m = i;
+    cr_assert_geq(m, 0);
+    const double snaps[3][3] = {{0.1, 0.2, 0.3}, {0.0, 0.5, 0.1}, {0.4, 0.1, 0.2}};
+    for (int t = 0; t < 3; t++) {
+        for (int i = 0; i < s->nc; i++)
+            for (int k = 0; k < s->c[i].n_ranks; k++)
+                s->c[i].rl[k] = i == m ? snaps[t][k] : 0.01 * k; /* the others never move */
+        search_window_push(s);
+    }
+    search_compute_dsi(s);
+    double sd = 0;
+    for (int k = 0; k < 3; k++) {
+        double mean = (snaps[0][k] + snaps[1][k] + snaps[2][k]) / 3, v = 0;
+        for (int t = 0; t < 3; t++)
+            v += (snaps[t][k] - mean) * (snaps[t][k] - mean);
+        sd += sqrt(v / 2);
+    }
+    sd /= 3;
+    double kl = 0;
+    for (int k = 0; k < 3; k++) {
+        double pf = softmax_k(snaps[0], 3, k), pl = softmax_k(snaps[2], 3, k);
+        kl += pl * log(pl / pf);
+    }
+    cr_assert(fabs(s->c[m].dsi - sd * kl) < 1e-12, "DSI %.12g, want %.12g", s->c[m].dsi,
+              sd * kl);
+    /* the unmoved modules: KL 0 -> DSI 0; the argmax of m went from 2 to 0 */
+    double dot = 0, na = 0, nb = 0;
+    for (int i = 0; i < s->nc; i++) {
+        if (!s->c[i].n_ranks)
+            continue;
+        double a = i == m ? 2 : s->c[i].n_ranks - 1, b2 = i == m ? 0 : s->c[i].n_ranks - 1;
+        dot += a * b2;
+        na += a * a;
+        nb += b2 * b2;
+        if (i != m)
+            cr_assert_float_eq(s->c[i].dsi, 0.0, 1e-15);
+    }
+    cr_assert(fabs(s->global_stab - dot / sqrt(na * nb)) < 1e-12);
+    search_window_clear(s);
+    cr_assert_eq(s->win_count, 0);
+    search_close(s);
+    backend_close(be);
+}
+
+/* ---- interventions ---- */
+
+Test(search, interventions_and_refusals) {
+    struct backend *be;
+    struct search *s = open_session("iv.lua", "", "", "iv", &be, 1);
+    struct collect *col = collector(s);
+    struct pf_err err = {0};
+    struct search_request rq = {.type = SREQ_PIN};
+    snprintf(rq.module, sizeof rq.module, "L1.lora.q");
+    CHECK_OK(search_apply(s, &rq, "user", &err), &err);
+    int q1 = search_find(s, "L1.lora.q");
+    cr_assert(s->c[q1].pinned);
+    /* prune a pinned module */
+    rq.type = SREQ_PRUNE;
+    cr_assert_neq(search_apply(s, &rq, "user", &err), PF_OK);
+    cr_assert(strstr(err.msg, "pinned"), "%s", err.msg);
+    /* a rank that is not a candidate */
+    rq.type = SREQ_FIX_RANK;
+    rq.value = 3;
+    cr_assert_neq(search_apply(s, &rq, "user", &err), PF_OK);
+    cr_assert(strstr(err.msg, "not a candidate"), "%s", err.msg);
+    rq.value = 2;
+    CHECK_OK(search_apply(s, &rq, "user", &err), &err);
+    cr_assert(s->c[q1].fixed && s->c[q1].ranks[s->c[q1].fixed_idx] == 2);
+    /* an unknown name */
+    snprintf(rq.module, sizeof rq.module, "L9.lora.q");
+    rq.type = SREQ_PIN;
+    cr_assert_neq(search_apply(s, &rq, "user", &err), PF_OK);
+    cr_assert(strstr(err.msg, "no candidate module named"), "%s", err.msg);
+    /* pins beyond the budget: L1.lora.q reserves 256 of 400; another LoRA would need 512 */
+    snprintf(rq.module, sizeof rq.module, "L0.lora.v");
+    cr_assert_neq(search_apply(s, &rq, "user", &err), PF_OK);
+    cr_assert(strstr(err.msg, "over the budget"), "%s", err.msg);
+    /* a budget below what the pins reserve */
+    rq.type = SREQ_BUDGET;
+    rq.value = 100;
+    cr_assert_neq(search_apply(s, &rq, "user", &err), PF_OK);
+    cr_assert(strstr(err.msg, "pinned"), "%s", err.msg);
+    rq.value = 350;
+    CHECK_OK(search_apply(s, &rq, "user", &err), &err);
+    cr_assert_eq(search_budget(s), 350);
+    /* prune, then pin the pruned module */
+    rq.type = SREQ_PRUNE;
+    snprintf(rq.module, sizeof rq.module, "L0.bitfit.q");
+    CHECK_OK(search_apply(s, &rq, "user", &err), &err);
+    rq.type = SREQ_PIN;
+    cr_assert_neq(search_apply(s, &rq, "user", &err), PF_OK);
+    cr_assert(strstr(err.msg, "pruned"), "%s", err.msg);
+    cr_assert_eq(count(col, SEV_REFUSED, "user"), 6);
+    cr_assert_eq(count(col, SEV_PIN, "user"), 1);
+    cr_assert_eq(count(col, SEV_PRUNE, "user"), 1);
+    cr_assert_eq(count(col, SEV_FIX, "user"), 1);
+    cr_assert_eq(count(col, SEV_BUDGET, "user"), 1);
+    free(col);
+    search_close(s);
+    backend_close(be);
+}
+
+/* ---- end to end ---- */
+
+/* Accuracy of the untrained model (the fixture's head, no module) on the test split. */
+static double untrained_accuracy(const char *cfgpath, struct backend *be) {
+    struct run_config cfg;
+    load_config(cfgpath, &cfg);
+    cfg.mode = CFG_MODE_TRAIN;
+    struct trainer t;
+    struct pf_err err = {0};
+    CHECK_OK(trainer_open(&t, &cfg, be, &err), &err);
+    double v[METRIC_COUNT];
+    CHECK_OK(trainer_eval(&t, TE_TEST, v, NULL, &err), &err);
+    trainer_close(&t);
+    return v[METRIC_ACC];
+}
+
+static int64_t structure_params(const char *dir, struct backend *be, int *has_q1,
+                                int *has_b0) {
+    char p[800];
+    snprintf(p, sizeof p, "%s/structure.json", dir);
+    struct peft_spec *sp = NULL;
+    int n = 0;
+    struct pf_err err = {0};
+    CHECK_OK(peft_structure_read(p, &sp, &n, &err), &err);
+    struct model m;
+    struct model_load_opts o = {.head = HEAD_SEQ_CLS, .n_labels = 2};
+    char mp[600];
+    snprintf(mp, sizeof mp, "%s/tests/data/hf/llama-cls", getenv("PWD") ? getenv("PWD") : ".");
+    CHECK_OK(model_load(&m, mp, be, &o, NULL, &err), &err);
+    int64_t total = 0;
+    *has_q1 = *has_b0 = 0;
+    for (int i = 0; i < n; i++) {
+        total += peft_param_count(&m, &sp[i], sp[i].rank);
+        if (sp[i].kind == CFG_KIND_LORA && sp[i].layer == 1 && sp[i].target == CFG_T_Q)
+            *has_q1 = 1;
+        if (sp[i].kind == CFG_KIND_BITFIT && sp[i].layer == 0 && sp[i].target == CFG_T_Q)
+            *has_b0 = 1;
+    }
+    model_free(&m);
+    free(sp);
+    return total;
+}
+
+Test(search, end_to_end_stops_early_fits_budget_and_learns) {
+    struct backend *be;
+    struct search *s = open_session("e2e.lua", "", "", "e2e", &be, 0);
+    struct collect *col = collector(s);
+    struct pf_err err = {0};
+    struct search_request rq = {.type = SREQ_PIN};
+    snprintf(rq.module, sizeof rq.module, "L1.lora.q");
+    search_request(s, &rq); /* queued: applied at the first step boundary */
+    rq.type = SREQ_PRUNE;
+    snprintf(rq.module, sizeof rq.module, "L0.bitfit.q");
+    search_request(s, &rq);
+    struct search_result r;
+    CHECK_OK(search_run(s, &r, &err), &err);
+    cr_assert_eq(search_phase_of(s), SPH_DONE);
+    cr_assert(r.early_stopped, "the search ran all %lld iterations", (long long)r.planned);
+    cr_assert_lt(r.iterations, r.planned);
+    cr_assert_eq(r.stages_done, r.stages_total);
+    cr_assert_eq(r.guard_stages, 0);
+    cr_assert_leq(r.params, 400);
+    int q1, b0;
+    int64_t counted = structure_params(search_dir(s), be, &q1, &b0);
+    cr_assert_eq(counted, r.params, "structure.json holds %lld parameters, the engine says %lld",
+                 (long long)counted, (long long)r.params);
+    cr_assert(q1, "the pinned module L1.lora.q is not in the structure");
+    cr_assert(!b0, "the pruned module L0.bitfit.q is in the structure");
+    cr_assert(count(col, SEV_TRIGGER, "policy") == r.stages_total);
+    for (int i = 0; i < col->n; i++)
+        if (col->ev[i].type == SEV_TRIGGER)
+            cr_assert_geq(col->ev[i].epoch, 1, "a stage fired before prune_begin_epoch");
+    double base = untrained_accuracy(search_config("e2e.lua", "", ""), be);
+    cr_assert(r.has_test && r.test > base + 0.1, "retrained test accuracy %.3f, untrained %.3f",
+              r.test, base);
+    free(col);
+    search_close(s);
+    backend_close(be);
+}
+
+Test(search, guard_runs_the_stages_the_epoch_cap_cut_off) {
+    struct backend *be;
+    /* 40 stages cannot fit in 6 iterations: the guard runs the rest at the end */
+    struct search *s = open_session("g.lua", ", stages = 40, prune_begin_epoch = 0",
+                                    "", "guard", &be, 1);
+    s->cfg.optim.epochs = 1;
+    s->planned = s->per_epoch;
+    struct search_result r;
+    struct pf_err err = {0};
+    CHECK_OK(search_run(s, &r, &err), &err);
+    cr_assert_eq(r.iterations, r.planned);
+    cr_assert(!r.early_stopped);
+    cr_assert_gt(r.guard_stages, 0);
+    cr_assert_eq(r.stages_done, r.stages_total);
+    cr_assert_leq(r.params, 400);
+    search_close(s);
+    backend_close(be);
+}
+
+/* ---- exact resume ---- */
+
+static char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = check_alloc((size_t)len + 1);
+    cr_assert_eq(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    b[len] = 0;
+    *n = (size_t)len;
+    return b;
+}
+
+static void same_file(const char *a, const char *b, const char *name) {
+    char pa[800], pb[800];
+    snprintf(pa, sizeof pa, "%s/%s", a, name);
+    snprintf(pb, sizeof pb, "%s/%s", b, name);
+    size_t na, nb;
+    char *x = slurp(pa, &na), *y = slurp(pb, &nb);
+    cr_assert(na == nb && memcmp(x, y, na) == 0, "%s differs between %s and %s", name, a, b);
+    free(x);
+    free(y);
+}
+
+/* Decisions (type, step, module, rank, value) of a collector, in order. */
+static int same_decisions(const struct collect *a, const struct collect *b, int from) {
+    int ia = 0, ib = 0;
+    for (;;) {
+        while (ia < a->n && (a->ev[ia].seq <= from || a->ev[ia].type == SEV_STEP ||
+                             a->ev[ia].type == SEV_SENSITIVITY || a->ev[ia].type == SEV_EVAL))
+            ia++;
+        while (ib < b->n && (b->ev[ib].seq <= from || b->ev[ib].type == SEV_STEP ||
+                             b->ev[ib].type == SEV_SENSITIVITY || b->ev[ib].type == SEV_EVAL))
+            ib++;
+        if (ia >= a->n || ib >= b->n)
+            return ia >= a->n && ib >= b->n;
+        const struct search_event *x = &a->ev[ia++], *y = &b->ev[ib++];
+        if (x->type != y->type || x->seq != y->seq || x->step != y->step ||
+            x->module != y->module || x->rank != y->rank ||
+            memcmp(&x->value, &y->value, sizeof x->value) != 0)
+            return 0;
+    }
+}
+
+Test(search, stopped_and_resumed_matches_uninterrupted, .timeout = 120) {
+    struct backend *be;
+    struct pf_err err = {0};
+    struct search_result ra, rb;
+    /* A: uninterrupted */
+    struct search *a = open_session("ra.lua", "", "", "resume_a", &be, 0);
+    struct collect *ca = collector(a);
+    CHECK_OK(search_run(a, &ra, &err), &err);
+    char da[700];
+    snprintf(da, sizeof da, "%s", search_dir(a));
+    search_close(a);
+    /* B: stopped after 8 iterations (the last checkpoint is at 6), then resumed twice */
+    struct search *b = open_session("rb.lua", "", "", "resume_b", &be, 0);
+    b->opts.stop_after = 8;
+    CHECK_OK(search_run(b, &rb, &err), &err);
+    cr_assert_eq(search_iteration(b), 8);
+    char db[700];
+    snprintf(db, sizeof db, "%s", search_dir(b));
+    search_close(b);
+    struct search_opts o = {.quiet = 1, .stop_after = 14};
+    CHECK_OK(search_resume(&b, db, be, &o, &err), &err);
+    cr_assert_eq(search_iteration(b), 6);
+    CHECK_OK(search_run(b, &rb, &err), &err);
+    search_close(b);
+    o.stop_after = 0;
+    CHECK_OK(search_resume(&b, db, be, &o, &err), &err);
+    struct collect *cb = collector(b);
+    int64_t from = b->seq;
+    CHECK_OK(search_run(b, &rb, &err), &err);
+    search_close(b);
+    cr_assert(same_decisions(ca, cb, (int)from), "the decisions after the resume differ");
+    cr_assert_eq(ra.params, rb.params);
+    cr_assert_eq(ra.iterations, rb.iterations);
+    same_file(da, db, "structure.json");
+    same_file(da, db, "retrain/adapter.safetensors");
+    free(ca);
+    free(cb);
+    backend_close(be);
+}
