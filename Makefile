@@ -31,7 +31,7 @@ PKG_CONFIG ?= pkg-config
 THREADS ?= 0
 
 # Libraries used by the code today (the deps step installs those of later modules too).
-PKGS := openblas libcjson libutf8proc lua5.4
+PKGS := openblas libcjson libutf8proc lua5.4 sqlite3
 TEST_PKGS := criterion
 
 have_pkgs := $(shell $(PKG_CONFIG) --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && echo yes)

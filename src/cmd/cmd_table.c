@@ -19,6 +19,8 @@ const struct command cmd_table[] = {
      "write the run folder", cmd_train},
     {"eval", "RUN_DIR CONFIG.lua [--split dev|test|test2|all]", "score a run folder on a "
      "config's data (JSON)", cmd_eval},
+    {"sessions", "[ROOT] [--json] | diff A B", "past runs under ROOT (default sessions/), "
+     "or the structures of two runs side by side", cmd_sessions},
     {"export", "RUN_DIR --format peft|merged|native --out DIR", "write a training run as a "
      "PEFT adapter, a merged HF checkpoint or a copy of the run", cmd_export},
     {"check-config", "FILE.lua...", "validate configs; print the resolved config as JSON",

@@ -60,7 +60,9 @@ struct search_sink {
     void *ctx;
 };
 
-/* "start", "step", ... (stable names used in the session log). */
+/* "start", "step", ... (stable names used in the session log); "unknown" out of range. */
 const char *search_event_name(enum search_event_type t);
+/* The type named `name` (as search_event_name spells it), or -1 when unknown (or NULL). */
+int search_event_type_from_name(const char *name);
 
 #endif

@@ -17,6 +17,7 @@
 #ifndef PF_SEARCH_LOG_H
 #define PF_SEARCH_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "search/search_event.h"
