@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "core/backend.h"
+#include "model/model_load.h"
 #include "peft/peft_io.h"
 #include "script/script_config.h"
 #include "search/search.h"
@@ -48,7 +49,7 @@ static const char *search_config(const char *file, const char *search, const cha
              "                      peft.ln{ targets = { 'attn_ln', 'final_ln' } } },\n"
              "  budget = { params = 400 },\n"
              "  optim = { lr = 1e-2, arch_lr = 0.05, batch_size = 16, epochs = 4 },\n"
-             "  search = { stages = 6, trigger_window = 2, prune_begin_epoch = 1,\n"
+             "  search = { stages = 6, hard_stages = 2, trigger_window = 2, prune_begin_epoch = 1,\n"
              "             checkpoint_every = 3, snapshot_every = 4, retrain_epochs = 4 %s },\n"
              "  train = { log_every = 5 },\n"
              "  session = '%s/sessions',\n"
@@ -110,13 +111,21 @@ static struct search *open_session(const char *cfgfile, const char *search, cons
     return s;
 }
 
-/* Random module weights (the zero-initialised factors would hide the gates' gradients). */
+/* Random module weights (the zero-initialised factors would hide the gates' gradients), and a
+ * head scaled up so that the loss reacts visibly to the modules. */
 static void randomise_modules(struct search *s) {
+    struct model_param *hp = model_find_param(&s->t.m, "score.weight");
+    cr_assert_not_null(hp);
+    int64_t hn = model_param_numel(hp);
+    float *hw = check_alloc((size_t)hn * sizeof *hw);
+    check_fill(hw, (size_t)hn, 4243, -3.0f, 3.0f);
+    model_param_set(&s->t.m, hp, hw);
+    free(hw);
     for (int i = 0; i < s->t.p.n; i++) {
         struct peft_module *md = &s->t.p.mod[i];
         for (int j = 0; j < md->n_t; j++)
-            check_fill(md->t[j].data, (size_t)md->t[j].numel, 900 + (uint64_t)(i * 8 + j), -0.5f,
-                       0.5f);
+            check_fill(md->t[j].data, (size_t)md->t[j].numel, 900 + (uint64_t)(i * 8 + j), -1.0f,
+                       1.0f);
     }
 }
 
@@ -178,7 +187,7 @@ static double sample_loss(struct search *s, const struct data_batch *b, int stag
     CHECK_OK(search_apply_sample(s, &err), &err);
     CHECK_OK(trainer_zero_grads(&s->t, &err), &err);
     float loss = 0;
-    CHECK_OK(trainer_micro_step(&s->t, b, 1.0f, 0, &loss, &err), &err);
+    CHECK_OK(trainer_micro_step(&s->t, b, 1.0f, 1, &loss, &err), &err);
     return loss;
 }
 
@@ -218,7 +227,7 @@ Test(search, arch_gradients_match_finite_differences) {
                 nk = 2; /* vector modules are sampled in the binary space in both stages */
             for (int k = 0; k < nk; k++) {
                 double *lp = (stage == SSTAGE_RANK && c->n_ranks) ? &c->rl[k] : &c->bl[k];
-                double h = 1e-2, keep = *lp;
+                double h = 5e-2, keep = *lp;
                 *lp = keep + h;
                 double up = sample_loss(s, &b, stage);
                 *lp = keep - h;
@@ -227,10 +236,11 @@ Test(search, arch_gradients_match_finite_differences) {
                 double num = (up - dn) / (2 * h), ana = g[i][k];
                 if (stage == SSTAGE_RANK && c->n_ranks == 0)
                     ana = c->bg[k];
-                cr_assert(fabs(num - ana) <= 2e-3 + 0.03 * fabs(num),
+                if (getenv("FD_DEBUG")) fprintf(stderr, "%s st %d k %d ana %.6g num %.6g\n", c->name, stage, k, ana, num);
+                cr_assert(fabs(num - ana) <= 1e-4 + 0.03 * fabs(num),
                           "%s stage %d logit %d: analytic %.6g, numeric %.6g", c->name, stage, k,
                           ana, num);
-                checked += fabs(num) > 1e-4;
+                checked += fabs(num) > 1e-3;
             }
         }
     }

@@ -1,2 +1,0 @@
--- configs/baselines/rank_then_binary.lua - ablation: ranks first, then the binary space.
-return include("../default.lua", { search = { order = "rank_then_binary" } })
