@@ -649,3 +649,163 @@ Test(search, stopped_and_resumed_matches_uninterrupted, .timeout = 120) {
     free(cb);
     backend_close(be);
 }
+
+/* ---- SIGKILL at random moments (reliability cases 19-23) ---- */
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "search/search_log.h"
+
+static pid_t spawn(const char *const *args) {
+    const char *bin = getenv("BIPEFT_BIN");
+    cr_assert_not_null(bin, "BIPEFT_BIN is not set (run through make test)");
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        const char *argv[16];
+        int n = 0;
+        argv[n++] = bin;
+        for (int i = 0; args[i] && n < 15; i++)
+            argv[n++] = args[i];
+        argv[n] = NULL;
+        FILE *nul = freopen("/dev/null", "w", stdout);
+        nul = freopen("/dev/null", "w", stderr);
+        (void)nul;
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+struct evlist {
+    int n;
+    struct search_event ev[4096];
+};
+
+static int ev_collect(void *ctx, const struct search_event *ev) {
+    struct evlist *l = ctx;
+    if (l->n < 4096)
+        l->ev[l->n++] = *ev;
+    return 0;
+}
+
+static struct evlist *read_events(const char *dir) {
+    struct evlist *l = check_alloc(sizeof *l);
+    l->n = 0;
+    struct search_log *lg = NULL;
+    struct pf_err err = {0};
+    CHECK_OK(search_log_open(dir, 0, &lg, &err), &err);
+    CHECK_OK(search_log_each(lg, -1, ev_collect, l, &err), &err);
+    search_log_close(lg);
+    return l;
+}
+
+/* Everything but the wall clock, bitwise. */
+static void same_events(const struct evlist *a, const struct evlist *b) {
+    cr_assert_eq(a->n, b->n, "the logs hold %d and %d events", a->n, b->n);
+    for (int i = 0; i < a->n; i++) {
+        struct search_event x = a->ev[i], y = b->ev[i];
+        x.seconds = y.seconds = 0;
+        cr_assert(x.type == y.type && x.seq == y.seq && x.step == y.step &&
+                      x.module == y.module && x.rank == y.rank &&
+                      !memcmp(&x.value, &y.value, sizeof x.value) &&
+                      (isnan(x.value2) ? isnan(y.value2)
+                                       : !memcmp(&x.value2, &y.value2, sizeof x.value2)) &&
+                      !memcmp(&x.loss_w, &y.loss_w, sizeof x.loss_w) &&
+                      !memcmp(&x.loss_a, &y.loss_a, sizeof x.loss_a) &&
+                      x.current == y.current && !strcmp(x.text, y.text) &&
+                      !strcmp(x.source, y.source),
+                  "event %d (seq %lld, %s) differs after the kills: step %lld/%lld, value "
+                  "%.17g/%.17g, loss %.17g/%.17g", i, (long long)x.seq,
+                  search_event_name(x.type), (long long)x.step, (long long)y.step, x.value,
+                  y.value, x.loss_w, y.loss_w);
+    }
+}
+
+/* A fresh session in `dir`, killed with SIGKILL up to `kills` times at random moments (each
+ * later attempt resumes), then resumed to the end; everything must equal the reference. */
+static int kill_trial(const char *cfgp, const char *ref, const char *dir, double T, int kills,
+                      uint64_t seed) {
+    char out[4096], errb[4096];
+    int started = 0, done = 0, killed = 0;
+    for (int k = 0; killed < kills && !done && k < 4 * kills + 4; k++) {
+        const char *a_s[] = {"search", cfgp, "--session", dir, "--quiet", NULL};
+        const char *a_r[] = {"resume", dir, "--quiet", NULL};
+        pid_t pid = spawn(started ? a_r : a_s);
+        started = 1;
+        double delay = (kills > 1 ? 0.6 : 1.0) * T * rng_uniform_at(seed, (uint64_t)k);
+        struct timespec ts = {.tv_sec = (time_t)delay,
+                              .tv_nsec = (long)((delay - (double)(time_t)delay) * 1e9)};
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            done = 1;
+        } else if (WIFSIGNALED(status)) {
+            killed++;
+        } else if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+            /* killed before config.lua existed: nothing to resume, start again */
+            char p[800];
+            snprintf(p, sizeof p, "%s/config.lua", dir);
+            struct stat sb;
+            if (stat(p, &sb) != 0)
+                started = 0;
+            else
+                done = 1; /* "already done" */
+        }
+    }
+    for (int tries = 0; !done && tries < 3; tries++) {
+        const char *a_r[] = {"resume", dir, "--quiet", NULL};
+        const char *a_s[] = {"search", cfgp, "--session", dir, "--quiet", NULL};
+        int rc = check_run_argv(started ? a_r : a_s, out, sizeof out, errb, sizeof errb);
+        started = 1;
+        done = rc == 0 || (rc == 2 && strstr(errb, "already done"));
+        cr_assert(done || rc == 2, "resume failed (%d): %s", rc, errb);
+    }
+    cr_assert(done);
+    same_file(ref, dir, "structure.json");
+    same_file(ref, dir, "retrain/adapter.safetensors");
+    same_file(ref, dir, "retrain/structure.json");
+    struct evlist *ea = read_events(ref), *eb = read_events(dir);
+    same_events(ea, eb);
+    free(ea);
+    free(eb);
+    return killed;
+}
+
+/* CI: one session killed up to 6 times in a row, and 3 sessions killed once each.
+ * RESUME_KILLS=N (make test-resume: 200): N single-kill sessions and one killed 20 times. */
+Test(search, sigkill_at_random_moments_then_resume_is_bitwise, .timeout = 3600) {
+    int trials = getenv("RESUME_KILLS") ? atoi(getenv("RESUME_KILLS")) : 3;
+    int chain = getenv("RESUME_KILLS") ? 20 : 6;
+    const char *cfg = search_config("kill.lua", "", "");
+    char cfgp[700], ref[700], dir[700];
+    snprintf(cfgp, sizeof cfgp, "%s", cfg);
+    snprintf(ref, sizeof ref, "%s/kill_ref", check_temp_dir());
+    char out[4096], errb[4096];
+    double t0 = now_s();
+    const char *a_ref[] = {"search", cfgp, "--session", ref, "--quiet", NULL};
+    cr_assert_eq(check_run_argv(a_ref, out, sizeof out, errb, sizeof errb), 0, "%s", errb);
+    double T = now_s() - t0;
+    snprintf(dir, sizeof dir, "%s/kill_chain", check_temp_dir());
+    int killed = kill_trial(cfgp, ref, dir, T, chain, 2024);
+    int single = 0;
+    for (int i = 0; i < trials; i++) {
+        snprintf(dir, sizeof dir, "%s/kill_%d", check_temp_dir(), i);
+        single += kill_trial(cfgp, ref, dir, T, 1, 3000 + (uint64_t)i);
+    }
+    cr_log_info("chained session: killed %d times; %d of %d single-kill sessions were killed "
+                "before they ended (uninterrupted run %.2f s); all match bitwise", killed,
+                single, trials, T);
+}

@@ -266,17 +266,14 @@ static struct search *alloc_search(struct backend *be, const struct search_opts 
     return s;
 }
 
-pf_status search_open(struct search **out, const struct run_config *cfg, struct backend *be,
-                      const struct search_opts *o, struct pf_err *err) {
-    *out = NULL;
-    struct search *s = alloc_search(be, o);
-    char lbl[64];
-    method_label(cfg, lbl, sizeof lbl);
-    pf_status st = search_session_dir(cfg, lbl, o ? o->session_dir : NULL, s->dir,
-                                      sizeof s->dir, err);
-    PF_STEP(st, search_session_write_config(cfg, s->dir, err));
-    PF_STEP(st, setup(s, 1, err));
+/* A session from its config.lua: the set-up, the first events, the config's pins, and the
+ * checkpoint at iteration 0 (from which a run killed at any later moment can resume). */
+static pf_status start_fresh(struct search *s, struct pf_err *err) {
+    pf_status st = setup(s, 1, err);
+    PF_STEP(st, search_log_truncate(s->log, 0, err)); /* a start killed before its checkpoint */
     if (st == PF_OK) {
+        char lbl[64];
+        method_label(&s->cfg, lbl, sizeof lbl);
         struct search_event ev;
         search_event_init(s, &ev, SEV_START, "engine");
         ev.value = (double)s->budget;
@@ -289,11 +286,24 @@ pf_status search_open(struct search **out, const struct run_config *cfg, struct 
             snprintf(rq.module, sizeof rq.module, "%s", s->cfg.search.pin[i]);
             st = search_apply(s, &rq, "config", err);
             if (st != PF_OK)
-                st = pf_err_set(err, st, "%s: search.pin[%d]: %s", s->cfg.file, i + 1,
+                st = pf_err_set(err, st, "%s: search.pin[%d]: %.400s", s->cfg.file, i + 1,
                                 err->msg);
         }
         PF_STEP(st, search_checkpoint(s, err));
     }
+    return st;
+}
+
+pf_status search_open(struct search **out, const struct run_config *cfg, struct backend *be,
+                      const struct search_opts *o, struct pf_err *err) {
+    *out = NULL;
+    struct search *s = alloc_search(be, o);
+    char lbl[64];
+    method_label(cfg, lbl, sizeof lbl);
+    pf_status st = search_session_dir(cfg, lbl, o ? o->session_dir : NULL, s->dir,
+                                      sizeof s->dir, err);
+    PF_STEP(st, search_session_write_config(cfg, s->dir, err));
+    PF_STEP(st, start_fresh(s, err));
     if (st != PF_OK) {
         if (s->log) {
             struct pf_err e2;
@@ -315,14 +325,20 @@ pf_status search_resume(struct search **out, const char *dir, struct backend *be
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     char p[1100];
     snprintf(p, sizeof p, "%s/checkpoint.bin", dir);
-    pf_status st = access(p, R_OK) == 0
-                       ? PF_OK
-                       : pf_err_set(err, PF_ERR_IO, "%s: no checkpoint.bin: not a session "
-                                    "folder, or it failed before its first checkpoint", dir);
-    PF_STEP(st, setup(s, 0, err));
-    int64_t seq = 0;
-    PF_STEP(st, search_ckpt_read(s, &seq, err));
-    PF_STEP(st, search_log_truncate(s->log, seq, err));
+    pf_status st = PF_OK;
+    if (access(p, R_OK) != 0) {
+        /* killed before its first checkpoint: start again from the session's config */
+        snprintf(p, sizeof p, "%s/config.lua", dir);
+        if (access(p, R_OK) != 0)
+            st = pf_err_set(err, PF_ERR_IO, "%s: not a session folder (no config.lua; if a "
+                            "search was killed while it started, run it again)", dir);
+        PF_STEP(st, start_fresh(s, err));
+    } else {
+        PF_STEP(st, setup(s, 0, err));
+        int64_t seq = 0;
+        PF_STEP(st, search_ckpt_read(s, &seq, err));
+        PF_STEP(st, search_log_truncate(s->log, seq, err));
+    }
     if (st == PF_OK) {
         char n[32] = "", b[32];
         struct pf_err e2;
@@ -708,6 +724,10 @@ static pf_status retrain(struct search *s, struct pf_err *err) {
                         "and train.head is false: nothing to retrain");
     PF_STEP(st, trainer_build(&s->t, sp, n, full, err));
     xfree(sp);
+    if (st == PF_OK && !full) { /* also after a resume, from structure.json */
+        s->res.params = peft_total_params(&s->t.p);
+        s->res.n_modules = n;
+    }
     PF_STEP(st, atomic_mkdirs(rd, err));
     PF_STEP(st, trainer_write_run_files(&s->t, rd, err));
     struct train_result r;
