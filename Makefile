@@ -4,6 +4,7 @@
 #   make run        install missing Debian packages, build, run the main job
 #   make test       unit tests (busted for lua/, then Criterion), ends with Criterion's summary
 #   make test-lua   Lua-side stdlib tests only (busted, tests/lua/*_spec.lua)
+#   make test-resume  the 200-kill SIGKILL-and-resume check of search sessions (~15 min)
 #   make test-asan  the same suite built with ASan+UBSan (-fno-sanitize-recover=all)
 #   make bench      benchmarks (bench/), prints tables; never part of `make test`
 #   make check-rss  peak memory of loading a BERT-base-sized checkpoint (writes 440 MB to /tmp)
@@ -115,7 +116,7 @@ BIN = $(if $(filter 1,$(SANITIZE)),$(OBJDIR)/bipeft,$(if $(filter build,$(BUILD)
 TEST_BIN = $(OBJDIR)/tests/bipeft-tests
 BENCH_BIN = $(OBJDIR)/bench/bipeft-bench
 
-.PHONY: all run test test-lua test-asan bench clean deps check-pkgs cuda-status help check-rss fuzz fuzz-build
+.PHONY: all run test test-lua test-resume test-asan bench clean deps check-pkgs cuda-status help check-rss fuzz fuzz-build
 
 all: check-pkgs cuda-status $(BIN)
 
@@ -183,6 +184,15 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory $(TEST_BIN) $(BIN)
 	$(Q)$(MAKE) --no-print-directory test-lua
 	$(Q)OMP_NUM_THREADS=2 BIPEFT_BIN=$(BIN) $(TEST_BIN) --jobs $(TEST_JOBS) $(TEST_ARGS)
+
+# The long kill-and-resume check (reliability cases 19-23): 200 sessions each killed with
+# SIGKILL at a random moment, and one killed 20 times in a row, resumed, compared bitwise
+# with an uninterrupted run. `make test` runs a small version of the same test.
+RESUME_KILLS ?= 200
+test-resume: deps
+	$(Q)$(MAKE) --no-print-directory $(TEST_BIN) $(BIN)
+	$(Q)RESUME_KILLS=$(RESUME_KILLS) OMP_NUM_THREADS=2 BIPEFT_BIN=$(BIN) $(TEST_BIN) --verbose \
+	  --filter 'search/sigkill*'
 
 # busted runs on the system Lua (5.2 on Debian 12): lua/peft/ keeps to what 5.2 and 5.4 share.
 test-lua:

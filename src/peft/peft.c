@@ -559,7 +559,8 @@ pf_status peft_hook_forward(void *ctx, struct block *blk, enum block_point pt,
         PF_STEP(st, peft_bind(p, blk->d.B, blk->d.T, err));
     const int *slot = &p->at[((size_t)layer_of(p, blk) * BPT_COUNT + pt) * PEFT_PER_POINT];
     for (int k = 0; k < PEFT_PER_POINT && slot[k] >= 0 && st == PF_OK; k++)
-        st = run_one(p, &p->mod[slot[k]], blk, x, y, err);
+        if (!p->mod[slot[k]].off)
+            st = run_one(p, &p->mod[slot[k]], blk, x, y, err);
     return st;
 }
 
@@ -570,7 +571,8 @@ pf_status peft_final_forward(void *ctx, struct model *m, const struct tensor *x,
     if (m->B != p->B || m->T != p->T)
         PF_STEP(st, peft_bind(p, m->B, m->T, err));
     for (int k = 0; k < PEFT_PER_POINT && p->final_at[k] >= 0 && st == PF_OK; k++)
-        st = peft_vector_forward(p, &p->mod[p->final_at[k]], NULL, x, y, err);
+        if (!p->mod[p->final_at[k]].off)
+            st = peft_vector_forward(p, &p->mod[p->final_at[k]], NULL, x, y, err);
     return st;
 }
 
@@ -585,8 +587,9 @@ pf_status peft_final_backward(void *ctx, struct model *m, const struct tensor *x
     pf_status st = PF_OK;
     /* the final-norm modules are additive: dy is only read */
     for (k = k - 1; k >= 0 && st == PF_OK; k--)
-        st = peft_vector_backward(p, &p->mod[p->final_at[k]], NULL, x, (struct tensor *)dy, dx,
-                                  err);
+        if (!p->mod[p->final_at[k]].off)
+            st = peft_vector_backward(p, &p->mod[p->final_at[k]], NULL, x, (struct tensor *)dy,
+                                      dx, err);
     return st;
 }
 
@@ -603,6 +606,8 @@ pf_status peft_hook_backward(void *ctx, struct block *blk, enum block_point pt,
     pf_status st = PF_OK;
     for (k = k - 1; k >= 0 && st == PF_OK; k--) {
         struct peft_module *md = &p->mod[slot[k]];
+        if (md->off)
+            continue;
         switch (md->s.kind) {
         case CFG_KIND_LORA: st = peft_lora_backward(p, md, x, dy, dx, err); break;
         case CFG_KIND_LRA: case CFG_KIND_SERIAL_ADAPTER: case CFG_KIND_PARALLEL_ADAPTER:

@@ -64,6 +64,8 @@ struct peft_module {
     int in, out;                    /* dims at the hook point */
     enum block_point point;
     float gate;                     /* output multiplier, default 1 */
+    int off;                        /* 1: skipped in forward and backward, which is what gate 0
+                                       computes, at no cost (the search's pruned modules) */
     double dgate;                   /* accumulated dLoss/dgate */
     float *mask;                    /* r_max entries: the rank mask in use */
     double *dmask;                  /* r_max entries: accumulated dLoss/dmask */

@@ -172,7 +172,8 @@ pf_status search_apply_sample(struct search *s, struct pf_err *err) {
         struct search_cand *c = &s->c[i];
         struct peft_module *md = &s->t.p.mod[c->pi];
         md->gate = (float)c->gate;
-        if (c->n_ranks == 0)
+        md->off = c->pruned;
+        if (c->n_ranks == 0 || c->pruned)
             continue;
         for (int j = 0; j < md->s.r_max; j++) {
             double v = 0;
@@ -206,6 +207,7 @@ void search_set_discrete(struct search *s) {
         else
             on = c->bl[1] > c->bl[0];
         md->gate = on ? 1.0f : 0.0f;
+        md->off = !on;
         if (c->n_ranks == 0)
             continue;
         int r = c->ranks[s->cfg.search.method == CFG_METHOD_S3DELTA ? c->fixed_idx
