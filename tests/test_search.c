@@ -750,20 +750,18 @@ static int kill_trial(const char *cfgp, const char *ref, const char *dir, double
         kill(pid, SIGKILL);
         int status = 0;
         waitpid(pid, &status, 0);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        char p[800];
+        snprintf(p, sizeof p, "%s/config.lua", dir);
+        struct stat sb;
+        int have_config = stat(p, &sb) == 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
             done = 1;
-        } else if (WIFSIGNALED(status)) {
+        else if (WIFSIGNALED(status))
             killed++;
-        } else if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
-            /* killed before config.lua existed: nothing to resume, start again */
-            char p[800];
-            snprintf(p, sizeof p, "%s/config.lua", dir);
-            struct stat sb;
-            if (stat(p, &sb) != 0)
-                started = 0;
-            else
-                done = 1; /* "already done" */
-        }
+        else if (WIFEXITED(status) && WEXITSTATUS(status) == 2 && have_config)
+            done = 1; /* "already done" */
+        /* killed before config.lua existed: nothing to resume, start the search again */
+        started = have_config;
     }
     for (int tries = 0; !done && tries < 3; tries++) {
         const char *a_r[] = {"resume", dir, "--quiet", NULL};
@@ -772,8 +770,10 @@ static int kill_trial(const char *cfgp, const char *ref, const char *dir, double
         started = 1;
         done = rc == 0 || (rc == 2 && strstr(errb, "already done"));
         cr_assert(done || rc == 2, "resume failed (%d): %s", rc, errb);
+        if (!done)
+            cr_log_warn("%s: attempt %d: %s", dir, tries, errb);
     }
-    cr_assert(done);
+    cr_assert(done, "%s: the session did not finish: %s", dir, errb);
     same_file(ref, dir, "structure.json");
     same_file(ref, dir, "retrain/adapter.safetensors");
     same_file(ref, dir, "retrain/structure.json");
