@@ -158,7 +158,8 @@ pf_status search_ckpt_write(struct search *s, struct pf_err *err) {
         return st;
     struct wbuf b = {0};
     put(&b, CKPT_MAGIC, 8);
-    int32_t nc = s->nc, ntp = s->t.n_tp;
+    /* after the search only the scalars and decisions matter: the retrain starts afresh */
+    int32_t nc = s->nc, ntp = s->phase >= SPH_RETRAIN ? 0 : s->t.n_tp;
     PUT(&b, nc);
     PUT(&b, ntp);
     int32_t phase = (int32_t)s->phase;
@@ -193,7 +194,7 @@ pf_status search_ckpt_write(struct search *s, struct pf_err *err) {
     put_hist(&b, s->metric_hist, s->n_metric);
     for (int i = 0; i < s->nc; i++)
         put_cand(&b, &s->c[i]);
-    for (int i = 0; i < s->t.n_tp; i++) {
+    for (int i = 0; i < ntp; i++) {
         put_tensor(&b, s->be, s->t.tp[i].p);
         put_tensor(&b, s->be, &s->t.tp[i].m);
         put_tensor(&b, s->be, &s->t.tp[i].v);
@@ -239,12 +240,12 @@ pf_status search_ckpt_read(struct search *s, int64_t *seq, struct pf_err *err) {
     int32_t nc = 0, ntp = 0, phase = 0;
     GET(&b, nc);
     GET(&b, ntp);
-    if (nc != s->nc || ntp != s->t.n_tp) {
+    GET(&b, phase);
+    if (nc != s->nc || (ntp != s->t.n_tp && !(phase >= SPH_RETRAIN && ntp == 0))) {
         xfree(data);
         return pf_err_set(err, PF_ERR_FORMAT, "%s: made for %d candidates and %d tensors, the "
                           "session's config builds %d and %d", path, nc, ntp, s->nc, s->t.n_tp);
     }
-    GET(&b, phase);
     s->phase = (enum search_phase)phase;
     GET(&b, s->it);
     GET(&b, s->epoch);
@@ -271,7 +272,7 @@ pf_status search_ckpt_read(struct search *s, int64_t *seq, struct pf_err *err) {
     get_hist(&b, &s->metric_hist, &s->n_metric, &s->cap_metric);
     for (int i = 0; i < s->nc; i++)
         get_cand(&b, &s->c[i]);
-    for (int i = 0; i < s->t.n_tp && !b.bad; i++) {
+    for (int i = 0; i < ntp && !b.bad; i++) {
         get_tensor(&b, s->be, s->t.tp[i].p);
         get_tensor(&b, s->be, &s->t.tp[i].m);
         get_tensor(&b, s->be, &s->t.tp[i].v);

@@ -249,8 +249,8 @@ static pf_status setup(struct search *s, int create, struct pf_err *err) {
         PF_STEP(st, set_meta_num(s, "budget", (double)s->budget, err));
         PF_STEP(st, set_meta(s, "metric", metric_name(s->t.task.metrics[0]), err));
     }
-    PF_STEP(st, set_meta(s, "status", "searching", err));
-    PF_STEP(st, set_meta_num(s, "pid", (double)getpid(), err));
+    if (create)
+        PF_STEP(st, set_meta(s, "status", "searching", err));
     return st;
 }
 
@@ -344,11 +344,15 @@ pf_status search_resume(struct search **out, const char *dir, struct backend *be
         struct pf_err e2;
         search_log_get_meta(s->log, "resumes", n, sizeof n, &e2);
         snprintf(b, sizeof b, "%d", atoi(n) + 1);
-        st = search_log_set_meta(s->log, "resumes", b, err);
-        if (s->phase == SPH_RETRAIN)
-            PF_STEP(st, search_log_set_meta(s->log, "status", "retraining", err));
-        if (s->phase == SPH_DONE)
-            st = pf_err_set(err, PF_ERR_ARG, "%s: this session is already done", dir);
+        if (s->phase == SPH_DONE) {
+            st = pf_err_set(err, PF_ERR_ARG, "%s: this session is already done (bipeft "
+                            "sessions lists it; its adapter is in %s/retrain)", dir, dir);
+        } else {
+            st = search_log_set_meta(s->log, "resumes", b, err);
+            PF_STEP(st, search_log_set_meta(s->log, "status", s->phase == SPH_RETRAIN
+                                                                 ? "retraining"
+                                                                 : "searching", err));
+        }
     }
     if (st != PF_OK) {
         search_close(s);
@@ -781,7 +785,7 @@ static void fill_result(struct search *s) {
 }
 
 pf_status search_run(struct search *s, struct search_result *r, struct pf_err *err) {
-    pf_status st = PF_OK;
+    pf_status st = set_meta_num(s, "pid", (double)getpid(), err);
     while (st == PF_OK && s->phase == SPH_SEARCH) {
         if (drain_requests(s))
             st = search_checkpoint(s, err); /* interventions survive a crash from here on */
