@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -208,11 +209,8 @@ int check_run_shell(const char *args, const char *capture, char *out, size_t out
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-int check_run_argv(const char *const *args, char *out, size_t outsz, char *errb, size_t errsz) {
+pid_t check_spawn_argv(const char *const *args, int ofd, int efd) {
     const char *bin = bipeft_bin();
-    char opath[] = "/tmp/bipeft-out-XXXXXX", epath[] = "/tmp/bipeft-err-XXXXXX";
-    int ofd = mkstemp(opath), efd = mkstemp(epath);
-    cr_assert(ofd >= 0 && efd >= 0);
     const char *argv[64];
     int n = 0;
     argv[n++] = bin;
@@ -222,11 +220,35 @@ int check_run_argv(const char *const *args, char *out, size_t outsz, char *errb,
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
-        dup2(ofd, 1);
-        dup2(efd, 2);
+        int nul = open("/dev/null", O_WRONLY);
+        dup2(ofd >= 0 ? ofd : nul, 1);
+        dup2(efd >= 0 ? efd : nul, 2);
         execv(bin, (char *const *)argv);
         _exit(127);
     }
+    return pid;
+}
+
+char *check_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = check_alloc((size_t)n + 1);
+    cr_assert(fread(p, 1, (size_t)n, f) == (size_t)n, "%s: short read", path);
+    p[n] = '\0';
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return p;
+}
+
+int check_run_argv(const char *const *args, char *out, size_t outsz, char *errb, size_t errsz) {
+    char opath[] = "/tmp/bipeft-out-XXXXXX", epath[] = "/tmp/bipeft-err-XXXXXX";
+    int ofd = mkstemp(opath), efd = mkstemp(epath);
+    cr_assert(ofd >= 0 && efd >= 0);
+    pid_t pid = check_spawn_argv(args, ofd, efd);
     int st;
     waitpid(pid, &st, 0);
     char *bufs[2] = {out, errb};

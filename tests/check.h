@@ -97,6 +97,15 @@ int check_run_shell(const char *args, const char *capture, char *out, size_t out
  * and stderr go to their buffers. Returns the exit code. */
 int check_run_argv(const char *const *args, char *out, size_t outsz, char *errb, size_t errsz);
 
+/* Start $BIPEFT_BIN with the args in a child process whose stdout and stderr go to ofd and efd
+ * (-1: /dev/null); returns its pid (the caller waits for it). */
+#include <sys/types.h>
+pid_t check_spawn_argv(const char *const *args, int ofd, int efd);
+
+/* The whole file (NUL-terminated; *len gets its size when not NULL); asserts it can be read.
+ * The caller frees it. */
+char *check_read_file(const char *path, size_t *len);
+
 /* Assert that st == PF_OK, printing err.msg otherwise. */
 #define CHECK_OK(st, err) cr_assert_eq((st), PF_OK, "unexpected error: %s", (err)->msg)
 

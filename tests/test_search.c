@@ -565,26 +565,13 @@ Test(search, guard_runs_the_stages_the_epoch_cap_cut_off) {
 
 /* ---- exact resume ---- */
 
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = check_alloc((size_t)len + 1);
-    cr_assert_eq(fread(b, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    b[len] = 0;
-    *n = (size_t)len;
-    return b;
-}
 
 static void same_file(const char *a, const char *b, const char *name) {
     char pa[800], pb[800];
     snprintf(pa, sizeof pa, "%s/%s", a, name);
     snprintf(pb, sizeof pb, "%s/%s", b, name);
     size_t na, nb;
-    char *x = slurp(pa, &na), *y = slurp(pb, &nb);
+    char *x = check_read_file(pa, &na), *y = check_read_file(pb, &nb);
     cr_assert(na == nb && memcmp(x, y, na) == 0, "%s differs between %s and %s", name, a, b);
     free(x);
     free(y);
@@ -660,26 +647,6 @@ Test(search, stopped_and_resumed_matches_uninterrupted, .timeout = 120) {
 
 #include "search/search_log.h"
 
-static pid_t spawn(const char *const *args) {
-    const char *bin = getenv("BIPEFT_BIN");
-    cr_assert_not_null(bin, "BIPEFT_BIN is not set (run through make test)");
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        const char *argv[16];
-        int n = 0;
-        argv[n++] = bin;
-        for (int i = 0; args[i] && n < 15; i++)
-            argv[n++] = args[i];
-        argv[n] = NULL;
-        FILE *nul = freopen("/dev/null", "w", stdout);
-        nul = freopen("/dev/null", "w", stderr);
-        (void)nul;
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
 
 static double now_s(void) {
     struct timespec ts;
@@ -741,7 +708,7 @@ static int kill_trial(const char *cfgp, const char *ref, const char *dir, double
     for (int k = 0; killed < kills && !done && k < 4 * kills + 4; k++) {
         const char *a_s[] = {"search", cfgp, "--session", dir, "--quiet", NULL};
         const char *a_r[] = {"resume", dir, "--quiet", NULL};
-        pid_t pid = spawn(started ? a_r : a_s);
+        pid_t pid = check_spawn_argv(started ? a_r : a_s, -1, -1);
         started = 1;
         double delay = (kills > 1 ? 0.6 : 1.0) * T * rng_uniform_at(seed, (uint64_t)k);
         struct timespec ts = {.tv_sec = (time_t)delay,
@@ -808,4 +775,187 @@ Test(search, sigkill_at_random_moments_then_resume_is_bitwise, .timeout = 3600) 
     cr_log_info("chained session: killed %d times; %d of %d single-kill sessions were killed "
                 "before they ended (uninterrupted run %.2f s); all match bitwise", killed,
                 single, trials, T);
+}
+
+/* ---- damaged and mismatched checkpoints (reliability case 21) ---- */
+
+static void write_bytes(const char *path, const char *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "%s", path);
+    cr_assert_eq(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+Test(search, damaged_checkpoints_are_refused_and_previous_resumes, .timeout = 120) {
+    struct backend *be;
+    struct pf_err err = {0};
+    struct search_result r;
+    struct search *s = open_session("dmg.lua", "", "", "damaged", &be, 1);
+    s->opts.stop_after = 7; /* checkpoints at 3 and 6: checkpoint.bin at 6, prev at 3 */
+    CHECK_OK(search_run(s, &r, &err), &err);
+    char dir[700], p[800], q[800];
+    snprintf(dir, sizeof dir, "%s", search_dir(s));
+    search_close(s);
+    snprintf(p, sizeof p, "%s/checkpoint.bin", dir);
+    snprintf(q, sizeof q, "%s/checkpoint.prev.bin", dir);
+    size_t n;
+    char *good = check_read_file(p, &n);
+    struct search_opts o = {.quiet = 1, .stop_after = 1};
+    /* one flipped byte anywhere: the checksum (or the magic) catches it */
+    const size_t where[] = {0, 7, 9, 100, n / 2, n - 9, n - 1};
+    for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+        char *bad = check_alloc(n);
+        memcpy(bad, good, n);
+        bad[where[i]] ^= 0x20;
+        write_bytes(p, bad, n);
+        free(bad);
+        struct search *t = NULL;
+        pf_status st = search_resume(&t, dir, be, &o, &err);
+        cr_assert_neq(st, PF_OK, "a byte flipped at %zu was not detected", where[i]);
+        cr_assert(strstr(err.msg, "checkpoint.bin") && strstr(err.msg, "--previous"), "%s",
+                  err.msg);
+    }
+    /* truncated */
+    write_bytes(p, good, n / 3);
+    struct search *t = NULL;
+    cr_assert_neq(search_resume(&t, dir, be, &o, &err), PF_OK);
+    cr_assert(strstr(err.msg, "checkpoint"), "%s", err.msg);
+    /* another version */
+    char *v2 = check_alloc(n);
+    memcpy(v2, good, n);
+    v2[7] = '9';
+    write_bytes(p, v2, n);
+    free(v2);
+    cr_assert_neq(search_resume(&t, dir, be, &o, &err), PF_OK);
+    cr_assert(strstr(err.msg, "version"), "%s", err.msg);
+    /* the previous checkpoint resumes (at iteration 3) */
+    o.previous = 1;
+    CHECK_OK(search_resume(&t, dir, be, &o, &err), &err);
+    cr_assert_eq(search_iteration(t), 3);
+    search_close(t);
+    /* the intact one resumes at 6; an edited config.lua is refused */
+    write_bytes(p, good, n);
+    o.previous = 0;
+    CHECK_OK(search_resume(&t, dir, be, &o, &err), &err);
+    cr_assert_eq(search_iteration(t), 6);
+    search_close(t);
+    char cp[800];
+    snprintf(cp, sizeof cp, "%s/config.lua", dir);
+    size_t cn;
+    char *ctext = check_read_file(cp, &cn);
+    char *edited = check_alloc(cn + 32);
+    memcpy(edited, ctext, cn);
+    memcpy(edited + cn, "\n-- edited\n", 11);
+    write_bytes(cp, edited, cn + 11);
+    cr_assert_neq(search_resume(&t, dir, be, &o, &err), PF_OK);
+    cr_assert(strstr(err.msg, "another config.lua"), "%s", err.msg);
+    write_bytes(cp, ctext, cn);
+    /* a leftover temporary file of a killed write is removed by the resume */
+    char tmp[820];
+    snprintf(tmp, sizeof tmp, "%s/checkpoint.bin.tmp.abcdef", dir);
+    write_bytes(tmp, "partial", 7);
+    CHECK_OK(search_resume(&t, dir, be, &o, &err), &err);
+    cr_assert_neq(access(tmp, F_OK), 0, "%s was not cleaned up", tmp);
+    search_close(t);
+    /* killed between keeping the previous checkpoint and writing the next: the previous one */
+    unlink(p);
+    CHECK_OK(search_resume(&t, dir, be, &o, &err), &err);
+    cr_assert_eq(search_iteration(t), 3);
+    search_close(t);
+    free(good);
+    free(ctext);
+    free(edited);
+    backend_close(be);
+}
+
+Test(search, config_pins_apply_at_start_or_refuse_clearly) {
+    struct backend *be;
+    struct search *s = open_session("pin.lua", ", pin = { 'L0.lora.v', 'final.ln' }", "", "pin",
+                                    &be, 1);
+    cr_assert(s->c[search_find(s, "L0.lora.v")].pinned);
+    cr_assert(s->c[search_find(s, "final.ln")].pinned);
+    struct evlist *ev = read_events(search_dir(s));
+    int pins = 0;
+    for (int i = 0; i < ev->n; i++)
+        pins += ev->ev[i].type == SEV_PIN && !strcmp(ev->ev[i].source, "config");
+    cr_assert_eq(pins, 2);
+    free(ev);
+    search_close(s);
+    /* two rank-4 LoRAs on q reserve 512 > 400 */
+    struct run_config cfg;
+    load_config(search_config("pin2.lua", ", pin = { 'L0.lora.q', 'L1.lora.q' }", ""), &cfg);
+    char sd[700];
+    snprintf(sd, sizeof sd, "%s/pin_refused", check_temp_dir());
+    struct search_opts o = {.session_dir = sd, .quiet = 1};
+    struct pf_err err = {0};
+    cr_assert_neq(search_open(&s, &cfg, be, &o, &err), PF_OK);
+    cr_assert(strstr(err.msg, "search.pin[2]") && strstr(err.msg, "over the budget"), "%s",
+              err.msg);
+    backend_close(be);
+}
+
+/* Ctrl-C: the command's handler sets opts.interrupt; the engine checkpoints at the next step
+ * boundary and returns, and a resume continues from exactly there. */
+static volatile sig_atomic_t test_interrupt;
+
+static void interrupt_at_5(void *ctx, const struct search_event *ev) {
+    (void)ctx;
+    if (ev->type == SEV_STEP && ev->step == 5)
+        test_interrupt = 1;
+}
+
+Test(search, interrupt_checkpoints_at_the_step_boundary) {
+    struct backend *be;
+    struct pf_err err = {0};
+    struct search *s = open_session("int.lua", "", "", "interrupt", &be, 1);
+    s->opts.interrupt = &test_interrupt;
+    struct search_sink sk = {.emit = interrupt_at_5};
+    CHECK_OK(search_add_sink(s, &sk, &err), &err);
+    struct search_result r;
+    CHECK_OK(search_run(s, &r, &err), &err);
+    cr_assert(r.interrupted);
+    cr_assert_eq(r.iterations, 5);
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s", search_dir(s));
+    search_close(s);
+    struct search_opts o = {.quiet = 1};
+    CHECK_OK(search_resume(&s, dir, be, &o, &err), &err);
+    cr_assert_eq(search_iteration(s), 5);
+    search_close(s);
+    backend_close(be);
+}
+
+/* ---- the commands' errors ---- */
+
+Test(search, cli_errors_name_the_problem) {
+    char out[4096], errb[4096];
+    const char *a1[] = {"search", NULL};
+    cr_assert_eq(check_run_argv(a1, out, sizeof out, errb, sizeof errb), 2);
+    cr_assert(strstr(errb, "usage: bipeft search"), "%s", errb);
+    const char *a2[] = {"search", "/nonexistent/x.lua", NULL};
+    cr_assert_eq(check_run_argv(a2, out, sizeof out, errb, sizeof errb), 2);
+    cr_assert(strstr(errb, "/nonexistent/x.lua"), "%s", errb);
+    const char *tcfg = check_write_temp("train_mode.lua", "return { mode = 'train', model = { "
+                                        "path = 'm' }, task = { name = 't', train = 'x.tsv' }, "
+                                        "space = peft.space{ peft.bitfit{} } }");
+    char tp[600];
+    snprintf(tp, sizeof tp, "%s", tcfg);
+    const char *a3[] = {"search", tp, NULL};
+    cr_assert_eq(check_run_argv(a3, out, sizeof out, errb, sizeof errb), 2);
+    cr_assert(strstr(errb, "mode is \"train\""), "%s", errb);
+    /* a model folder that does not exist: exit 2 naming it, and the session says failed */
+    char bad[700];
+    snprintf(bad, sizeof bad, "%s/bad_session", check_temp_dir());
+    const char *mcfg = search_config("badmodel.lua", "", "model = { path = '/nonexistent/m' },");
+    char mp[600];
+    snprintf(mp, sizeof mp, "%s", mcfg);
+    const char *a4[] = {"search", mp, "--session", bad, "--quiet", NULL};
+    cr_assert_eq(check_run_argv(a4, out, sizeof out, errb, sizeof errb), 2, "%s", errb);
+    cr_assert(strstr(errb, "/nonexistent/m"), "%s", errb);
+    const char *a5[] = {"resume", "/nonexistent/session", NULL};
+    cr_assert_eq(check_run_argv(a5, out, sizeof out, errb, sizeof errb), 2);
+    cr_assert(strstr(errb, "not a session folder"), "%s", errb);
+    const char *a6[] = {"resume", "/tmp", "--bogus", NULL};
+    cr_assert_eq(check_run_argv(a6, out, sizeof out, errb, sizeof errb), 2);
+    cr_assert(strstr(errb, "unexpected argument '--bogus'"), "%s", errb);
 }

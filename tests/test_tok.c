@@ -8,25 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "tok/tok.h"
 #include "util/err.h"
 
-#define CHECK_OK(st, err) cr_assert_eq((st), PF_OK, "unexpected error: %s", (err)->msg)
-
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    cr_assert(p && fread(p, 1, (size_t)n, f) == (size_t)n);
-    p[n] = '\0';
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return p;
-}
 
 static struct tokenizer *load_kind(const char *kind) {
     char path[256];
@@ -61,7 +46,7 @@ static int check_expected(const char *kind) {
     struct tokenizer *t = load_kind(kind);
     char path[256];
     snprintf(path, sizeof path, "tests/data/tok/%s/expected.jsonl", kind);
-    char *data = slurp(path, NULL);
+    char *data = check_read_file(path, NULL);
     int rows = 0, bad = 0;
     for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n")) {
         cJSON *row = cJSON_Parse(line);
@@ -244,7 +229,7 @@ static void write_file(const char *dir, const char *name, const char *data, size
 
 static void copy_file(const char *from, const char *dir, const char *name) {
     size_t n;
-    char *d = slurp(from, &n);
+    char *d = check_read_file(from, &n);
     write_file(dir, name, d, n);
     free(d);
 }

@@ -13,6 +13,8 @@ import sys
 A = "apple river green happy sun song bird light warm sweet bright calm".split()
 B = "stone cold dark sad iron rain ash night grey bitter storm dust".split()
 N = "the a was and very of in it is to with on".split()
+PURITY = float(os.environ.get("PURITY", "0.8"))
+NOISE = float(os.environ.get("NOISE", "0.0"))
 
 
 def rows(n, rng):
@@ -25,11 +27,11 @@ def rows(n, rng):
             r = rng.random()
             if r < 0.35:
                 words.append(rng.choice(N))
-            elif r < 0.35 + 0.65 * 0.65:
+            elif r < 0.35 + 0.65 * PURITY:
                 words.append(rng.choice(own))
             else:
                 words.append(rng.choice(other))
-        if rng.random() < 0.08:
+        if rng.random() < NOISE:
             y = 1 - y
         out.append((" ".join(words), y))
     rng.shuffle(out)

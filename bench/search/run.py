@@ -42,8 +42,8 @@ TEMPLATE = """return include_base{{
                       peft.lra{{ ranks = {{ 1, 4, 8 }}, reduction = 4 }},
                       peft.bitfit{{}}, peft.ln{{}} }},
   budget = {{ params = {budget} }},
-  optim = {{ lr = 3e-3, arch_lr = 0.01, batch_size = 32, epochs = {epochs} }},
-  search = {{ stages = 30, hard_stages = 5, prune_begin_epoch = 1, checkpoint_every = 0,
+  optim = {{ lr = {lr}, arch_lr = 0.01, batch_size = 32, epochs = {epochs} }},
+  search = {{ stages = 30, hard_stages = 5, prune_begin_epoch = {pbe}, checkpoint_every = 0,
              snapshot_every = 50 }},
   train = {{ log_every = 50 }},
   session = '{out}/sessions',
@@ -54,7 +54,8 @@ TEMPLATE = """return include_base{{
 
 def config(method_extra, budget, seed, epochs, data, model):
     base = TEMPLATE.format(model=model, data=data, budget=budget, seed=seed, epochs=epochs,
-                           out=OUT)
+                           out=OUT, lr=os.environ.get("LR", "1e-2"),
+                           pbe=os.environ.get("PBE", "1"))
     # the method's fields replace the template's (a shallow Lua merge)
     return ("local function include_base(t)\n"
             "  local o = {" + method_extra + "}\n"
@@ -72,14 +73,21 @@ def main():
     data = os.path.join(OUT, "data")
     subprocess.run([sys.executable, os.path.join(ROOT, "bench", "search", "make_task.py"), data],
                    check=True)
-    model = os.path.join(ROOT, "tests", "data", "hf", "llama-cls")
-    budgets = [300] if quick else [300, 1200]
+    model = os.path.join(OUT, "llama-x10")
+    subprocess.run([sys.executable, os.path.join(ROOT, "bench", "search", "scale_model.py"),
+                    os.path.join(ROOT, "tests", "data", "hf", "llama-cls"), model,
+                    os.environ.get("SCALE", "1")],
+                   check=True)
+    only = os.environ.get("METHODS")
+    budgets = [int(b) for b in os.environ.get("BUDGETS", "1000" if quick else "1000,3000").split(",")]
     seeds = [1] if quick else [1, 2, 3]
-    epochs = 4 if quick else 10
+    epochs = int(os.environ.get("EPOCHS", "4" if quick else "10"))
     os.makedirs(OUT, exist_ok=True)
     rows = []
     for budget in budgets:
         for name, extra in METHODS:
+            if only and name not in only.split(","):
+                continue
             for seed in seeds:
                 sess = os.path.join(OUT, "sessions", f"{name}-b{budget}-s{seed}")
                 if os.path.exists(os.path.join(sess, "summary.json")):

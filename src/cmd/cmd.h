@@ -28,6 +28,13 @@ struct backend;
 /* Open ctx->device with ctx->threads; on failure prints "bipeft: <name>: <msg>" and
  * returns NULL (the caller exits 2). */
 struct backend *cmd_open_backend(const struct cmd_ctx *ctx, const char *name);
+struct run_config;
+/* Load and validate a config (mode: CFG_MODE_SEARCH / CFG_MODE_TRAIN that it must have, or
+ * -1 for any); on failure prints "bipeft: <name>: <msg>" and returns the status (exit 2). */
+int cmd_load_config(const char *name, const char *path, int mode, struct run_config *cfg);
+/* cmd_open_backend with the config's threads and device where the command line gave none. */
+struct backend *cmd_open_config_backend(const struct cmd_ctx *ctx, const struct run_config *cfg,
+                                        const char *name);
 /* Parse a decimal int in [lo, hi]; on failure prints a clear line and returns 0. */
 int cmd_parse_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out);
 

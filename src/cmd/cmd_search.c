@@ -1,17 +1,29 @@
 /* cmd_search.c - `bipeft search CONFIG.lua [--headless] [--session DIR] [--quiet] [--verbose]`
  * and `bipeft resume DIR [--quiet] [--verbose]`: run a search session (search/search.h) to
  * the end with progress on stderr, then print the result. Exit 0 done, 1 when the run fails
- * (diverged, a policy error, I/O), 2 for bad usage, configs or inputs. Until the TUI lands
+ * (diverged, a policy error, I/O), 2 for bad usage, configs or inputs, 130 when interrupted
+ * (SIGINT/SIGTERM: a checkpoint is written at the next step boundary; a second Ctrl-C exits at
+ * once). Until the TUI lands
  * every search is headless; --headless is accepted so that scripts can already say so. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "core/backend.h"
 #include "script/script_config.h"
 #include "search/search.h"
 #include "search/search_progress.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    if (interrupted) /* a second Ctrl-C: stop now (the last checkpoint is still there) */
+        _exit(130);
+    interrupted = 1;
+}
 
 static int input_error(pf_status st) {
     return st == PF_ERR_ARG || st == PF_ERR_FORMAT || st == PF_ERR_IO ||
@@ -27,7 +39,23 @@ static int finish(const char *name, struct search *s, struct backend *be,
         search_progress_sink(pg, &sk);
         search_add_sink(s, &sk, &err);
     }
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     pf_status st = search_run(s, &r, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (st == PF_OK && r.interrupted) {
+        fprintf(stderr, "\nbipeft: %s: interrupted at iteration %lld; checkpoint written. "
+                "Continue with: bipeft resume %s\n", name, (long long)r.iterations,
+                search_dir(s));
+        search_close(s);
+        backend_close(be);
+        return 130;
+    }
     if (st != PF_OK) {
         fprintf(stderr, "bipeft: %s: %s\n", name, err.msg);
         fprintf(stderr, "bipeft: %s: the session %s can be continued from its last checkpoint "
@@ -88,27 +116,14 @@ int cmd_search(const struct cmd_ctx *ctx, int argc, char **argv) {
     }
     struct pf_err err = {0};
     struct run_config cfg;
-    pf_status st = script_config_load(path, NULL, &cfg, &err);
-    if (st != PF_OK) {
-        fprintf(stderr, "bipeft: search: %s\n", err.msg);
+    if (cmd_load_config("search", path, CFG_MODE_SEARCH, &cfg) != PF_OK)
         return 2;
-    }
-    if (cfg.mode != CFG_MODE_SEARCH) {
-        fprintf(stderr, "bipeft: search: %s: mode is \"train\"; run it with bipeft train, or "
-                "set mode = \"search\"\n", path);
-        return 2;
-    }
-    struct cmd_ctx c2 = *ctx;
-    if (!c2.threads)
-        c2.threads = cfg.threads;
-    if (!ctx->device || !strcmp(ctx->device, "cpu"))
-        c2.device = cfg.device;
-    struct backend *be = cmd_open_backend(&c2, "search");
+    struct backend *be = cmd_open_config_backend(ctx, &cfg, "search");
     if (!be)
         return 2;
-    struct search_opts o = {.session_dir = session, .quiet = quiet};
+    struct search_opts o = {.session_dir = session, .quiet = quiet, .interrupt = &interrupted};
     struct search *s = NULL;
-    st = search_open(&s, &cfg, be, &o, &err);
+    pf_status st = search_open(&s, &cfg, be, &o, &err);
     if (st != PF_OK) {
         fprintf(stderr, "bipeft: search: %s\n", err.msg);
         backend_close(be);
@@ -124,19 +139,23 @@ int cmd_search(const struct cmd_ctx *ctx, int argc, char **argv) {
 
 int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv) {
     const char *dir = NULL;
-    int quiet = 0, verbose = 0;
+    int quiet = 0, verbose = 0, previous = 0;
     for (int i = 0; i < argc; i++) {
         if (common_flag(argv[i], &quiet, &verbose))
             continue;
+        if (!strcmp(argv[i], "--previous")) {
+            previous = 1;
+            continue;
+        }
         if (argv[i][0] == '-' || dir) {
             fprintf(stderr, "bipeft: resume: unexpected argument '%s' (usage: bipeft resume "
-                    "DIR [--quiet] [--verbose])\n", argv[i]);
+                    "DIR [--previous] [--quiet] [--verbose])\n", argv[i]);
             return 2;
         }
         dir = argv[i];
     }
     if (!dir) {
-        fprintf(stderr, "bipeft: resume: usage: bipeft resume DIR [--quiet] [--verbose]\n");
+        fprintf(stderr, "bipeft: resume: usage: bipeft resume DIR [--previous] [--quiet] [--verbose]\n");
         return 2;
     }
     /* the session's own threads and device: a resumed run repeats the same arithmetic */
@@ -144,19 +163,17 @@ int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv) {
     struct run_config cfg;
     char cp[1100];
     snprintf(cp, sizeof cp, "%s/config.lua", dir);
-    if (script_config_load(cp, NULL, &cfg, &err) != PF_OK) {
-        fprintf(stderr, "bipeft: resume: %s: not a session folder: %s\n", dir, err.msg);
+    if (access(cp, R_OK) != 0) {
+        fprintf(stderr, "bipeft: resume: %s: not a session folder (no config.lua; if a search "
+                "was killed while it started, run it again)\n", dir);
         return 2;
     }
-    struct cmd_ctx c2 = *ctx;
-    if (!c2.threads)
-        c2.threads = cfg.threads;
-    if (!ctx->device || !strcmp(ctx->device, "cpu"))
-        c2.device = cfg.device;
-    struct backend *be = cmd_open_backend(&c2, "resume");
+    if (cmd_load_config("resume", cp, -1, &cfg) != PF_OK)
+        return 2;
+    struct backend *be = cmd_open_config_backend(ctx, &cfg, "resume");
     if (!be)
         return 2;
-    struct search_opts o = {.quiet = quiet};
+    struct search_opts o = {.quiet = quiet, .previous = previous, .interrupt = &interrupted};
     struct search *s = NULL;
     pf_status st = search_resume(&s, dir, be, &o, &err);
     if (st != PF_OK) {

@@ -13,7 +13,7 @@ const struct command cmd_table[] = {
      "on texts; write hidden states (+ logits)", cmd_forward},
     {"search", "CONFIG.lua [--headless] [--session DIR] [--quiet] [--verbose]", "search the "
      "best structure under the budget, retrain it, score it (a session folder)", cmd_search},
-    {"resume", "DIR [--quiet] [--verbose]", "continue a search session from its last "
+    {"resume", "DIR [--previous] [--quiet] [--verbose]", "continue a search session from its last "
      "checkpoint", cmd_resume},
     {"train", "CONFIG.lua [--headless] [--quiet]", "fine-tune the structure a config names; "
      "write the run folder", cmd_train},

@@ -76,26 +76,13 @@ int cmd_train(const struct cmd_ctx *ctx, int argc, char **argv) {
     }
     struct pf_err err = {0};
     struct run_config cfg;
-    pf_status st = script_config_load(path, NULL, &cfg, &err);
-    if (st != PF_OK) {
-        fprintf(stderr, "bipeft: train: %s\n", err.msg);
+    if (cmd_load_config("train", path, CFG_MODE_TRAIN, &cfg) != PF_OK)
         return 2;
-    }
-    if (cfg.mode != CFG_MODE_TRAIN) {
-        fprintf(stderr, "bipeft: train: %s: mode is \"search\"; set mode = \"train\" to train "
-                "a fixed structure (or run bipeft search)\n", path);
-        return 2;
-    }
-    struct cmd_ctx c2 = *ctx;
-    if (!c2.threads)
-        c2.threads = cfg.threads;
-    if (!ctx->device || !strcmp(ctx->device, "cpu"))
-        c2.device = cfg.device;
-    struct backend *be = cmd_open_backend(&c2, "train");
+    struct backend *be = cmd_open_config_backend(ctx, &cfg, "train");
     if (!be)
         return 2;
     struct trainer t;
-    st = trainer_open(&t, &cfg, be, &err);
+    pf_status st = trainer_open(&t, &cfg, be, &err);
     if (st != PF_OK) {
         fprintf(stderr, "bipeft: train: %s\n", err.msg);
         backend_close(be);

@@ -20,6 +20,7 @@
 #ifndef PF_SEARCH_H
 #define PF_SEARCH_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "search/search_event.h"
@@ -49,6 +50,10 @@ struct search_opts {
     int quiet;                /* no progress line on stderr */
     int no_retrain;           /* stop after the structure (tests) */
     int64_t stop_after;       /* tests: return after this many iterations (0: never) */
+    volatile sig_atomic_t *interrupt; /* non-zero (e.g. set by a SIGINT handler): checkpoint at
+                                         the next step boundary and return (NULL: none) */
+    int previous;             /* search_resume: from checkpoint.prev.bin (the newest one is
+                                 damaged) */
 };
 
 /* The outcome (also in DIR/summary.json). */
@@ -57,6 +62,7 @@ struct search_result {
     int64_t planned;          /* iterations the epoch cap allows */
     int stages_done, stages_total;
     int early_stopped;        /* all stages done before the epoch cap */
+    int interrupted;          /* returned early on opts.interrupt (the session is resumable) */
     int guard_stages;         /* stages the termination guard ran at the end */
     int64_t budget;
     int64_t params;           /* the final structure's module parameters (exact) */

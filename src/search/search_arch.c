@@ -59,7 +59,7 @@ static double value_of(const struct search *s, const double *soft, int hard, int
     return s->cfg.search.gumbel ? (k == hard ? 1.0 : 0.0) : soft[k];
 }
 
-static int argmax(const double *l, int n) {
+int search_argmax(const double *l, int n) {
     int h = 0;
     for (int k = 1; k < n; k++)
         if (l[k] > l[h])
@@ -70,7 +70,7 @@ static int argmax(const double *l, int n) {
 int search_cur_rank_idx(const struct search_cand *c) {
     if (c->n_ranks == 0)
         return 0;
-    return c->fixed ? c->fixed_idx : argmax(c->rl, c->n_ranks);
+    return c->fixed ? c->fixed_idx : search_argmax(c->rl, c->n_ranks);
 }
 
 void search_init_logits(struct search *s) {

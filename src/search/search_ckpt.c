@@ -7,9 +7,13 @@
  * the dropout step, the policy's saved state), then an FNV-1a 64 checksum of all that came
  * before. A checkpoint that fails the checksum, or whose shapes differ from the session's
  * supernet, is refused with a message naming the file and what differs. */
+#define _DEFAULT_SOURCE /* DIR, readdir */
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/backend.h"
 #include "data/data.h"
@@ -151,13 +155,51 @@ static void get_hist(struct rbuf *b, double **h, int *n, int *cap) {
     *n = k;
 }
 
+/* FNV-1a of DIR/config.lua: a checkpoint belongs to the config it was made with. */
+static pf_status config_hash(const struct search *s, uint64_t *h, struct pf_err *err) {
+    char p[1100];
+    snprintf(p, sizeof p, "%s/config.lua", s->dir);
+    FILE *f = fopen(p, "rb");
+    if (!f)
+        return pf_err_set(err, PF_ERR_IO, "%s: cannot read", p);
+    uint64_t x = 0xcbf29ce484222325ULL;
+    int c;
+    while ((c = fgetc(f)) != EOF) {
+        x ^= (unsigned char)c;
+        x *= 0x100000001b3ULL;
+    }
+    fclose(f);
+    *h = x;
+    return PF_OK;
+}
+
+void search_ckpt_cleanup(const struct search *s) {
+    DIR *d = opendir(s->dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strstr(e->d_name, ".tmp.")) { /* a write killed before its rename */
+            char p[1400];
+            snprintf(p, sizeof p, "%s/%s", s->dir, e->d_name);
+            unlink(p);
+        }
+    }
+    closedir(d);
+}
+
 pf_status search_ckpt_write(struct search *s, struct pf_err *err) {
+    uint64_t ch = 0;
+    pf_status st0 = config_hash(s, &ch, err);
+    if (st0 != PF_OK)
+        return st0;
     char *pol = NULL;
     pf_status st = script_policy_save_state(s->pol, &pol, err);
     if (st != PF_OK)
         return st;
     struct wbuf b = {0};
     put(&b, CKPT_MAGIC, 8);
+    PUT(&b, ch);
     /* after the search only the scalars and decisions matter: the retrain starts afresh */
     int32_t nc = s->nc, ntp = s->phase >= SPH_RETRAIN ? 0 : s->t.n_tp;
     PUT(&b, nc);
@@ -205,16 +247,25 @@ pf_status search_ckpt_write(struct search *s, struct pf_err *err) {
     free(pol);
     uint64_t h = fnv1a(b.p, b.n);
     PUT(&b, h);
-    char path[1100];
+    /* the previous checkpoint stays as checkpoint.prev.bin: a damaged newest one can fall back
+     * to it (bipeft resume --previous), and a kill between the two renames leaves it for the
+     * resume to find */
+    char path[1100], prev[1100];
     snprintf(path, sizeof path, "%s/checkpoint.bin", s->dir);
-    st = atomic_write(path, b.p, b.n, err);
+    snprintf(prev, sizeof prev, "%s/checkpoint.prev.bin", s->dir);
+    if (rename(path, prev) != 0 && errno != ENOENT)
+        st = pf_err_set(err, PF_ERR_IO, "%s: cannot keep the previous checkpoint: %s", path,
+                        strerror(errno));
+    if (st == PF_OK)
+        st = atomic_write(path, b.p, b.n, err);
     xfree(b.p);
     return st;
 }
 
-pf_status search_ckpt_read(struct search *s, int64_t *seq, struct pf_err *err) {
+pf_status search_ckpt_read(struct search *s, const char *file, int64_t *seq,
+                           struct pf_err *err) {
     char path[1100];
-    snprintf(path, sizeof path, "%s/checkpoint.bin", s->dir);
+    snprintf(path, sizeof path, "%s/%s", s->dir, file);
     FILE *f = fopen(path, "rb");
     if (!f)
         return pf_err_set(err, PF_ERR_IO, "%s: cannot open the checkpoint (is %s a session "
@@ -225,9 +276,14 @@ pf_status search_ckpt_read(struct search *s, int64_t *seq, struct pf_err *err) {
     unsigned char *data = len > 16 ? xmalloc((size_t)len) : NULL;
     size_t got = data ? fread(data, 1, (size_t)len, f) : 0;
     fclose(f);
-    if (!data || got != (size_t)len || memcmp(data, CKPT_MAGIC, 8) != 0) {
+    if (!data || got != (size_t)len || memcmp(data, CKPT_MAGIC, 6) != 0) {
         xfree(data);
-        return pf_err_set(err, PF_ERR_FORMAT, "%s: not a bipeft checkpoint (bad header)", path);
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: not a bipeft checkpoint (bad magic)", path);
+    }
+    if (memcmp(data, CKPT_MAGIC, 8) != 0) {
+        xfree(data);
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: checkpoint version %.2s, this bipeft reads "
+                          "version %.2s", path, (const char *)data + 6, CKPT_MAGIC + 6);
     }
     uint64_t h;
     memcpy(&h, data + len - 8, 8);
@@ -237,6 +293,16 @@ pf_status search_ckpt_read(struct search *s, int64_t *seq, struct pf_err *err) {
                           path);
     }
     struct rbuf b = {.p = data, .n = (size_t)len - 8, .off = 8};
+    uint64_t ch = 0, want = 0;
+    GET(&b, ch);
+    pf_status sth = config_hash(s, &want, err);
+    if (sth != PF_OK || ch != want) {
+        xfree(data);
+        return sth != PF_OK ? sth
+                            : pf_err_set(err, PF_ERR_FORMAT, "%s: made with another config.lua "
+                                         "than the one in %s now (the session's config was "
+                                         "edited?)", path, s->dir);
+    }
     int32_t nc = 0, ntp = 0, phase = 0;
     GET(&b, nc);
     GET(&b, ntp);

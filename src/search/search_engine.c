@@ -285,9 +285,11 @@ static pf_status start_fresh(struct search *s, struct pf_err *err) {
             struct search_request rq = {.type = SREQ_PIN};
             snprintf(rq.module, sizeof rq.module, "%s", s->cfg.search.pin[i]);
             st = search_apply(s, &rq, "config", err);
-            if (st != PF_OK)
-                st = pf_err_set(err, st, "%s: search.pin[%d]: %.400s", s->cfg.file, i + 1,
-                                err->msg);
+            if (st != PF_OK) {
+                char why[sizeof err->msg];
+                snprintf(why, sizeof why, "%s", err->msg);
+                st = pf_err_set(err, st, "%s: search.pin[%d]: %.400s", s->cfg.file, i + 1, why);
+            }
         }
         PF_STEP(st, search_checkpoint(s, err));
     }
@@ -323,21 +325,38 @@ pf_status search_resume(struct search **out, const char *dir, struct backend *be
     *out = NULL;
     struct search *s = alloc_search(be, o);
     snprintf(s->dir, sizeof s->dir, "%s", dir);
-    char p[1100];
+    char p[1100], q[1100];
     snprintf(p, sizeof p, "%s/checkpoint.bin", dir);
+    snprintf(q, sizeof q, "%s/checkpoint.prev.bin", dir);
+    int have = access(p, R_OK) == 0, have_prev = access(q, R_OK) == 0;
+    /* the newest complete checkpoint: checkpoint.bin; without it (killed between keeping the
+     * previous one and writing the next) the previous one */
+    const char *file = o && o->previous ? "checkpoint.prev.bin"
+                       : have           ? "checkpoint.bin"
+                                        : "checkpoint.prev.bin";
     pf_status st = PF_OK;
-    if (access(p, R_OK) != 0) {
+    if (o && o->previous && !have_prev)
+        st = pf_err_set(err, PF_ERR_IO, "%s: no previous checkpoint (checkpoint.prev.bin)", dir);
+    if (st == PF_OK && !have && !have_prev) {
         /* killed before its first checkpoint: start again from the session's config */
         snprintf(p, sizeof p, "%s/config.lua", dir);
         if (access(p, R_OK) != 0)
             st = pf_err_set(err, PF_ERR_IO, "%s: not a session folder (no config.lua; if a "
                             "search was killed while it started, run it again)", dir);
         PF_STEP(st, start_fresh(s, err));
-    } else {
-        PF_STEP(st, setup(s, 0, err));
+    } else if (st == PF_OK) {
+        st = setup(s, 0, err);
         int64_t seq = 0;
-        PF_STEP(st, search_ckpt_read(s, &seq, err));
+        PF_STEP(st, search_ckpt_read(s, file, &seq, err));
+        if (st == PF_ERR_FORMAT && !strcmp(file, "checkpoint.bin") && have_prev) {
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err->msg);
+            st = pf_err_set(err, st, "%.400s; the previous checkpoint can be used instead: "
+                            "bipeft resume %s --previous", why, dir);
+        }
         PF_STEP(st, search_log_truncate(s->log, seq, err));
+        if (st == PF_OK)
+            search_ckpt_cleanup(s);
     }
     if (st == PF_OK) {
         char n[32] = "", b[32];
@@ -536,7 +555,9 @@ static void emit_snapshot(struct search *s) {
         ev.value = c->sens_i;
         ev.value2 = c->dsi;
         ev.rank = c->n_ranks ? c->ranks[search_cur_rank_idx(c)] : 0;
-        ev.lr = c->n_ranks ? 1.0 / (1.0 + exp(c->bl[0] - c->bl[1])) : c->keep_p;
+        /* lr carries P(on): the keep probability (S3Delta) or softmax of the binary pair */
+        ev.lr = s->cfg.search.method == CFG_METHOD_S3DELTA ? c->keep_p
+                                                           : 1.0 / (1.0 + exp(c->bl[0] - c->bl[1]));
         ev.tau = c->e_cost;
         snprintf(ev.text, sizeof ev.text, "%s", c->name);
         search_emit(s, &ev);
@@ -789,6 +810,11 @@ pf_status search_run(struct search *s, struct search_result *r, struct pf_err *e
     while (st == PF_OK && s->phase == SPH_SEARCH) {
         if (drain_requests(s))
             st = search_checkpoint(s, err); /* interventions survive a crash from here on */
+        if (st == PF_OK && s->opts.interrupt && *s->opts.interrupt) {
+            st = search_checkpoint(s, err);
+            s->res.interrupted = 1;
+            break;
+        }
         if (st != PF_OK || s->paused || s->stop)
             break;
         if (s->opts.stop_after > 0 && s->it >= s->opts.stop_after)
@@ -805,7 +831,7 @@ pf_status search_run(struct search *s, struct search_result *r, struct pf_err *e
             st = search_checkpoint(s, err);
     }
     if (st == PF_OK && s->phase == SPH_RETRAIN && !s->opts.no_retrain && !s->paused &&
-        !s->stop) {
+        !s->stop && !s->res.interrupted) {
         st = s->cfg.search.retrain ? retrain(s, err) : PF_OK;
         if (st == PF_OK) {
             s->phase = SPH_DONE;
@@ -818,6 +844,7 @@ pf_status search_run(struct search *s, struct search_result *r, struct pf_err *e
             snprintf(ev.text, sizeof ev.text, "%s", s->res.metric);
             if (st == PF_OK)
                 search_emit(s, &ev);
+            PF_STEP(st, set_meta_num(s, "params", (double)s->res.params, err));
             PF_STEP(st, set_meta_num(s, "dev", s->res.dev, err));
             PF_STEP(st, set_meta_num(s, "test", s->res.test, err));
             PF_STEP(st, set_meta_num(s, "retrain_seconds", s->retrain_seconds, err));

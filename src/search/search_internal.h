@@ -127,6 +127,8 @@ void search_softmax_back(const double *soft, const double *dy, int n, double sca
 void search_arch_update(struct search *s);
 void search_init_logits(struct search *s);
 int search_cur_rank_idx(const struct search_cand *c);
+/* Index of the largest of l[0..n) (the first on ties). */
+int search_argmax(const double *l, int n);
 void search_s3delta_probs(struct search *s);
 void search_set_discrete(struct search *s);
 
@@ -157,7 +159,11 @@ void search_event_init(const struct search *s, struct search_event *ev,
 
 /* search_ckpt.c */
 pf_status search_ckpt_write(struct search *s, struct pf_err *err);
-pf_status search_ckpt_read(struct search *s, int64_t *seq, struct pf_err *err);
+/* Read DIR/<file> (checkpoint.bin or checkpoint.prev.bin). */
+pf_status search_ckpt_read(struct search *s, const char *file, int64_t *seq,
+                           struct pf_err *err);
+/* Remove leftover temporary files of writes killed before their rename. */
+void search_ckpt_cleanup(const struct search *s);
 
 /* search_structure.c */
 pf_status search_derive(struct search *s, struct peft_spec **out, int *n, struct pf_err *err);

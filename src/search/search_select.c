@@ -192,14 +192,6 @@ void search_window_clear(struct search *s) {
     s->win_count = 0;
 }
 
-static int argmax_first(const double *l, int n) {
-    int h = 0;
-    for (int k = 1; k < n; k++)
-        if (l[k] > l[h])
-            h = k;
-    return h;
-}
-
 /* G: cosine of the argmax-index vectors of the first and last snapshot (NaN -> 1); per
  * module DSI = mean over candidates of the std over time x KL(p_last || p_first). */
 void search_compute_dsi(struct search *s) {
@@ -210,7 +202,7 @@ void search_compute_dsi(struct search *s) {
             c->dsi = 999;
             continue;
         }
-        int a = argmax_first(c->win_first, c->n_ranks), b = argmax_first(c->win_last, c->n_ranks);
+        int a = search_argmax(c->win_first, c->n_ranks), b = search_argmax(c->win_last, c->n_ranks);
         dot += (double)a * b;
         na += (double)a * a;
         nb += (double)b * b;
