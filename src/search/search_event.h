@@ -25,7 +25,8 @@ enum search_event_type {
     SEV_BUDGET,      /* budget changed: value = new budget */
     SEV_REFUSED,     /* an intervention refused: text says why */
     SEV_PAUSE,       /* paused (value 1) or resumed (value 0) */
-    SEV_CHECKPOINT,  /* a checkpoint was written (step) */
+    SEV_CHECKPOINT,  /* reserved: checkpoints are not events, so that a resumed run logs exactly
+                        what an uninterrupted one does */
     SEV_EVAL,        /* dev metric of the discretised supernet: value = metric, value2 = loss */
     SEV_PHASE,       /* text: "search", "guard", "retrain", "done" */
     SEV_LOG,         /* text from a policy's search:log() */
