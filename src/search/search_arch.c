@@ -256,8 +256,7 @@ static void reg_back(const double *l, int n, double w, double *dl) {
         dl[k] += sm[k] * (sg[k] - dot) - sg[k];
 }
 
-void search_arch_grads(struct search *s, int stage) {
-    (void)stage;
+void search_arch_grads(struct search *s) {
     int s3 = s->cfg.search.method == CFG_METHOD_S3DELTA;
     double nb_mat = 0, nb_vec = 0, nr = 0; /* elements per regulariser group */
     for (int i = 0; i < s->nc; i++) {

@@ -56,6 +56,8 @@ struct rbuf {
 };
 
 static void get(struct rbuf *b, void *dst, size_t n) {
+    if (n == 0)
+        return;
     if (b->bad || b->off + n > b->n) {
         b->bad = 1;
         memset(dst, 0, n);
@@ -281,9 +283,10 @@ pf_status search_ckpt_read(struct search *s, const char *file, int64_t *seq,
         return pf_err_set(err, PF_ERR_FORMAT, "%s: not a bipeft checkpoint (bad magic)", path);
     }
     if (memcmp(data, CKPT_MAGIC, 8) != 0) {
+        char ver[3] = {(char)data[6], (char)data[7], 0};
         xfree(data);
-        return pf_err_set(err, PF_ERR_FORMAT, "%s: checkpoint version %.2s, this bipeft reads "
-                          "version %.2s", path, (const char *)data + 6, CKPT_MAGIC + 6);
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: checkpoint version '%s', this bipeft reads "
+                          "version '%.2s'", path, ver, CKPT_MAGIC + 6);
     }
     uint64_t h;
     memcpy(&h, data + len - 8, 8);

@@ -47,7 +47,8 @@ void search_event_init(const struct search *s, struct search_event *ev,
     ev->type = type;
     ev->module = -1;
     ev->value2 = NAN;
-    ev->expected = NAN;
+    ev->expected = NAN; /* NaN / -1: search_emit fills in E and the hard count */
+    ev->current = -1;
     snprintf(ev->source, sizeof ev->source, "%s", source ? source : "engine");
     (void)s;
 }
@@ -59,7 +60,8 @@ void search_emit(struct search *s, struct search_event *ev) {
     ev->stage = s->stages_left;
     if (isnan(ev->expected))
         ev->expected = s->nc ? search_expected_params(s, 0) : 0;
-    ev->current = s->nc && s->have_trainer && s->phase <= SPH_GUARD ? search_hard_params(s) : 0;
+    if (ev->current < 0)
+        ev->current = s->nc && s->phase <= SPH_GUARD ? search_hard_params(s) : 0;
     ev->seconds = s->seconds_before + (progress_now() - s->t0);
     for (int i = 0; i < s->n_sinks; i++)
         s->sinks[i].emit(s->sinks[i].ctx, ev);
@@ -546,11 +548,14 @@ static pf_status eval_dev(struct search *s, struct pf_err *err) {
 }
 
 static void emit_snapshot(struct search *s) {
-    search_expected_params(s, 1);
+    double E = search_expected_params(s, 1);
+    int64_t H = search_hard_params(s);
     for (int i = 0; i < s->nc; i++) {
         const struct search_cand *c = &s->c[i];
         struct search_event ev;
         search_event_init(s, &ev, SEV_SENSITIVITY, "engine");
+        ev.expected = E;
+        ev.current = H;
         ev.module = i;
         ev.value = c->sens_i;
         ev.value2 = c->dsi;
@@ -593,7 +598,7 @@ static pf_status iterate(struct search *s, int *end, struct pf_err *err) {
         return st;
     s->loss_a = la;
     if (isfinite(la)) {
-        search_arch_grads(s, stage);
+        search_arch_grads(s);
         search_arch_update(s);
         if (selective(s))
             search_stats_val(s);

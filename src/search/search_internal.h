@@ -119,7 +119,7 @@ struct search {
 /* search_arch.c */
 void search_sample(struct search *s, int arch_step, int stage);
 pf_status search_apply_sample(struct search *s, struct pf_err *err);
-void search_arch_grads(struct search *s, int stage);
+void search_arch_grads(struct search *s);
 /* dl += J^T dy for soft = softmax(z), z = scale * (l + noise): the straight-through gradient
  * of a hard sample (scale = 1/tau), or the exact one of a soft sample (scale 1, no noise). */
 void search_softmax_back(const double *soft, const double *dy, int n, double scale,
