@@ -4,7 +4,8 @@
 #   make run        install missing Debian packages, build, run the main job
 #   make test       unit tests (busted for lua/, then Criterion), ends with Criterion's summary
 #   make test-lua   Lua-side stdlib tests only (busted, tests/lua/*_spec.lua)
-#   make test-resume  the 200-kill SIGKILL-and-resume check of search sessions (~15 min)
+#   make test-resume  the 200-kill SIGKILL-and-resume check of search sessions and every
+#                   disk-fault injection point of a session's first writes (~15 min)
 #   make test-asan  the same suite built with ASan+UBSan (-fno-sanitize-recover=all)
 #   make bench      benchmarks (bench/), prints tables; never part of `make test`
 #   make check-rss  peak memory of loading a BERT-base-sized checkpoint (writes 440 MB to /tmp)
@@ -174,6 +175,13 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB_A)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(TEST_LIBS) $(LIBS_ALL) -o $@
 
+# The LD_PRELOAD disk-fault shim of tests/test_search_faults.c (reliability case 22).
+FAULT_SO = $(OBJDIR)/tests/libfault.so
+$(FAULT_SO): tests/fault/fault_shim.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  SHLIB   $@")
+	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror -fPIC -shared $< -ldl -o $@
+
 $(BENCH_BIN): $(BENCH_OBJ) $(LIB_A)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(LIBS_ALL) -o $@
@@ -181,29 +189,32 @@ $(BENCH_BIN): $(BENCH_OBJ) $(LIB_A)
 # Tests run two at a time (2-core CI); every test is its own process (Criterion).
 TEST_JOBS ?= 2
 test: deps
-	$(Q)$(MAKE) --no-print-directory $(TEST_BIN) $(BIN)
+	$(Q)$(MAKE) --no-print-directory $(TEST_BIN) $(BIN) $(FAULT_SO)
 	$(Q)$(MAKE) --no-print-directory test-lua
-	$(Q)OMP_NUM_THREADS=2 BIPEFT_BIN=$(BIN) $(TEST_BIN) --jobs $(TEST_JOBS) $(TEST_ARGS)
+	$(Q)OMP_NUM_THREADS=2 BIPEFT_BIN=$(BIN) BIPEFT_FAULT_SO=$(abspath $(FAULT_SO)) $(TEST_BIN) \
+	  --jobs $(TEST_JOBS) $(TEST_ARGS)
 
 # The long kill-and-resume check (reliability cases 19-23): 200 sessions each killed with
 # SIGKILL at a random moment, and one killed 20 times in a row, resumed, compared bitwise
 # with an uninterrupted run. `make test` runs a small version of the same test.
 RESUME_KILLS ?= 200
 test-resume: deps
-	$(Q)$(MAKE) --no-print-directory $(TEST_BIN) $(BIN)
-	$(Q)RESUME_KILLS=$(RESUME_KILLS) OMP_NUM_THREADS=2 BIPEFT_BIN=$(BIN) $(TEST_BIN) --verbose \
-	  --filter 'search/sigkill*'
+	$(Q)$(MAKE) --no-print-directory $(TEST_BIN) $(BIN) $(FAULT_SO)
+	$(Q)RESUME_KILLS=$(RESUME_KILLS) FAULT_RUNS=all OMP_NUM_THREADS=2 BIPEFT_BIN=$(BIN) \
+	  BIPEFT_FAULT_SO=$(abspath $(FAULT_SO)) $(TEST_BIN) --verbose \
+	  --filter '@(search/sigkill*|search_faults/*)'
 
 # busted runs on the system Lua (5.2 on Debian 12): lua/peft/ keeps to what 5.2 and 5.4 share.
 test-lua:
 	$(Q)if command -v busted >/dev/null; then busted tests/lua; \
 	 else echo "(busted not installed: Lua-side tests skipped; make deps installs lua-busted)"; fi
 
-test-asan: deps
+test-asan: deps $(FAULT_SO)
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 $(BUILD)/asan/tests/bipeft-tests $(BUILD)/asan/bipeft
 	$(Q)ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OMP_NUM_THREADS=2 \
-	  BIPEFT_BIN=$(BUILD)/asan/bipeft $(BUILD)/asan/tests/bipeft-tests --jobs $(TEST_JOBS) $(TEST_ARGS)
+	  BIPEFT_BIN=$(BUILD)/asan/bipeft BIPEFT_FAULT_SO=$(abspath $(FAULT_SO)) \
+	  $(BUILD)/asan/tests/bipeft-tests --jobs $(TEST_JOBS) $(TEST_ARGS)
 
 # The PyTorch peer runs when Debian's python3-torch is installed (a developer tool only).
 PEER_PY := /usr/bin/python3

@@ -1,0 +1,49 @@
+/* search_fixture.c - the search tests' task and config (tests/search_fixture.h). */
+#include "search_fixture.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "check.h"
+
+static void write_task(void) {
+    static int done;
+    if (done)
+        return;
+    check_write_words("train.tsv", 192, 51);
+    check_write_words("dev.tsv", 64, 52);
+    check_write_words("test.tsv", 64, 53);
+    done = 1;
+}
+
+/* A search config over the tiny LLaMA fixture: LoRA on q, v (ranks 1, 2, 4), BitFit on q, o,
+ * LN-tuning on the attention norm and the final norm. */
+const char *search_fixture_config(const char *file, const char *search, const char *extra) {
+    write_task();
+    char src[4096];
+    const char *d = check_temp_dir();
+    snprintf(src, sizeof src,
+             "return {\n"
+             "  mode = 'search',\n"
+             "  model = { path = '%s/tests/data/hf/llama-cls' },\n"
+             "  task = { name = 'words', train = '%s/train.tsv', dev = '%s/dev.tsv',\n"
+             "           test = '%s/test.tsv', labels = { '0', '1' }, max_len = 16 },\n"
+             "  space = peft.space{ peft.lora{ targets = { 'q', 'v' }, ranks = { 1, 2, 4 } },\n"
+             "                      peft.bitfit{ targets = { 'q', 'o' } },\n"
+             "                      peft.ln{ targets = { 'attn_ln', 'final_ln' } } },\n"
+             "  budget = { params = 400 },\n"
+             "  optim = { lr = 1e-2, arch_lr = 0.05, batch_size = 16, epochs = 4 },\n"
+             "  search = { stages = 6, hard_stages = 2, trigger_window = 2, prune_begin_epoch = 1,\n"
+             "             checkpoint_every = 3, snapshot_every = 4, retrain_epochs = 4 %s },\n"
+             "  train = { log_every = 5 },\n"
+             "  session = '%s/sessions',\n"
+             "  seed = 5, threads = 1,\n"
+             "  %s\n"
+             "}\n",
+             getenv("PWD") ? getenv("PWD") : ".", d, d, d, search, d, extra);
+    static char path[600];
+    snprintf(path, sizeof path, "%s", check_write_temp(file, src));
+    return path;
+}
+

@@ -1,0 +1,12 @@
+/* search_fixture.h - the fixture of the search tests: a synthetic two-class words task
+ * (train 192, dev 64, test 64 rows in the temp folder) and a search config over the tiny LLaMA
+ * fixture (tests/data/hf/llama-cls): LoRA on q, v (ranks 1, 2, 4), BitFit on q, o, LN-tuning on
+ * the attention norm and the final norm, budget 400, 4 epochs, 6 stages, checkpoints every 3
+ * iterations. `search` is spliced into the config's search table (", key = value, ..."),
+ * `extra` into the top-level table. Returns the config's path (a static buffer). */
+#ifndef PF_TEST_SEARCH_FIXTURE_H
+#define PF_TEST_SEARCH_FIXTURE_H
+
+const char *search_fixture_config(const char *file, const char *search, const char *extra);
+
+#endif
