@@ -11,6 +11,8 @@
 #   make check-rss  peak memory of loading a BERT-base-sized checkpoint (writes 440 MB to /tmp)
 #   make fuzz       libFuzzer targets for the file and script parsers (clang; FUZZ_SECONDS each)
 #   make deps       install missing Debian packages (root) or print the apt-get line
+#   make data       build the offline task suite into data/suite/ (cached, checksummed)
+#   make test-data  split-leak and format checks of the suite, two builds byte-identical
 #   make clean      remove build/ and bin/
 #
 # Variables: CUDA=auto|0|1 (auto: build the CUDA backend when nvcc and kernels exist),
@@ -35,6 +37,8 @@ THREADS ?= 0
 # Libraries used by the code today (the deps step installs those of later modules too).
 PKGS := openblas libcjson libutf8proc lua5.4 sqlite3
 TEST_PKGS := criterion
+# Debian packages (not pkg-config) that `make data` reads; tools/deps.sh installs them too.
+DATA_DEBS := python3 wordnet-base fortunes
 
 have_pkgs := $(shell $(PKG_CONFIG) --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && echo yes)
 ifeq ($(have_pkgs),yes)
@@ -117,12 +121,12 @@ BIN = $(if $(filter 1,$(SANITIZE)),$(OBJDIR)/bipeft,$(if $(filter build,$(BUILD)
 TEST_BIN = $(OBJDIR)/tests/bipeft-tests
 BENCH_BIN = $(OBJDIR)/bench/bipeft-bench
 
-.PHONY: all run test test-lua test-resume test-asan bench clean deps check-pkgs cuda-status help check-rss fuzz fuzz-build
+.PHONY: all run test test-lua test-data data test-resume test-asan bench clean deps check-pkgs cuda-status help check-rss fuzz fuzz-build
 
 all: check-pkgs cuda-status $(BIN)
 
 help:
-	@sed -n '3,16p' Makefile
+	@sed -n '3,18p' Makefile
 
 deps:
 	$(Q)bash tools/deps.sh
@@ -134,6 +138,15 @@ check-pkgs:
 	  exit 2; fi
 	@if [ ! -f /usr/include/csv.h ]; then \
 	  echo "bipeft: missing libcsv (csv.h): run 'make deps' (Debian package libcsv-dev)"; exit 2; fi
+
+# The offline task suite (docs/SUITE.md): GLUE-style TSVs built from Debian packages.
+data: deps
+	$(Q)for p in $(DATA_DEBS); do dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | \
+	  grep -qx installed || { echo "bipeft: make data needs the Debian package $$p (make deps)"; exit 2; }; done
+	$(Q)bash tools/suite/data.sh
+
+test-data: data
+	$(Q)bash tools/suite/test_data.sh
 
 cuda-status:
 	@if [ "$(cuda_build)" = yes ]; then echo "CUDA backend: ✓ ($(cuda_why))"; \

@@ -17,6 +17,9 @@ PKGS=(
   libcriterion-dev         # C unit tests
   lua-busted               # Lua unit tests
   tmux                     # drives the TUI in end-to-end tests
+  python3                  # builds the offline task suite (make data; standard library only)
+  wordnet-base             # suite source: WordNet 3.0 glosses, supersenses, hypernyms, sense counts
+  fortunes                 # suite source: fortune cookie files filed by topic
 )
 
 missing=()
