@@ -216,7 +216,7 @@ Test(tok_train, likelihood_score_ends_with_whole_words) {
     }
     tok_free(t);
     /* it prefers pairs whose parts seldom occur apart: "q" + "##u" goes before "t" + "##h" */
-    dir = train_to("t7", corpus_file(), 60, 2, &st);
+    dir = train_to("t7", corpus_file(), 70, 2, &st);
     t = load(dir);
     cr_assert_geq(tok_token_to_id(t, "qu"), 5);
     cr_assert_lt(tok_token_to_id(t, "th"), 0);
