@@ -42,6 +42,7 @@ int cmd_info(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_demo(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_inspect(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_tokenize(const struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_tokenizer_train(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_forward(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_export(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_check_config(const struct cmd_ctx *ctx, int argc, char **argv);

@@ -9,6 +9,10 @@ const struct command cmd_table[] = {
      cmd_inspect},
     {"tokenize", "DIR --text T [--pair P]", "token ids of a text (one JSON object)",
      cmd_tokenize},
+    {"tokenizer-train", "--vocab-size N --out DIR [--min-frequency K] [--no-lowercase] "
+     "[--score likelihood|frequency] [--max-words M] FILE...",
+     "train a WordPiece tokenizer on text files (tokenizer.json + vocab.txt)",
+     cmd_tokenizer_train},
     {"forward", "DIR|RUN_DIR --text T [--pair P] ... --out F", "run a checkpoint (or a run) "
      "on texts; write hidden states (+ logits)", cmd_forward},
     {"search", "CONFIG.lua [--headless] [--session DIR] [--quiet] [--verbose]", "search the "
