@@ -192,4 +192,14 @@ pf_status tok_post_process(const struct tokenizer *t, const struct tok_ivec *a,
                            const struct tok_ivec *b, const struct tok_options *o,
                            struct tok_encoding *out, struct pf_err *err);
 
+/* A 64-bit finaliser (murmur3's fmix64) for the tokenizer's hash tables. */
+static inline uint64_t tok_mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
 #endif

@@ -53,15 +53,6 @@ struct lrn {
     size_t hn, hcap;
 };
 
-static uint64_t mix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static uint64_t pkey(int32_t a, int32_t b) {
     return ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
 }
@@ -76,7 +67,7 @@ static void keys_rehash(struct lrn *L, size_t cap) {
         L->kid[i] = -1;
     for (int32_t p = 0; p < L->np; p++) {
         uint64_t k = pkey(L->pa[p], L->pb[p]);
-        size_t h = (size_t)mix64(k) & (cap - 1);
+        size_t h = (size_t)tok_mix64(k) & (cap - 1);
         while (L->kid[h] >= 0)
             h = (h + 1) & (cap - 1);
         L->keys[h] = k;
@@ -86,7 +77,7 @@ static void keys_rehash(struct lrn *L, size_t cap) {
 
 static int32_t pair_find(struct lrn *L, int32_t a, int32_t b) {
     uint64_t k = pkey(a, b);
-    size_t h = (size_t)mix64(k) & (L->kcap - 1);
+    size_t h = (size_t)tok_mix64(k) & (L->kcap - 1);
     while (L->kid[h] >= 0) {
         if (L->keys[h] == k)
             return L->kid[h];
@@ -94,7 +85,7 @@ static int32_t pair_find(struct lrn *L, int32_t a, int32_t b) {
     }
     if ((size_t)(L->np + 1) * 2 > L->kcap) {
         keys_rehash(L, L->kcap * 2);
-        h = (size_t)mix64(k) & (L->kcap - 1);
+        h = (size_t)tok_mix64(k) & (L->kcap - 1);
         while (L->kid[h] >= 0)
             h = (h + 1) & (L->kcap - 1);
     }

@@ -94,15 +94,6 @@ void tok_vocab_free(struct tok_vocab *v) {
     memset(v, 0, sizeof *v);
 }
 
-static uint64_t mix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 #define MERGE_EMPTY UINT64_MAX
 
 void tok_merges_init(struct tok_merges *m, size_t n) {
@@ -121,7 +112,7 @@ void tok_merges_init(struct tok_merges *m, size_t n) {
 void tok_merges_add(struct tok_merges *m, int32_t a, int32_t b, int32_t rank, int32_t id) {
     PF_ASSERT(m->count * 2 + 2 <= m->cap);
     uint64_t k = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
-    size_t h = (size_t)mix64(k) & (m->cap - 1);
+    size_t h = (size_t)tok_mix64(k) & (m->cap - 1);
     while (m->keys[h] != MERGE_EMPTY) {
         if (m->keys[h] == k) { /* a repeated merge takes its last rank, as HF's HashMap does */
             m->rank[h] = rank;
@@ -140,7 +131,7 @@ int tok_merges_get(const struct tok_merges *m, int32_t a, int32_t b, int32_t *ra
     if (!m->cap)
         return 0;
     uint64_t k = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
-    size_t h = (size_t)mix64(k) & (m->cap - 1);
+    size_t h = (size_t)tok_mix64(k) & (m->cap - 1);
     while (m->keys[h] != MERGE_EMPTY) {
         if (m->keys[h] == k) {
             *rank = m->rank[h];
