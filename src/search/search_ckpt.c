@@ -286,7 +286,7 @@ pf_status search_ckpt_read(struct search *s, const char *file, int64_t *seq,
         char ver[3] = {(char)data[6], (char)data[7], 0};
         xfree(data);
         return pf_err_set(err, PF_ERR_FORMAT, "%s: checkpoint version '%s', this bipeft reads "
-                          "version '%.2s'", path, ver, CKPT_MAGIC + 6);
+                          "version '%.2s'", path, ver, &CKPT_MAGIC[6]);
     }
     uint64_t h;
     memcpy(&h, data + len - 8, 8);
