@@ -48,6 +48,7 @@ int cmd_export(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_check_config(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_script_test(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_train(const struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_pretrain(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_eval(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_search(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv);

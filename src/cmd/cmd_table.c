@@ -21,6 +21,8 @@ const struct command cmd_table[] = {
      "checkpoint", cmd_resume},
     {"train", "CONFIG.lua [--headless] [--quiet]", "fine-tune the structure a config names; "
      "write the run folder", cmd_train},
+    {"pretrain", "CONFIG.lua [--quiet]", "pretrain a BERT encoder from scratch (masked LM); "
+     "write an HF folder", cmd_pretrain},
     {"eval", "RUN_DIR CONFIG.lua [--split dev|test|test2|all]", "score a run folder on a "
      "config's data (JSON)", cmd_eval},
     {"sessions", "[ROOT] [--json] | diff A B", "past runs under ROOT (default sessions/), "
