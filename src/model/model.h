@@ -185,4 +185,10 @@ const char *model_param_full_name(const struct model *m, const struct model_para
 pf_status model_param_copy_finite(const struct model *m, const struct model_param *p,
                                   const char *verb, float **out, struct pf_err *err);
 
+/* Every parameter of m, F32 under its HF name (base prefix included), as the safetensors file
+ * `path` (written atomically, metadata format "pt"); a non-finite value is refused, the error
+ * naming the parameter and `verb` ("export", "save"). */
+pf_status model_save_safetensors(const struct model *m, const char *path, const char *verb,
+                                 struct pf_err *err);
+
 #endif

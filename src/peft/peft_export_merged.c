@@ -211,29 +211,6 @@ static pf_status write_config(const struct model *m, const struct run_info *ri,
     return st;
 }
 
-static pf_status write_weights(const struct model *m, const char *dst, struct pf_err *err) {
-    int n = m->n_params;
-    struct st_wtensor *w = xcalloc((size_t)n, sizeof *w);
-    char (*names)[160] = xcalloc((size_t)n, sizeof *names);
-    float **bufs = xcalloc((size_t)n, sizeof *bufs);
-    pf_status st = PF_OK;
-    for (int i = 0; i < n && st == PF_OK; i++) {
-        const struct model_param *mp = &m->params[i];
-        st = model_param_copy_finite(m, mp, "export", &bufs[i], err);
-        model_param_full_name(m, mp, names[i], sizeof names[i]);
-        w[i] = (struct st_wtensor){names[i], ST_F32, mp->ndim, mp->shape, bufs[i], 0};
-    }
-    const char *meta[] = {"format", "pt"};
-    if (st == PF_OK)
-        st = st_write(dst, w, n, meta, 1, err);
-    for (int i = 0; i < n; i++)
-        xfree(bufs[i]);
-    xfree(bufs);
-    xfree(names);
-    xfree(w);
-    return st;
-}
-
 pf_status peft_export_merged(struct model *m, const struct peft *p, const struct run_info *ri,
                              const char *out_dir, struct pf_err *err) {
     static const char *const tok_files[] = {"tokenizer.json", "tokenizer_config.json",
@@ -248,7 +225,7 @@ pf_status peft_export_merged(struct model *m, const struct peft *p, const struct
         return st;
     char dst[1200];
     export_dir_path(&d, "model.safetensors", dst, sizeof dst);
-    st = write_weights(m, dst, err);
+    st = model_save_safetensors(m, dst, "export", err);
     if (st == PF_OK) {
         export_dir_path(&d, "config.json", dst, sizeof dst);
         st = write_config(m, ri, dst, err);

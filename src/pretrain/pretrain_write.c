@@ -55,30 +55,9 @@ pf_status pretrain_write_hf_config(const char *dir, const struct model_config *m
 }
 
 pf_status pretrain_write_weights(const char *dir, const struct model *m, struct pf_err *err) {
-    int n = m->n_params;
-    struct st_wtensor *w = xcalloc((size_t)n, sizeof *w);
-    char (*names)[128] = xcalloc((size_t)n, sizeof *names);
-    float **bufs = xcalloc((size_t)n, sizeof *bufs);
-    pf_status st = PF_OK;
-    for (int i = 0; i < n && st == PF_OK; i++) {
-        const struct model_param *p = &m->params[i];
-        st = model_param_copy_finite(m, p, "save", &bufs[i], err);
-        model_param_full_name(m, p, names[i], sizeof names[i]);
-        w[i] = (struct st_wtensor){.name = names[i], .dtype = ST_F32, .ndim = p->ndim,
-                                   .shape = p->shape, .data = bufs[i]};
-    }
-    if (st == PF_OK) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/model.safetensors", dir);
-        const char *meta[] = {"format", "pt"};
-        st = st_write(path, w, n, meta, 1, err);
-    }
-    for (int i = 0; i < n; i++)
-        xfree(bufs[i]);
-    xfree(bufs);
-    xfree(names);
-    xfree(w);
-    return st;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    return model_save_safetensors(m, path, "save", err);
 }
 
 pf_status pretrain_copy_file(const char *src, const char *dst, struct pf_err *err) {
