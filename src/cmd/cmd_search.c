@@ -62,7 +62,7 @@ static int finish(const char *name, struct search *s, struct backend *be,
                 "with: bipeft resume %s\n", name, search_dir(s), search_dir(s));
         search_close(s);
         backend_close(be);
-        return st == PF_ERR_NUMERIC || st == PF_ERR_SCRIPT || st == PF_ERR_IO ? 1 : 1;
+        return 1; /* a run-time failure: the session stays resumable */
     }
     printf("session %s\n", search_dir(s));
     printf("  budget %lld  params %lld (%d modules)  iterations %lld of %lld  stages %d/%d%s\n",
