@@ -107,6 +107,11 @@ pid_t check_spawn_argv(const char *const *args, int ofd, int efd);
 char *check_read_file(const char *path, size_t *len);
 
 /* Assert that st == PF_OK, printing err.msg otherwise. */
+/* Criterion timeout for the long tests: a hang guard only, never a speed check (speed is
+ * measured in bench/). It must hold under ASan with two jobs sharing two cores, where a
+ * test that takes 33 s alone took over 120 s in CI. */
+#define CHECK_HANG_TIMEOUT 900
+
 #define CHECK_OK(st, err) cr_assert_eq((st), PF_OK, "unexpected error: %s", (err)->msg)
 
 /* A randomly initialised model of family fam without a head: hidden 8, 2 heads of 4 (LLaMA:

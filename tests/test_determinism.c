@@ -16,7 +16,7 @@ static struct demo_result run_demo(int threads, int steps) {
     return res;
 }
 
-Test(determinism, same_seed_same_threads_bitwise, .timeout = 120) {
+Test(determinism, same_seed_same_threads_bitwise, .timeout = CHECK_HANG_TIMEOUT) {
     struct demo_result a = run_demo(2, 40), b = run_demo(2, 40);
     cr_assert_eq(a.param_hash, b.param_hash, "two 2-thread runs differ: %016llx vs %016llx",
                  (unsigned long long)a.param_hash, (unsigned long long)b.param_hash);
@@ -27,7 +27,7 @@ Test(determinism, same_seed_same_threads_bitwise, .timeout = 120) {
      * count (measured: 1 vs 2 threads differ in the last bits), though our kernels do not. */
 }
 
-Test(determinism, demo_task_is_learnt, .timeout = 120) {
+Test(determinism, demo_task_is_learnt, .timeout = CHECK_HANG_TIMEOUT) {
     struct demo_result r = run_demo(2, 300);
     cr_assert(r.final_loss < 0.5f * r.first_loss, "loss %.4f -> %.4f did not halve",
               r.first_loss, r.final_loss);

@@ -142,7 +142,7 @@ static double reference_eval_loss(struct model *m, const struct pretrain_config 
     return sum / (double)count;
 }
 
-Test(pretrain, learns_the_pattern_and_loads_back, .timeout = 60) {
+Test(pretrain, learns_the_pattern_and_loads_back, .timeout = CHECK_HANG_TIMEOUT) {
     char out[600];
     out_dir(out, sizeof out, "pt_learn");
     const char *cfg = write_config("pt_learn.lua", out, 800, "");
@@ -201,7 +201,7 @@ Test(pretrain, learns_the_pattern_and_loads_back, .timeout = 60) {
     cr_assert_eq(check_run_argv(args, so, sizeof so, se, sizeof se), 0, "%s", se);
 }
 
-Test(pretrain, two_runs_are_byte_identical, .timeout = 60) {
+Test(pretrain, two_runs_are_byte_identical, .timeout = CHECK_HANG_TIMEOUT) {
     char a[600], b[600], pa[700], pb[700];
     out_dir(a, sizeof a, "pt_det_a");
     out_dir(b, sizeof b, "pt_det_b");
@@ -354,7 +354,7 @@ Test(pretrain, bad_configs_name_the_field) {
     cr_assert(fabs(c.mask_prob - 0.15) < 1e-12);
 }
 
-Test(pretrain, cli, .timeout = 60) {
+Test(pretrain, cli, .timeout = CHECK_HANG_TIMEOUT) {
     char out[600];
     out_dir(out, sizeof out, "pt_cli");
     const char *cfg = write_config("pt_cli.lua", out, 20, "");
