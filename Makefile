@@ -12,7 +12,12 @@
 #   make fuzz       libFuzzer targets for the file and script parsers (clang; FUZZ_SECONDS each)
 #   make deps       install missing Debian packages (root) or print the apt-get line
 #   make data       build the offline task suite into data/suite/ (cached, checksummed)
-#   make test-data  split-leak and format checks of the suite, two builds byte-identical
+#   make test-data  split-leak and format checks of the suite, two builds byte-identical;
+#                   the corpus built twice, compared, and checked for dev/test leaks
+#   make corpus     build the base model's pretraining corpus into data/corpus/ (cached,
+#                   checksummed; every dev/test text of the suite left out)
+#   make base-model reproduce models/bipeft-base from scratch: corpus, tokenizer, pretraining
+#                   (over an hour on 2 cores)
 #   make clean      remove build/ and bin/
 #
 # Variables: CUDA=auto|0|1 (auto: build the CUDA backend when nvcc and kernels exist),
@@ -39,6 +44,8 @@ PKGS := openblas libcjson libutf8proc lua5.4 sqlite3
 TEST_PKGS := criterion
 # Debian packages (not pkg-config) that `make data` reads; tools/deps.sh installs them too.
 DATA_DEBS := python3 wordnet-base fortunes
+# ... and those that `make corpus` reads besides (the pretraining corpus of the base model).
+CORPUS_DEBS := fortunes-min bible-kjv
 
 have_pkgs := $(shell $(PKG_CONFIG) --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && echo yes)
 ifeq ($(have_pkgs),yes)
@@ -121,12 +128,12 @@ BIN = $(if $(filter 1,$(SANITIZE)),$(OBJDIR)/bipeft,$(if $(filter build,$(BUILD)
 TEST_BIN = $(OBJDIR)/tests/bipeft-tests
 BENCH_BIN = $(OBJDIR)/bench/bipeft-bench
 
-.PHONY: all run test test-lua test-data data test-resume test-asan bench clean deps check-pkgs cuda-status help check-rss fuzz fuzz-build
+.PHONY: all run test test-lua test-data data corpus base-model test-resume test-asan bench clean deps check-pkgs cuda-status help check-rss fuzz fuzz-build
 
 all: check-pkgs cuda-status $(BIN)
 
 help:
-	@sed -n '3,18p' Makefile
+	@sed -n '3,23p' Makefile
 
 deps:
 	$(Q)bash tools/deps.sh
@@ -147,6 +154,31 @@ data: deps
 
 test-data: data
 	$(Q)bash tools/suite/test_data.sh
+
+# The pretraining corpus of the base model (docs/PRETRAIN.md, "The base model"): WordNet,
+# fortunes and the KJV, without any dev/test text of the suite, so it needs the suite first.
+corpus: data
+	$(Q)for p in $(CORPUS_DEBS); do dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | \
+	  grep -qx installed || { echo "bipeft: make corpus needs the Debian package $$p (make deps)"; exit 2; }; done
+	$(Q)bash tools/corpus/data.sh
+
+# models/bipeft-base from scratch: the WordPiece tokenizer on the corpus, then
+# configs/pretrain/base.lua (threads = 2; bitwise the same only with 2 threads on the same CPU
+# kind). The three model files are copied to a temporary folder and renamed into
+# models/bipeft-base only after the run has finished, so an interrupted run leaves the
+# committed model as it was (its README.md, the model card, is never touched).
+BASE_MODEL_DIR := models/bipeft-base
+base-model: corpus
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(BIN) tokenizer-train --vocab-size 8000 --score frequency --out build/base-model/tokenizer \
+	  data/corpus/wordnet.txt data/corpus/fortunes.txt data/corpus/kjv.txt
+	$(Q)$(BIN) pretrain configs/pretrain/base.lua
+	$(Q)set -e; mkdir -p $(BASE_MODEL_DIR); tmp=$$(mktemp -d build/base-model/.install.XXXXXX); \
+	  trap 'rm -rf "$$tmp"' EXIT; \
+	  for f in config.json model.safetensors tokenizer.json; do cp build/base-model/model/$$f $$tmp/; done; \
+	  for f in config.json model.safetensors tokenizer.json; do mv -f $$tmp/$$f $(BASE_MODEL_DIR)/$$f; done
+	@echo "base-model: wrote $(BASE_MODEL_DIR)/{config.json,model.safetensors,tokenizer.json};" \
+	  "now update the model card $(BASE_MODEL_DIR)/README.md from build/base-model/model/pretrain_summary.json"
 
 cuda-status:
 	@if [ "$(cuda_build)" = yes ]; then echo "CUDA backend: ✓ ($(cuda_why))"; \

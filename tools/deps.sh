@@ -20,6 +20,8 @@ PKGS=(
   python3                  # builds the offline task suite (make data; standard library only)
   wordnet-base             # suite source: WordNet 3.0 glosses, supersenses, hypernyms, sense counts
   fortunes                 # suite source: fortune cookie files filed by topic
+  fortunes-min             # pretraining corpus (make corpus): the remaining fortune files
+  bible-kjv                # pretraining corpus: the King James Bible through its `bible` command
 )
 
 missing=()
