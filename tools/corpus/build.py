@@ -66,12 +66,19 @@ class LeakFilter:
         self.by_n = {}           # n -> set of forbidden n-grams
         self.lines = set()       # forbidden whole lines (texts of 1-2 words)
         for t in texts:
-            ws = words(t)
-            if len(ws) >= 3:
-                n = min(len(ws), NGRAM)
-                self.by_n.setdefault(n, set()).update(grams(ws, n))
-            elif ws:
-                self.lines.add(tuple(ws))
+            self._forbid(words(t))
+            # "lemma: definition": the definition alone too, so that a synset with more
+            # lemmas does not keep the same gloss under another lemma list
+            _, sep, rest = t.partition(": ")
+            if sep and len(words(rest)) >= 3:
+                self._forbid(words(rest))
+
+    def _forbid(self, ws):
+        if len(ws) >= 3:
+            n = min(len(ws), NGRAM)
+            self.by_n.setdefault(n, set()).update(grams(ws, n))
+        elif ws:
+            self.lines.add(tuple(ws))
 
     def leaks(self, text):
         ws = words(text)
