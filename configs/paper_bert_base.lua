@@ -1,8 +1,8 @@
--- configs/default.lua - the paper's main setting: BIPEFT search over the S1 space (LoRA,
--- low-rank adapters, BitFit, LN-tuning) with candidate ranks {1, 4, 8}, budget 1.39 per
--- ten-thousand of the backbone, the default policy. Other configs include this one and
--- override what differs. Every field is documented in docs/LUA.md; leaving one out keeps
--- its default (see `bipeft check-config configs/default.lua`).
+-- configs/paper_bert_base.lua - the paper's main setting: BIPEFT search over the S1 space
+-- (LoRA, low-rank adapters, BitFit, LN-tuning) with candidate ranks {1, 4, 8}, budget 1.39
+-- per ten-thousand of the backbone, the default policy, on SST-2 with BERT-base. Needs a
+-- local bert-base-uncased (HF layout) under models/ and the GLUE SST-2 TSVs under data/sst2/
+-- (bipeft never downloads). Every field is documented in docs/LUA.md.
 return {
   mode = "search",
   model = { path = "models/bert-base-uncased", family = "bert" },

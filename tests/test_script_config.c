@@ -132,8 +132,10 @@ Test(script_config, shipped_default_config) {
     struct run_config c;
     struct pf_err err = {0};
     cr_assert_eq(script_config_load("configs/default.lua", NULL, &c, &err), PF_OK, "%s", err.msg);
-    cr_assert_float_eq(c.budget.fraction, 1.39e-4, 1e-18);
+    cr_assert_float_eq(c.budget.fraction, 2e-3, 1e-18);
     cr_assert_eq(c.budget.params, 0);
+    cr_assert_eq(c.search.baseline_lora, 1);
+    cr_assert_str_eq(c.task.name, "wn_super");
     for (int k = 0; k < CFG_KIND_COUNT; k++)
         cr_assert_eq(c.space.group[k].enabled,
                      k == CFG_KIND_LORA || k == CFG_KIND_LRA || k == CFG_KIND_BITFIT ||
@@ -141,6 +143,12 @@ Test(script_config, shipped_default_config) {
                      "kind %s", script_kind_name((enum cfg_kind)k));
     cr_assert_eq(c.space.group[CFG_KIND_LRA].reduction, 32);
     cr_assert_eq(c.model.family, CFG_FAMILY_BERT);
+    cr_assert_eq(c.model.random_init, 0);
+    cr_assert_eq(c.task.n_labels, 0); /* discovered from the training data */
+    /* the paper's setting is kept as its own config */
+    cr_assert_eq(script_config_load("configs/paper_bert_base.lua", NULL, &c, &err), PF_OK, "%s",
+                 err.msg);
+    cr_assert_float_eq(c.budget.fraction, 1.39e-4, 1e-18);
     cr_assert_eq(c.task.n_labels, 2);
     /* include + override (tiny.lua overrides a few fields of default.lua) */
     cr_assert_eq(script_config_load("configs/tiny.lua", NULL, &c, &err), PF_OK, "%s", err.msg);
@@ -235,7 +243,7 @@ static const struct bad_case bad_cases[] = {
      ":6: search.methd: unknown key (expected one of: stages, trigger_threshold, "
      "trigger_window, ema, prune_begin_epoch, hard_stages, criterion, gumbel, iterative, "
      "method, order, early_stop, arch_reg, checkpoint_every, snapshot_every, pin, retrain, "
-     "retrain_epochs, s3delta_beta, s3delta_rank)"},
+     "retrain_epochs, s3delta_beta, s3delta_rank, baseline)"},
     /* search.pin */
     {"search = { pin = \"L3.lora.q\" },", NULL,
      ":6: search.pin: expected a table, got \"L3.lora.q\""},

@@ -510,6 +510,62 @@ Test(search, end_to_end_stops_early_fits_budget_and_learns) {
     backend_close(be);
 }
 
+/* search.baseline = "lora": after the retraining, LoRA on every linear at one rank within the
+ * same budget, trained alike into DIR/baseline-lora/run; summary.json and the printed summary
+ * hold both, the structure shown layer by layer. */
+Test(search, cli_summary_with_lora_baseline) {
+    char dir[700], cmd[800], out[16384], errb[8192];
+    snprintf(dir, sizeof dir, "%s/baseline", check_temp_dir());
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+    char cfgp[600];
+    snprintf(cfgp, sizeof cfgp, "%s", search_config("bl.lua", ", baseline = 'lora'", ""));
+    const char *a[] = {"search", cfgp, "--session", dir, "--quiet", NULL};
+    int rc = check_run_argv(a, out, sizeof out, errb, sizeof errb);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, errb);
+    /* the baseline's structure: LoRA only, one rank, within the budget, counted exactly */
+    char bdir[800];
+    snprintf(bdir, sizeof bdir, "%s/baseline-lora", dir);
+    char p[900];
+    snprintf(p, sizeof p, "%s/structure.json", bdir);
+    struct peft_spec *sp = NULL;
+    int n = 0;
+    struct pf_err err = {0};
+    CHECK_OK(peft_structure_read(p, &sp, &n, &err), &err);
+    cr_assert_gt(n, 0);
+    for (int i = 0; i < n; i++) {
+        cr_expect_eq(sp[i].kind, CFG_KIND_LORA, "module %d is not LoRA", i);
+        cr_expect_eq(sp[i].rank, sp[0].rank, "module %d has rank %d, module 0 %d", i,
+                     sp[i].rank, sp[0].rank);
+    }
+    free(sp);
+    struct backend *be = check_cpu(1);
+    int q1, b0;
+    int64_t bl = structure_params(bdir, be, &q1, &b0);
+    cr_assert_leq(bl, 400, "the baseline needs %lld parameters, over the budget",
+                  (long long)bl);
+    snprintf(p, sizeof p, "%s/run/summary.json", bdir);
+    char *rs = check_read_file(p, NULL);
+    cr_assert(rs, "no %s", p);
+    free(rs);
+    snprintf(p, sizeof p, "%s/summary.json", dir);
+    char *sm = check_read_file(p, NULL);
+    cr_assert(sm, "no %s", p);
+    const char *b = strstr(sm, "\"baseline\": {\"name\": \"lora\", \"rank\": ");
+    cr_assert(b, "%s", sm);
+    char pw[64];
+    snprintf(pw, sizeof pw, "\"params\": %lld,", (long long)bl);
+    cr_expect(strstr(b, pw), "summary.json: %s (want %s)", b, pw);
+    free(sm);
+    /* the printed summary: the structure by layer, both results, where it was saved */
+    const char *lines[] = {"structure: ", "layer 0", "by kind", "found structure",
+                           "lora baseline (r", "test accuracy", "saved in "};
+    for (int i = 0; i < 7; i++)
+        cr_expect(strstr(out, lines[i]), "no '%s' in:\n%s", lines[i], out);
+    cr_expect(strstr(out, dir), "the session folder is not named:\n%s", out);
+    backend_close(be);
+}
+
 Test(search, guard_runs_the_stages_the_epoch_cap_cut_off) {
     struct backend *be;
     /* 40 stages cannot fit in 6 iterations: the guard runs the rest at the end */

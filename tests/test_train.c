@@ -21,6 +21,8 @@
 #include "script/script_config.h"
 #include "train/schedule.h"
 #include "train/train.h"
+#include "model/model_load.h"
+#include "train/run_dir.h"
 #include "util/rng.h"
 
 static const char *tmp_dir(void) {
@@ -363,6 +365,93 @@ Test(train, cli_writes_a_run_folder) {
     rc = check_run_argv(args, out, sizeof out, errb, sizeof errb);
     cr_expect_eq(rc, 2, "second run: exit %d: %s", rc, errb);
     cr_expect(strstr(errb, "a run is already there"), "%s", errb);
+}
+
+/* The dev accuracy in a JSON text (a run's summary.json or eval's output). */
+static double dev_accuracy(const char *json) {
+    const char *d = strstr(json, "\"dev\": {");
+    const char *a = d ? strstr(d, "\"accuracy\":") : NULL;
+    cr_assert(a, "no dev accuracy in %s", json);
+    return strtod(a + strlen("\"accuracy\":"), NULL);
+}
+
+/* model.init = "random": the checkpoint's shape with fresh weights from the seed. The run
+ * folder records it; eval and run_open rebuild the same weights (the run's own dev score comes
+ * back), which are not the checkpoint's; a PEFT adapter is refused. */
+Test(train, random_init_is_recorded_and_rebuilt) {
+    check_write_words("train.tsv", 48, 31);
+    check_write_words("dev.tsv", 16, 32);
+    char src[4096];
+    const char *d = tmp_dir();
+    snprintf(src, sizeof src,
+             "return { mode = 'train',\n"
+             "  model = { path = '%s/tests/data/hf/llama-cls', init = 'random' },\n"
+             "  task = { name = 'words', train = '%s/train.tsv', dev = '%s/dev.tsv',\n"
+             "           labels = { '0', '1' }, max_len = 16 },\n"
+             "  space = peft.space{ peft.lora{ targets = { 'q', 'v' }, ranks = { 4 } } },\n"
+             "  optim = { lr = 3e-2, batch_size = 16, epochs = 2 },\n"
+             "  train = { name = 'rand' }, session = '%s/sessions', seed = 5, threads = 1 }\n",
+             getenv("PWD") ? getenv("PWD") : ".", d, d, d);
+    char cfgp[600];
+    snprintf(cfgp, sizeof cfgp, "%s", check_write_temp("rand.lua", src));
+    char run[700], cmd[800], out[8192], errb[8192];
+    snprintf(run, sizeof run, "%s/sessions/rand", d);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", run);
+    cr_assert_eq(system(cmd), 0);
+    const char *tr[] = {"train", cfgp, "--quiet", NULL};
+    int rc = check_run_argv(tr, out, sizeof out, errb, sizeof errb);
+    cr_assert_eq(rc, 0, "train: %s", errb);
+    char p[800];
+    snprintf(p, sizeof p, "%s/run.json", run);
+    char *rj = read_all(p);
+    cr_assert(strstr(rj, "\"random_init\":\ttrue"), "%s", rj);
+    snprintf(p, sizeof p, "%s/summary.json", run);
+    char *sm = read_all(p);
+    double want = dev_accuracy(sm);
+    const char *ev[] = {"eval", run, cfgp, "--split", "dev", NULL};
+    rc = check_run_argv(ev, out, sizeof out, errb, sizeof errb);
+    cr_assert_eq(rc, 0, "eval: %s", errb);
+    cr_expect(fabs(dev_accuracy(out) - want) < 1e-6, "eval %s vs the run's %f", out, want);
+    const char *exp[] = {"export", run, "--format", "peft", "--out", "/tmp/never-written", NULL};
+    rc = check_run_argv(exp, out, sizeof out, errb, sizeof errb);
+    cr_expect_eq(rc, 2, "export peft of a random-init run: exit %d", rc);
+    cr_expect(strstr(errb, "randomly initialised") && strstr(errb, "--format merged"), "%s",
+              errb);
+    /* the run's base weights, rebuilt by run_open, are the trainer's random ones and not the
+     * checkpoint's */
+    struct backend *be = check_cpu(1);
+    struct model m, pm;
+    struct peft pp;
+    struct run_info ri;
+    struct pf_err err = {0};
+    CHECK_OK(run_open(run, be, &m, &pp, &ri, &err), &err);
+    cr_assert(ri.random_init);
+    struct run_config cfg;
+    CHECK_OK(script_config_load(cfgp, NULL, &cfg, &err), &err);
+    struct trainer t;
+    CHECK_OK(trainer_open(&t, &cfg, be, &err), &err);
+    struct model_load_opts o = {.head = HEAD_SEQ_CLS, .n_labels = 2};
+    char mp[600];
+    snprintf(mp, sizeof mp, "%s/tests/data/hf/llama-cls", getenv("PWD") ? getenv("PWD") : ".");
+    CHECK_OK(model_load(&pm, mp, be, &o, NULL, &err), &err);
+    const char *names[] = {"layers.0.self_attn.q_proj.weight", "embed_tokens.weight"};
+    for (int i = 0; i < 2; i++) {
+        struct model_param *a = model_find_param(&m, names[i]), *b = model_find_param(&t.m, names[i]),
+                           *c = model_find_param(&pm, names[i]);
+        cr_assert(a && b && c, "%s", names[i]);
+        size_t bytes = (size_t)a->part[0]->numel * sizeof(float);
+        cr_expect(!memcmp(a->part[0]->data, b->part[0]->data, bytes), "%s: run_open does not "
+                  "rebuild the trainer's random weights", names[i]);
+        cr_expect(memcmp(a->part[0]->data, c->part[0]->data, bytes), "%s: the random weights are "
+                  "the checkpoint's", names[i]);
+    }
+    trainer_close(&t);
+    peft_free(&pp);
+    model_free(&m);
+    model_free(&pm);
+    backend_close(be);
+    free(rj);
+    free(sm);
 }
 
 Test(train, cli_refuses_bad_configs) {

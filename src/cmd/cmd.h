@@ -8,6 +8,8 @@
 #ifndef PF_CMD_H
 #define PF_CMD_H
 
+#include <stdio.h>
+
 struct cmd_ctx {
     int threads;        /* --threads (0: all cores) */
     const char *device; /* --device ("cpu" by default) */
@@ -55,5 +57,10 @@ int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_sessions(const struct cmd_ctx *ctx, int argc, char **argv);
 /* `bipeft sessions diff A B` (cmd_sessions calls it; argv holds A and B). */
 int cmd_sessions_diff(const struct cmd_ctx *ctx, int argc, char **argv);
+
+/* Print the structure in structure.json at `path` to out: each layer's modules with their
+ * ranks, the final norm, the parameters by kind, and the share of `budget` (0: none). Each
+ * line starts with indent. -1 (after one line saying so) when the file cannot be read. */
+int cmd_print_structure(FILE *out, const char *path, long long budget, const char *indent);
 
 #endif

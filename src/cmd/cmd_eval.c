@@ -63,6 +63,9 @@ int cmd_eval(const struct cmd_ctx *ctx, int argc, char **argv) {
     }
     /* the weights belong to the run's base model, whatever the config's model says */
     snprintf(cfg.model.path, sizeof cfg.model.path, "%s", ri.model_path);
+    cfg.model.random_init = ri.random_init;
+    if (ri.random_init) /* the run's random base weights come from its own seed */
+        cfg.seed = ri.seed;
     struct cmd_ctx c2 = *ctx;
     if (!c2.threads)
         c2.threads = cfg.threads;

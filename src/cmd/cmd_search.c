@@ -64,20 +64,37 @@ static int finish(const char *name, struct search *s, struct backend *be,
         backend_close(be);
         return 1; /* a run-time failure: the session stays resumable */
     }
-    printf("session %s\n", search_dir(s));
-    printf("  budget %lld  params %lld (%d modules)  iterations %lld of %lld  stages %d/%d%s\n",
-           (long long)r.budget, (long long)r.params, r.n_modules, (long long)r.iterations,
-           (long long)r.planned, r.stages_done, r.stages_total,
-           r.early_stopped ? "  (stopped early)" : "");
+    const char *dir = search_dir(s);
+    char sp[1100];
+    printf("session %s\n", dir);
+    snprintf(sp, sizeof sp, "%s/structure.json", dir);
+    cmd_print_structure(stdout, sp, (long long)r.budget, "  ");
+    printf("  search: %lld of %lld iterations, stages %d/%d%s, %.1f s; retrain %.1f s\n",
+           (long long)r.iterations, (long long)r.planned, r.stages_done, r.stages_total,
+           r.early_stopped ? " (stopped early)" : "", r.search_seconds, r.retrain_seconds);
     if (r.guard_stages)
         printf("  the termination guard ran the last %d stages\n", r.guard_stages);
-    printf("  search %.1f s  retrain %.1f s\n", r.search_seconds, r.retrain_seconds);
-    if (r.has_dev)
-        printf("  dev  %s %.4f\n", r.metric, r.dev);
-    if (r.has_test)
-        printf("  test %s %.4f\n", r.metric, r.test);
-    printf("  structure: %s/structure.json  adapter: %s/retrain/adapter.safetensors\n",
-           search_dir(s), search_dir(s));
+    if (r.has_test || r.has_dev) {
+        printf("  %-20s params %8lld", "found structure", (long long)r.params);
+        if (r.has_test)
+            printf("  test %s %.4f", r.metric, r.test);
+        if (r.has_dev)
+            printf("  dev %s %.4f", r.metric, r.dev);
+        printf("\n");
+    }
+    if (r.has_baseline) {
+        const struct search_trained *b = &r.baseline;
+        char label[48];
+        snprintf(label, sizeof label, "%s baseline (r%d)", r.baseline_name, r.baseline_rank);
+        printf("  %-20s params %8lld", label, (long long)b->params);
+        if (b->has_test)
+            printf("  test %s %.4f", b->metric, b->test);
+        if (b->has_dev)
+            printf("  dev %s %.4f", b->metric, b->dev);
+        printf("  (%d modules, %.1f s)\n", b->n_modules, b->seconds);
+    }
+    printf("  saved in %s: structure.json, retrain/ (export: bipeft export %s/retrain --format "
+           "peft --out DIR)%s\n", dir, dir, r.has_baseline ? ", baseline-lora/" : "");
     search_close(s);
     backend_close(be);
     return 0;

@@ -456,6 +456,10 @@ static pf_status check_kinds(const struct peft *p, const struct run_info *ri, en
 pf_status peft_export_peft(struct model *m, const struct peft *p, const struct run_info *ri,
                            const char *out_dir, struct pf_err *err) {
     enum cfg_kind kind = CFG_KIND_LORA;
+    if (ri->random_init)
+        return pf_err_set(err, PF_ERR_UNSUPPORTED, "the run's base model was randomly "
+                          "initialised (model.init = \"random\"), so an adapter for %s would "
+                          "not reproduce it: use --format merged", ri->model_path);
     pf_status st = check_kinds(p, ri, &kind, err);
     if (st != PF_OK)
         return st;

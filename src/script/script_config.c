@@ -457,13 +457,16 @@ static const struct num_range N_POS = {0, DBL_MAX, 1, 0}, N_UNIT_OPEN = {0, 1, 1
 static int v_model(struct vctx *v, int t, void *out, const void *arg) {
     (void)arg;
     struct run_config *c = out;
-    static const char *const keys[] = {"path", "family", NULL};
+    static const char *const keys[] = {"path", "family", "init", NULL};
     static const char *const fam[] = {"auto", "bert", "roberta", "gpt2", "llama", NULL};
-    int f = c->model.family;
+    static const char *const inits[] = {"pretrained", "random", NULL};
+    int f = c->model.family, init = c->model.random_init;
     int ok = is_table(v, t) && check_keys(v, t, keys) &&
              opt(v, t, "path", 1, v_string, c->model.path, STR(c->model.path)) &&
-             opt(v, t, "family", 0, v_enum, &f, fam);
+             opt(v, t, "family", 0, v_enum, &f, fam) &&
+             opt(v, t, "init", 0, v_enum, &init, inits);
     c->model.family = (enum cfg_family)f;
+    c->model.random_init = init;
     return ok;
 }
 
@@ -821,15 +824,17 @@ static int v_search(struct vctx *v, int t, void *out, const void *arg) {
         "stages", "trigger_threshold", "trigger_window", "ema", "prune_begin_epoch",
         "hard_stages", "criterion", "gumbel", "iterative", "method", "order", "early_stop",
         "arch_reg", "checkpoint_every", "snapshot_every", "pin", "retrain", "retrain_epochs",
-        "s3delta_beta", "s3delta_rank", NULL};
+        "s3delta_beta", "s3delta_rank", "baseline", NULL};
     static const char *const crit[] = {"tra_val_cos1", "tra", "val", "tra_val", "tra_val_cos2",
                                        NULL};
     static const char *const methods[] = {"bipeft", "s3delta", "manual", "random", "full", NULL};
     static const char *const orders[] = {"alternate", "binary_then_rank", "rank_then_binary",
                                          NULL};
+    static const char *const baselines[] = {"none", "lora", NULL};
     static const struct int_range st_r = {1, 100000}, win_r = {1, 1000}, ep_r = {0, 100000},
                                   rank_r = {0, 65536};
     int cr = 0, method = c->search.method, order = c->search.order;
+    int baseline = c->search.baseline_lora;
     int ok = is_table(v, t) && check_keys(v, t, keys) &&
              opt(v, t, "stages", 0, v_int, &c->search.stages, &st_r) &&
              opt(v, t, "trigger_threshold", 0, v_num, &c->search.trigger_threshold, &N_PROB) &&
@@ -850,7 +855,9 @@ static int v_search(struct vctx *v, int t, void *out, const void *arg) {
              opt(v, t, "retrain", 0, v_bool, &c->search.retrain, NULL) &&
              opt(v, t, "retrain_epochs", 0, v_int, &c->search.retrain_epochs, &ep_r) &&
              opt(v, t, "s3delta_beta", 0, v_num, &c->search.s3delta_beta, &N_POS) &&
-             opt(v, t, "s3delta_rank", 0, v_int, &c->search.s3delta_rank, &rank_r);
+             opt(v, t, "s3delta_rank", 0, v_int, &c->search.s3delta_rank, &rank_r) &&
+             opt(v, t, "baseline", 0, v_enum, &baseline, baselines);
+    c->search.baseline_lora = baseline;
     c->search.method = (enum cfg_method)method;
     c->search.order = (enum cfg_order)order;
     if (ok)

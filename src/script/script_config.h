@@ -75,6 +75,9 @@ struct run_config {
     struct {
         char path[CFG_PATH_MAX]; /* HF checkpoint folder (required) */
         enum cfg_family family;  /* auto: from config.json */
+        int random_init;         /* init = "random": the checkpoint's shape, its weights
+                                    replaced by the HF initialisation from the seed (a control
+                                    for what pretraining buys); default "pretrained" */
     } model;
     struct {
         char name[CFG_NAME_MAX];            /* required */
@@ -130,6 +133,8 @@ struct run_config {
         char pin[CFG_PIN_MAX][CFG_NAME_MAX];
         int retrain;                 /* 1: retrain the found structure after the search */
         int retrain_epochs;          /* 0: optim.epochs */
+        int baseline_lora;           /* 1: also train a LoRA structure at the same budget after
+                                        the retraining, for comparison (baseline = "lora") */
         double s3delta_beta;         /* s3delta: temperature of the shifted global sigmoid (1) */
         int s3delta_rank;            /* s3delta: rank of matrix modules; 0: each group's
                                         smallest candidate rank */

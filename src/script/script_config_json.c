@@ -85,6 +85,7 @@ static cJSON *config_json(const struct run_config *c) {
     cJSON *m = cJSON_AddObjectToObject(r, "model");
     cJSON_AddStringToObject(m, "path", c->model.path);
     cJSON_AddStringToObject(m, "family", family_names[c->model.family]);
+    cJSON_AddStringToObject(m, "init", c->model.random_init ? "random" : "pretrained");
 
     cJSON *t = cJSON_AddObjectToObject(r, "task");
     cJSON_AddStringToObject(t, "name", c->task.name);
@@ -97,7 +98,8 @@ static cJSON *config_json(const struct run_config *c) {
     cJSON_AddStringToObject(col, "text", c->task.text_column);
     add_opt_string(col, "pair", c->task.pair_column);
     cJSON_AddStringToObject(col, "label", c->task.label_column);
-    cJSON *lab = cJSON_AddArrayToObject(t, "labels");
+    /* no labels: discovered from the training data (an empty list would not load back) */
+    cJSON *lab = c->task.n_labels > 0 ? cJSON_AddArrayToObject(t, "labels") : NULL;
     for (int i = 0; i < c->task.n_labels; i++)
         cJSON_AddItemToArray(lab, cJSON_CreateString(c->task.labels[i]));
     cJSON_AddNumberToObject(t, "max_len", c->task.max_len);
@@ -160,6 +162,7 @@ static cJSON *config_json(const struct run_config *c) {
     cJSON_AddNumberToObject(s, "retrain_epochs", c->search.retrain_epochs);
     cJSON_AddNumberToObject(s, "s3delta_beta", c->search.s3delta_beta);
     cJSON_AddNumberToObject(s, "s3delta_rank", c->search.s3delta_rank);
+    cJSON_AddStringToObject(s, "baseline", c->search.baseline_lora ? "lora" : "none");
 
     cJSON *tr = cJSON_AddObjectToObject(r, "train");
     cJSON_AddBoolToObject(tr, "full", c->train.full);

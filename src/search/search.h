@@ -57,6 +57,16 @@ struct search_opts {
 };
 
 /* The outcome (also in DIR/summary.json). */
+/* One structure trained from scratch (the retraining, or the comparison baseline). */
+struct search_trained {
+    int64_t params;
+    int n_modules;
+    double seconds;
+    int has_dev, has_test;
+    double dev, test;         /* the task's primary metric (NaN: none) */
+    char metric[24];
+};
+
 struct search_result {
     int64_t iterations;       /* search iterations run */
     int64_t planned;          /* iterations the epoch cap allows */
@@ -71,6 +81,10 @@ struct search_result {
     int has_dev, has_test;
     double dev, test;         /* the task's primary metric (NaN: none) */
     char metric[24];
+    int has_baseline;         /* search.baseline: the comparison structure, trained alike */
+    char baseline_name[16];   /* "lora" */
+    int baseline_rank;
+    struct search_trained baseline;
 };
 
 /* Create a session from a validated config and get it ready to run. Errors name the file or

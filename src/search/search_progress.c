@@ -74,8 +74,13 @@ static void emit(void *ctx, const struct search_event *ev) {
     }
     case SEV_PHASE:
         line_end(p);
-        fprintf(p->f, "bipeft: %s: phase %s (step %lld, %lld parameters now)\n", p->name,
-                ev->text, (long long)ev->step, (long long)ev->current);
+        if (!strcmp(ev->text, "retrain") || !strcmp(ev->text, "baseline"))
+            fprintf(p->f, "bipeft: %s: phase %s (after step %lld; a structure of %lld "
+                    "parameters)\n", p->name, ev->text, (long long)ev->step,
+                    (long long)ev->value);
+        else
+            fprintf(p->f, "bipeft: %s: phase %s (step %lld, %lld parameters now)\n", p->name,
+                    ev->text, (long long)ev->step, (long long)ev->current);
         break;
     case SEV_STAGE:
         p->stages++;

@@ -36,6 +36,8 @@ pf_status run_info_write(const char *dir, const struct run_info *ri, struct pf_e
     cJSON_AddBoolToObject(r, "head", ri->head);
     cJSON_AddNumberToObject(r, "max_len", ri->max_len);
     cJSON_AddNumberToObject(r, "seed", (double)ri->seed);
+    if (ri->random_init)
+        cJSON_AddBoolToObject(r, "random_init", 1);
     char *txt = cJSON_Print(r);
     cJSON_Delete(r);
     if (!txt)
@@ -108,6 +110,10 @@ pf_status run_info_read(const char *dir, struct run_info *ri, struct pf_err *err
         bad = "regression, full, head: expected true or false";
     else if (!get_num(r, "max_len", 1, 65536, &maxlen) || !get_num(r, "seed", 0, 1e19, &seed))
         bad = "max_len, seed: expected numbers";
+    const cJSON *rin = cJSON_GetObjectItemCaseSensitive(r, "random_init");
+    if (!bad && rin && !cJSON_IsBool(rin))
+        bad = "random_init: expected true or false";
+    ri->random_init = cJSON_IsTrue(rin);
     if (!bad) {
         ri->num_labels = (int)num;
         ri->max_len = (int)maxlen;
@@ -244,6 +250,8 @@ pf_status run_open(const char *dir, struct backend *be, struct model *m, struct 
     if (st != PF_OK)
         return st;
     m->cfg.regression = ri->regression;
+    if (ri->random_init)
+        model_init_params(m, ri->seed ^ RUN_RANDOM_INIT_STREAM, 0);
     st = peft_init(p, m, ri->seed, err);
     if (st == PF_OK)
         st = run_attach(dir, ri, m, p, err);

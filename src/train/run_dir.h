@@ -32,7 +32,11 @@ struct run_info {
     int head;                /* the head's weights are in the adapter */
     int max_len;
     uint64_t seed;
+    int random_init;         /* the base model's weights were replaced by the initialisation
+                                from seed ^ RUN_RANDOM_INIT_STREAM (model.init = "random") */
 };
+
+#define RUN_RANDOM_INIT_STREAM 0x52414E44494E4954ULL /* "RANDINIT" */
 
 pf_status run_info_write(const char *dir, const struct run_info *ri, struct pf_err *err);
 pf_status run_info_read(const char *dir, struct run_info *ri, struct pf_err *err);

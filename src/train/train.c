@@ -113,6 +113,8 @@ pf_status trainer_open(struct trainer *t, const struct run_config *cfg, struct b
     if (st != PF_OK)
         return st;
     t->head_reinitialised = info.n_reinitialised;
+    if (cfg->model.random_init) /* the same stream run_open uses, so eval and export agree */
+        model_init_params(&t->m, cfg->seed ^ RUN_RANDOM_INIT_STREAM, 0);
     t->m.skip_input_grad = 1; /* frozen embeddings: no gradient below layer 0 */
     t->m.cfg.regression = t->task.regression;
     st = tok_load_dir(&t->tok, cfg->model.path, hf_family_name(t->m.cfg.family), err);
@@ -274,6 +276,7 @@ void trainer_run_info(const struct trainer *t, struct run_info *ri) {
     for (int i = 0; i < ri->n_labels && i < 64; i++)
         snprintf(ri->labels[i], sizeof ri->labels[i], "%s", t->task.labels[i]);
     ri->full = t->full;
+    ri->random_init = t->cfg.model.random_init;
     ri->head = t->full ? 1 : t->cfg.train.head;
     ri->max_len = t->task.max_len;
     ri->seed = t->cfg.seed;

@@ -1,0 +1,1 @@
+return include("default.lua", { model = { path = "/tmp/pt_probe" }, session = "/tmp/mr", threads = 1 })
