@@ -1,1 +1,0 @@
-return include("default.lua", { model = { path = "/tmp/pt_probe" }, session = "/tmp/mr", threads = 1 })
