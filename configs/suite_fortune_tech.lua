@@ -12,6 +12,7 @@ return include("default.lua", {
     test = "data/suite/fortune_tech/test.tsv",
     columns = { text = "sentence", label = "label" },
     labels = { "0", "1" },
+    max_len = 128,
   },
   budget = peft.none,
 })

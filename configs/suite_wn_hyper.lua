@@ -12,6 +12,7 @@ return include("default.lua", {
     test = "data/suite/wn_hyper/test.tsv",
     columns = { text = "sentence1", pair = "sentence2", label = "label" },
     labels = { "0", "1" },
+    max_len = 128,
   },
   budget = peft.none,
 })

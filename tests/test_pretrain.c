@@ -201,6 +201,55 @@ Test(pretrain, learns_the_pattern_and_loads_back, .timeout = CHECK_HANG_TIMEOUT)
     cr_assert_eq(check_run_argv(args, so, sizeof so, se, sizeof se), 0, "%s", se);
 }
 
+/* The text of file `path` with the first `from` replaced by `to`, written to temp `name`. */
+static const char *edited_copy(const char *path, const char *name, const char *from,
+                               const char *to) {
+    char *src = check_read_file(path, NULL);
+    char *at = strstr(src, from);
+    cr_assert(at, "no '%s' in %s", from, src);
+    char text[8192];
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - src), src, to, at + strlen(from));
+    free(src);
+    static char out[600];
+    snprintf(out, sizeof out, "%s", check_write_temp(name, text));
+    return out;
+}
+
+/* init_from: continued pretraining starts from a folder's weights (one step at a negligible
+ * learning rate keeps the first run's held-out loss, where a fresh start is near the unigram
+ * baseline); another shape is refused naming the field. */
+Test(pretrain, init_from_continues_and_checks_the_shape, .timeout = CHECK_HANG_TIMEOUT) {
+    char a[600], b[600], f[600];
+    out_dir(a, sizeof a, "pt_init_a");
+    out_dir(b, sizeof b, "pt_init_b");
+    out_dir(f, sizeof f, "pt_init_f");
+    struct pretrain_result ra, rb, rf;
+    run_config(write_config("pt_init_a.lua", a, 400, ""), &ra);
+    char extra[800];
+    snprintf(extra, sizeof extra, "  init_from = \"%s\",\n", a);
+    char cb[600], cf[600];
+    snprintf(cb, sizeof cb, "%s", write_config("pt_init_b.lua", b, 1, extra));
+    snprintf(cb, sizeof cb, "%s", edited_copy(cb, "pt_init_b.lua", "lr = 5e-3, warmup = 10",
+                                              "lr = 1e-9, warmup = 0"));
+    snprintf(cf, sizeof cf, "%s", edited_copy(cb, "pt_init_f.lua", extra, ""));
+    snprintf(cf, sizeof cf, "%s", edited_copy(cf, "pt_init_f.lua", "pt_init_b\"", "pt_init_f\""));
+    run_config(cb, &rb);
+    run_config(cf, &rf);
+    cr_assert(fabs(rb.eval_loss - ra.eval_loss) < 0.02, "continued %f, first run %f",
+              rb.eval_loss, ra.eval_loss);
+    cr_assert(rb.eval_accuracy > rf.eval_accuracy + 0.2, "continued %f, fresh %f",
+              rb.eval_accuracy, rf.eval_accuracy);
+    /* another hidden size: refused, naming init_from and the field */
+    struct pretrain_config pc;
+    struct pf_err err = {0};
+    CHECK_OK(pretrain_config_load(edited_copy(cb, "pt_init_x.lua", "hidden = 16", "hidden = 32"),
+                                  &pc, &err), &err);
+    struct pretrain_result rx;
+    pf_status st = pretrain_run(&pc, check_cpu(1), 1, &rx, &err);
+    cr_assert_neq(st, PF_OK);
+    cr_assert(strstr(err.msg, "init_from") && strstr(err.msg, "hidden_size"), "%s", err.msg);
+}
+
 Test(pretrain, two_runs_are_byte_identical, .timeout = CHECK_HANG_TIMEOUT) {
     char a[600], b[600], pa[700], pb[700];
     out_dir(a, sizeof a, "pt_det_a");

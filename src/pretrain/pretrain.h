@@ -36,6 +36,9 @@ struct pretrain_config {
     int n_corpus;                      /* plain text, one passage per line (required) */
     char corpus[PRETRAIN_MAX_FILES][PRETRAIN_PATH_MAX];
     char out[PRETRAIN_PATH_MAX];       /* output folder (required) */
+    char init_from[PRETRAIN_PATH_MAX]; /* continue from this model folder's weights (a
+                                          pretrain output of the same shape and vocabulary);
+                                          "": a fresh N(0, 0.02) initialisation */
     double eval_fraction;              /* held-out share of the lines, [0, 0.5] (0.05) */
     int max_len;                       /* tokens per sequence, [CLS]/[SEP] included (128) */
     int batch_size;                    /* sequences per step (32) */

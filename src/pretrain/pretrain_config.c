@@ -232,7 +232,7 @@ static pf_status validate(struct pctx *x, struct pretrain_config *c) {
     static const char *const keys[] = {
         "model", "tokenizer", "corpus", "out", "eval_fraction", "max_len", "batch_size", "steps",
         "lr", "warmup", "schedule", "weight_decay", "betas", "eps", "clip", "mask_prob", "seed",
-        "threads", "eval_every", "log_every", "eval_max", NULL};
+        "threads", "eval_every", "log_every", "eval_max", "init_from", NULL};
     int t = lua_gettop(x->L);
     if (lua_type(x->L, t) != LUA_TTABLE)
         return bad(x, "(the returned value)", "a table", t);
@@ -242,6 +242,7 @@ static pf_status validate(struct pctx *x, struct pretrain_config *c) {
     PF_STEP(st, get_str(x, t, "tokenizer", c->tokenizer, sizeof c->tokenizer));
     PF_STEP(st, get_corpus(x, t, c));
     PF_STEP(st, get_str(x, t, "out", c->out, sizeof c->out));
+    PF_STEP(st, get_str(x, t, "init_from", c->init_from, sizeof c->init_from));
     PF_STEP(st, get_num(x, t, "eval_fraction", "eval_fraction", 0, 0, 0.5, &c->eval_fraction));
     PF_STEP(st, get_i(x, t, "max_len", "max_len", 8, HF_MAX_POSITIONS, &c->max_len));
     PF_STEP(st, get_i(x, t, "batch_size", "batch_size", 1, 1 << 16, &c->batch_size));

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/ops.h"
+#include "model/model_load.h"
 #include "pretrain/pretrain_internal.h"
 #include "pretrain/pretrain_write.h"
 #include "tok/tok.h"
@@ -157,6 +158,35 @@ static pf_status write_summary(const struct pretrain_state *s, const struct pret
 }
 
 /* Tokenizer, corpus, model, buffers and the output folder's fixed files. */
+/* Continued pretraining: the weights of c->init_from, which must be a BERT with an MLM head of
+ * exactly the configured shape and the tokenizer's vocabulary. */
+static pf_status init_from(struct pretrain_state *s, const struct model_config *mc,
+                           struct pf_err *err) {
+    const struct pretrain_config *c = s->c;
+    struct model_load_opts o = {.head = HEAD_MLM, .seed = c->seed};
+    struct model_load_info info;
+    pf_status st = model_load(&s->m, c->init_from, s->be, &o, &info, err);
+    if (st != PF_OK)
+        return st;
+    const struct model_config *g = &s->m.cfg;
+    const char *what = g->family != FAM_BERT ? "model_type (not bert)"
+                       : g->hidden != mc->hidden ? "hidden_size"
+                       : g->layers != mc->layers ? "num_hidden_layers"
+                       : g->heads != mc->heads ? "num_attention_heads"
+                       : g->ffn != mc->ffn ? "intermediate_size"
+                       : g->max_pos != mc->max_pos ? "max_position_embeddings"
+                       : g->type_vocab != mc->type_vocab ? "type_vocab_size"
+                       : g->vocab != mc->vocab ? "vocab_size (another tokenizer?)" : NULL;
+    if (!what && info.n_initialised > 0)
+        what = "the MLM head (missing from the checkpoint)";
+    if (what) {
+        model_free(&s->m);
+        return pf_err_set(err, PF_ERR_ARG, "%s: init_from: %s/config.json: %s differs from "
+                          "the configured model", c->file, c->init_from, what);
+    }
+    return PF_OK;
+}
+
 static pf_status open_run(struct pretrain_state *s, int *bad_input, struct pf_err *err) {
     const struct pretrain_config *c = s->c;
     char tok_path[1024], dst[1024];
@@ -171,10 +201,18 @@ static pf_status open_run(struct pretrain_state *s, int *bad_input, struct pf_er
     }
     struct model_config mc;
     pretrain_bert_config(c, s->pc.sp.vocab, s->pc.sp.pad, &mc);
-    st = model_create(&s->m, &mc, s->be, -1, 0, err);
-    if (st != PF_OK)
-        return st;
-    model_init_params(&s->m, c->seed, 0);
+    if (c->init_from[0]) {
+        st = init_from(s, &mc, err);
+        if (st != PF_OK) {
+            *bad_input = st != PF_ERR_NOMEM;
+            return st;
+        }
+    } else {
+        st = model_create(&s->m, &mc, s->be, -1, 0, err);
+        if (st != PF_OK)
+            return st;
+        model_init_params(&s->m, c->seed, 0);
+    }
     st = setup_optimizer(s, err);
     s->B = c->batch_size;
     s->T = c->max_len;
