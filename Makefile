@@ -321,10 +321,14 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all data
 	$(Q)test -f $(BASE_MODEL_DIR)/model.safetensors || { echo "bipeft: $(BASE_MODEL_DIR)/model.safetensors" \
 	  "is missing (it is committed; make base-model rebuilds it)"; exit 2; }
-	$(Q)$(BIN) --threads $(THREADS) search $(RUN_CONFIG) --headless
+	$(Q)$(BIN) --threads $(THREADS) search $(RUN_CONFIG) --headless $(RUN_ARGS)
 
+RUN_CI_SESSION := $(BUILD)/run-ci-session
 run-ci:
-	$(Q)$(MAKE) --no-print-directory run RUN_CONFIG=configs/run_ci.lua
+	$(Q)rm -rf $(RUN_CI_SESSION)
+	$(Q)$(MAKE) --no-print-directory run RUN_CONFIG=configs/run_ci.lua \
+	  RUN_ARGS="--session $(RUN_CI_SESSION)"
+	$(Q)python3 tools/check_run.py $(RUN_CI_SESSION)
 
 clean:
 	rm -rf $(BUILD) bin

@@ -24,7 +24,7 @@ import sys
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT = os.path.join(ROOT, "bench", "base", "out")
+OUT = os.environ.get("OUT", os.path.join(ROOT, "bench", "base", "out"))
 BIN = os.path.join(ROOT, "bin", "bipeft")
 TASKS = ["fortune_tech", "wn_super", "wn_hyper", "wn_freq"]
 MAX_LEN = {"fortune_tech": 128, "wn_super": 64, "wn_hyper": 128, "wn_freq": 64}

@@ -53,7 +53,9 @@ int cmd_print_structure(FILE *out, const char *path, long long budget, const cha
         cJSON_Delete(j);
         return -1;
     }
-    int nm = cJSON_GetArraySize(mods), top = -1;
+    /* every layer of the model, those without modules too ("-") */
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
+    int nm = cJSON_GetArraySize(mods), top = (int)num_of(model, "layers", 0) - 1;
     long long total = 0;
     const cJSON *md;
     cJSON_ArrayForEach(md, mods) {
