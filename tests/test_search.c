@@ -559,8 +559,9 @@ Test(search, cli_summary_with_lora_baseline) {
     free(sm);
     /* the printed summary: the structure by layer, both results, where it was saved */
     const char *lines[] = {"structure: ", "layer 0", "by kind", "found structure",
-                           "lora baseline (r", "test accuracy", "saved in "};
-    for (int i = 0; i < 7; i++)
+                           "lora baseline (r", "test accuracy", "saved in ",
+                           "export: bipeft export "};
+    for (int i = 0; i < 8; i++)
         cr_expect(strstr(out, lines[i]), "no '%s' in:\n%s", lines[i], out);
     cr_expect(strstr(out, dir), "the session folder is not named:\n%s", out);
     backend_close(be);

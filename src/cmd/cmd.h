@@ -62,5 +62,8 @@ int cmd_sessions_diff(const struct cmd_ctx *ctx, int argc, char **argv);
  * ranks, the final norm, the parameters by kind, and the share of `budget` (0: none). Each
  * line starts with indent. -1 (after one line saying so) when the file cannot be read. */
 int cmd_print_structure(FILE *out, const char *path, long long budget, const char *indent);
+/* 1 when the structure at `path` is one kind PEFT can hold (LoRA, (IA)3 or LN-tuning only):
+ * `bipeft export --format peft` takes it; otherwise --format merged does. */
+int cmd_structure_peft_exportable(const char *path);
 
 #endif

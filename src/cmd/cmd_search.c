@@ -93,8 +93,13 @@ static int finish(const char *name, struct search *s, struct backend *be,
             printf("  dev %s %.4f", b->metric, b->dev);
         printf("  (%d modules, %.1f s)\n", b->n_modules, b->seconds);
     }
-    printf("  saved in %s: structure.json, retrain/ (export: bipeft export %s/retrain --format "
-           "peft --out DIR)%s\n", dir, dir, r.has_baseline ? ", baseline-lora/" : "");
+    printf("  saved in %s: structure.json, retrain/%s\n", dir,
+           r.has_baseline ? ", baseline-lora/" : "");
+    printf("  export: bipeft export %s/retrain --format %s --out DIR%s\n", dir,
+           cmd_structure_peft_exportable(sp) ? "peft" : "merged",
+           cmd_structure_peft_exportable(sp) ? "  (an HF PEFT adapter)"
+                                              : "  (a full HF checkpoint: PEFT cannot hold this "
+                                                "mix of kinds)");
     search_close(s);
     backend_close(be);
     return 0;

@@ -45,6 +45,22 @@ static void module_text(const cJSON *md, char *buf, size_t n) {
         snprintf(buf, n, "%s.%s", str_of(md, "kind"), str_of(md, "target"));
 }
 
+int cmd_structure_peft_exportable(const char *path) {
+    cJSON *j = read_json(path);
+    const cJSON *mods = j ? cJSON_GetObjectItemCaseSensitive(j, "modules") : NULL;
+    int lora = 0, ia3 = 0, ln = 0, other = 0;
+    const cJSON *md;
+    cJSON_ArrayForEach(md, mods) {
+        const char *k = str_of(md, "kind");
+        lora += !strcmp(k, "lora");
+        ia3 += !strcmp(k, "ia3");
+        ln += !strcmp(k, "ln");
+        other += strcmp(k, "lora") && strcmp(k, "ia3") && strcmp(k, "ln");
+    }
+    cJSON_Delete(j);
+    return cJSON_IsArray(mods) && !other && (lora > 0) + (ia3 > 0) + (ln > 0) == 1;
+}
+
 int cmd_print_structure(FILE *out, const char *path, long long budget, const char *indent) {
     cJSON *j = read_json(path);
     const cJSON *mods = j ? cJSON_GetObjectItemCaseSensitive(j, "modules") : NULL;
