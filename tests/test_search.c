@@ -567,6 +567,43 @@ Test(search, cli_summary_with_lora_baseline) {
     backend_close(be);
 }
 
+/* The export line of the summary names a format the structure really takes: a LoRA-only
+ * space gives "peft", LoRA + LN-tuning "merged", the fixture's mix with BitFit on LLaMA's
+ * bias-free linears and adapters "native"; each named export is then run and must succeed. */
+Test(search, summary_names_an_export_format_that_works) {
+    struct {
+        char tag[16], extra[200], want[16];
+    } cases[] = {
+        {"peft", "space = peft.space{ peft.lora{ targets = { 'q', 'v' }, ranks = { 1, 2, 4 } } },",
+         "peft"},
+        {"merged", "space = peft.space{ peft.lora{ targets = { 'q', 'v' }, ranks = { 1, 2 } }, "
+                   "peft.ln{ targets = { 'attn_ln', 'final_ln' } } },", "merged"},
+        {"bitfit", "", "native"}, /* the fixture's mix: BitFit on bias-free LLaMA linears */
+        {"native", "space = peft.space{ peft.lra{ targets = { 'attn', 'ffn' }, ranks = { 1, 2 } } },",
+         "native"},
+    };
+    for (int i = 0; i < 4; i++) {
+        char dir[640], out[16384], errb[8192], cmd[1600], cfgp[600], name[64], ex[800];
+        snprintf(dir, sizeof dir, "%.500s/fmt-%.15s", check_temp_dir(), cases[i].tag);
+        snprintf(ex, sizeof ex, "%.500s/fmt-%.15s-export", check_temp_dir(), cases[i].tag);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, ex);
+        cr_assert_eq(system(cmd), 0);
+        snprintf(name, sizeof name, "fmt_%.15s.lua", cases[i].tag);
+        snprintf(cfgp, sizeof cfgp, "%s", search_config(name, "", cases[i].extra));
+        const char *a[] = {"search", cfgp, "--session", dir, "--quiet", NULL};
+        int rc = check_run_argv(a, out, sizeof out, errb, sizeof errb);
+        cr_assert_eq(rc, 0, "%s: exit %d: %s", cases[i].tag, rc, errb);
+        char want[80];
+        snprintf(want, sizeof want, "--format %.16s --out DIR", cases[i].want);
+        cr_expect(strstr(out, want), "%s: no '%s' in:\n%s", cases[i].tag, want, out);
+        char run[800];
+        snprintf(run, sizeof run, "%s/retrain", dir);
+        const char *e[] = {"export", run, "--format", cases[i].want, "--out", ex, NULL};
+        rc = check_run_argv(e, out, sizeof out, errb, sizeof errb);
+        cr_expect_eq(rc, 0, "%s: the export the summary names fails: %s", cases[i].tag, errb);
+    }
+}
+
 Test(search, guard_runs_the_stages_the_epoch_cap_cut_off) {
     struct backend *be;
     /* 40 stages cannot fit in 6 iterations: the guard runs the rest at the end */

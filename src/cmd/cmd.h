@@ -62,8 +62,9 @@ int cmd_sessions_diff(const struct cmd_ctx *ctx, int argc, char **argv);
  * ranks, the final norm, the parameters by kind, and the share of `budget` (0: none). Each
  * line starts with indent. -1 (after one line saying so) when the file cannot be read. */
 int cmd_print_structure(FILE *out, const char *path, long long budget, const char *indent);
-/* 1 when the structure at `path` is one kind PEFT can hold (LoRA, (IA)3 or LN-tuning only):
- * `bipeft export --format peft` takes it; otherwise --format merged does. */
-int cmd_structure_peft_exportable(const char *path);
+/* The `bipeft export --format` the structure at `path` can take: "peft" (one kind PEFT holds:
+ * LoRA, (IA)3 or LN-tuning only), "merged" (only kinds with a weight form: lora, bitfit, ln,
+ * ia3) or "native"; *why says what the result is. */
+const char *cmd_structure_export_format(const char *path, const char **why);
 
 #endif

@@ -95,11 +95,9 @@ static int finish(const char *name, struct search *s, struct backend *be,
     }
     printf("  saved in %s: structure.json, retrain/%s\n", dir,
            r.has_baseline ? ", baseline-lora/" : "");
-    printf("  export: bipeft export %s/retrain --format %s --out DIR%s\n", dir,
-           cmd_structure_peft_exportable(sp) ? "peft" : "merged",
-           cmd_structure_peft_exportable(sp) ? "  (an HF PEFT adapter)"
-                                              : "  (a full HF checkpoint: PEFT cannot hold this "
-                                                "mix of kinds)");
+    const char *why = "";
+    const char *fmt = cmd_structure_export_format(sp, &why);
+    printf("  export: bipeft export %s/retrain --format %s --out DIR  (%s)\n", dir, fmt, why);
     search_close(s);
     backend_close(be);
     return 0;

@@ -45,20 +45,38 @@ static void module_text(const cJSON *md, char *buf, size_t n) {
         snprintf(buf, n, "%s.%s", str_of(md, "kind"), str_of(md, "target"));
 }
 
-int cmd_structure_peft_exportable(const char *path) {
+const char *cmd_structure_export_format(const char *path, const char **why) {
     cJSON *j = read_json(path);
     const cJSON *mods = j ? cJSON_GetObjectItemCaseSensitive(j, "modules") : NULL;
-    int lora = 0, ia3 = 0, ln = 0, other = 0;
+    int lora = 0, ia3 = 0, ln = 0, bitfit = 0, other = 0;
     const cJSON *md;
     cJSON_ArrayForEach(md, mods) {
         const char *k = str_of(md, "kind");
         lora += !strcmp(k, "lora");
         ia3 += !strcmp(k, "ia3");
         ln += !strcmp(k, "ln");
-        other += strcmp(k, "lora") && strcmp(k, "ia3") && strcmp(k, "ln");
+        bitfit += !strcmp(k, "bitfit");
     }
+    other = cJSON_GetArraySize(mods) - lora - ia3 - ln - bitfit;
+    /* LLaMA's linears and norms have no bias: a BitFit delta has nowhere to merge into */
+    const cJSON *model = j ? cJSON_GetObjectItemCaseSensitive(j, "model") : NULL;
+    int no_bias = !strcmp(str_of(model, "family"), "llama");
     cJSON_Delete(j);
-    return cJSON_IsArray(mods) && !other && (lora > 0) + (ia3 > 0) + (ln > 0) == 1;
+    /* what peft_export_peft and peft_export_merged accept */
+    if (cJSON_IsArray(mods) && !other && !bitfit && (lora > 0) + (ia3 > 0) + (ln > 0) == 1) {
+        *why = "an HF PEFT adapter";
+        return "peft";
+    }
+    if (cJSON_IsArray(mods) && !other && !(bitfit && no_bias)) {
+        *why = "a full HF checkpoint: PEFT cannot hold this mix of kinds";
+        return "merged";
+    }
+    *why = bitfit && no_bias && !other
+               ? "bipeft's own adapter: BitFit on a bias-free model has neither a PEFT nor a "
+                 "merged form"
+               : "bipeft's own adapter: adapters (lra, serial, parallel) and prefixes have "
+                 "neither a PEFT nor a merged form yet";
+    return "native";
 }
 
 int cmd_print_structure(FILE *out, const char *path, long long budget, const char *indent) {
