@@ -1,8 +1,6 @@
--- configs/tiny.lua - a CI-sized search: a tiny model, 10 stages, 3 epochs, LoRA and BitFit
--- in the first two layers only.
+-- configs/tiny.lua - a small search: the default task and base model, 10 stages, 3 epochs,
+-- LoRA and BitFit in the first two layers only, budget 2000 parameters.
 return include("default.lua", {
-  model = { path = "models/tiny-bert", family = "bert" },
-  task = { train = "tests/data/tiny/train.tsv", dev = "tests/data/tiny/dev.tsv", max_len = 32 },
   budget = { params = 2000, fraction = peft.none },
   space = peft.space{
     peft.lora{ targets = { "q", "v" }, ranks = { 1, 2, 4 }, layers = peft.layers(0, 1) },

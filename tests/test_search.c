@@ -988,6 +988,54 @@ Test(search, interrupt_checkpoints_at_the_step_boundary) {
 
 /* ---- the commands' errors ---- */
 
+static void interrupt_at_retrain(void *ctx, const struct search_event *ev) {
+    (void)ctx;
+    if (ev->type == SEV_PHASE && !strcmp(ev->text, "retrain"))
+        test_interrupt = 1;
+}
+
+/* Ctrl-C during the retraining stops it at the next step (not after minutes of training):
+ * the session stays in its retraining phase with no summary, and a resume retrains and ends
+ * with the same result as a run that was never interrupted. */
+Test(search, interrupt_during_retraining_stops_and_resumes) {
+    struct backend *be;
+    struct pf_err err = {0};
+    test_interrupt = 0;
+    struct search *ref = open_session("intr_ref.lua", "", "", "interrupt-ref", &be, 0);
+    struct search_result rr;
+    CHECK_OK(search_run(ref, &rr, &err), &err);
+    search_close(ref);
+    backend_close(be);
+    struct search *s = open_session("intr.lua", "", "", "interrupt-retrain", &be, 0);
+    s->opts.interrupt = &test_interrupt;
+    struct search_sink sk = {.emit = interrupt_at_retrain};
+    CHECK_OK(search_add_sink(s, &sk, &err), &err);
+    struct search_result r;
+    CHECK_OK(search_run(s, &r, &err), &err);
+    cr_assert(r.interrupted, "the retraining ran to its end");
+    cr_assert_eq(search_phase_of(s), SPH_RETRAIN);
+    char dir[700], p[800];
+    snprintf(dir, sizeof dir, "%s", search_dir(s));
+    search_close(s);
+    snprintf(p, sizeof p, "%s/summary.json", dir);
+    cr_assert(access(p, F_OK) != 0, "an interrupted session wrote %s", p);
+    snprintf(p, sizeof p, "%s/retrain/metrics.jsonl", dir);
+    char *log = check_read_file(p, NULL);
+    cr_assert(log && strstr(log, "\"event\":\"interrupted\""), "%s", log ? log : "(none)");
+    cr_assert(!strstr(log, "\"event\":\"done\""), "%s", log);
+    free(log);
+    test_interrupt = 0;
+    struct search_opts o = {.quiet = 1};
+    CHECK_OK(search_resume(&s, dir, be, &o, &err), &err);
+    CHECK_OK(search_run(s, &r, &err), &err);
+    cr_assert(!r.interrupted);
+    cr_assert_eq(search_phase_of(s), SPH_DONE);
+    cr_assert_eq(r.test, rr.test, "resumed %f, uninterrupted %f", r.test, rr.test);
+    cr_assert_eq(r.params, rr.params);
+    search_close(s);
+    backend_close(be);
+}
+
 Test(search, cli_errors_name_the_problem) {
     char out[4096], errb[4096];
     const char *a1[] = {"search", NULL};

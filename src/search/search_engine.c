@@ -750,6 +750,7 @@ static pf_status train_structure(struct search *s, const char *sdir, const char 
     if (st == PF_OK)
         s->have_trainer = 1;
     s->t.quiet = s->opts.quiet; /* the training progress bar, unless the session is quiet */
+    s->t.interrupt = s->opts.interrupt; /* Ctrl-C stops the training at a step boundary */
     if (st == PF_OK && n == 0 && !full && !rc.train.head)
         st = pf_err_set(err, PF_ERR_ARG, "the structure is empty (the budget fits no module) "
                         "and train.head is false: nothing to retrain");
@@ -767,6 +768,10 @@ static pf_status train_structure(struct search *s, const char *sdir, const char 
     PF_STEP(st, trainer_fit(&s->t, rd, &r, err));
     if (st != PF_OK)
         return st;
+    if (r.interrupted) { /* the session stays in its retraining phase; a resume trains again */
+        s->res.interrupted = 1;
+        return PF_OK;
+    }
     if (full)
         out->params = r.trainable;
     out->seconds = progress_now() - t0;
@@ -784,7 +789,7 @@ static pf_status retrain(struct search *s, struct pf_err *err) {
     int full = s->cfg.search.method == CFG_METHOD_FULL;
     struct search_trained t;
     pf_status st = train_structure(s, s->dir, "retrain", full, &t, err);
-    if (st != PF_OK)
+    if (st != PF_OK || s->res.interrupted)
         return st;
     s->res.params = t.params; /* also after a resume, from structure.json */
     if (!full)
@@ -855,7 +860,7 @@ static pf_status baseline_lora(struct search *s, struct pf_err *err) {
     if (st == PF_OK)
         search_emit(s, &ev);
     PF_STEP(st, train_structure(s, dir, "run", 0, &s->res.baseline, err));
-    if (st == PF_OK) {
+    if (st == PF_OK && !s->res.interrupted) {
         s->res.has_baseline = 1;
         s->res.baseline_rank = r;
         snprintf(s->res.baseline_name, sizeof s->res.baseline_name, "lora");
@@ -935,9 +940,10 @@ pf_status search_run(struct search *s, struct search_result *r, struct pf_err *e
     if (st == PF_OK && s->phase == SPH_RETRAIN && !s->opts.no_retrain && !s->paused &&
         !s->stop && !s->res.interrupted) {
         st = s->cfg.search.retrain ? retrain(s, err) : PF_OK;
-        if (st == PF_OK && s->cfg.search.baseline_lora && s->cfg.search.method != CFG_METHOD_FULL)
+        if (st == PF_OK && !s->res.interrupted && s->cfg.search.baseline_lora &&
+            s->cfg.search.method != CFG_METHOD_FULL)
             st = baseline_lora(s, err);
-        if (st == PF_OK) {
+        if (st == PF_OK && !s->res.interrupted) {
             s->phase = SPH_DONE;
             fill_result(s);
             st = write_summary(s, err);

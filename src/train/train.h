@@ -20,6 +20,8 @@
 #ifndef PF_TRAIN_H
 #define PF_TRAIN_H
 
+#include <signal.h>
+
 #include <stdint.h>
 #include <stdio.h>
 
@@ -46,6 +48,8 @@ struct train_result {
     int epochs;             /* epochs started */
     int stopped_early;      /* patience ran out */
     int diverged;           /* max_nan_skips in a row */
+    int interrupted;        /* *trainer.interrupt was set: stopped at a step boundary, nothing
+                               written but metrics.jsonl (no adapter, no summary) */
     int has_dev, has_test, has_test2;
     double best_dev;        /* best value of the primary metric on dev */
     int64_t best_step;
@@ -73,6 +77,8 @@ struct trainer {
     struct train_param *tp;
     int full;
     int quiet;                   /* no progress on stderr */
+    volatile sig_atomic_t *interrupt; /* optional: when it becomes nonzero, trainer_fit stops
+                                    at the next step boundary (Ctrl-C of a search's retraining) */
     FILE *log;                   /* DIR/metrics.jsonl while fitting (NULL: none) */
     /* test hooks (reliability case 25): at these steps (1-based; 0 = never) the gradient of
      * the first trainable tensor gets a NaN, the loss becomes +Inf, or the logits 1e30 */

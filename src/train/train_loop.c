@@ -249,6 +249,11 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
         r->epochs = epoch + 1;
         int done = 0;
         while (st == PF_OK && !fs.stop && r->steps < total) {
+            if (t->interrupt && *t->interrupt) {
+                r->interrupted = 1;
+                fs.stop = 1;
+                break;
+            }
             struct data_batch b;
             st = data_loader_next(ld, &b, &done, err);
             if (st != PF_OK || done)
@@ -324,6 +329,14 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
     }
     progress_done(&fs.pg);
     peft_set_training(&t->p, 0);
+    if (st == PF_OK && r->interrupted) {
+        log_line(t, "{\"event\":\"interrupted\",\"step\":%lld}", (long long)r->steps);
+        snapshot_free(t, fs.best);
+        data_loader_free(ld);
+        fclose(t->log);
+        t->log = NULL;
+        return PF_OK;
+    }
     r->has_dev = fs.have_best;
     if (st == PF_OK && !fs.have_best) /* no dev set: the last weights are the result */
         st = run_save_weights(dir, &t->m, t->full ? NULL : &t->p,
