@@ -12,7 +12,15 @@ long benchmark can be run in parts).
 
     python3 bench/search/suite.py                       (make && make data first; hours)
     TASKS=wn_super SEEDS=1 BUDGETS=2e-3 METHODS=bipeft,manual-lora python3 bench/search/suite.py
+    JOBS=2 THREADS=1 python3 bench/search/suite.py      (two runs at a time, one thread each)
+
+A run whose row is already in suite.tsv is skipped (RERUN=1 runs it again), so the benchmark
+can be stopped and started again; REPORT=1 only prints the tables. Every row records the host and
+the number of runs sharing it (jobs), since wall times compare only within one machine and load.
 """
+import concurrent.futures
+import platform
+import threading
 import json
 import os
 import statistics
@@ -21,7 +29,7 @@ import sys
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT = os.path.join(ROOT, "bench", "search", "out")
+OUT = os.environ.get("SUITE_OUT", os.path.join(ROOT, "bench", "search", "out"))
 BIN = os.path.join(ROOT, "bin", "bipeft")
 TASKS = ["fortune_tech", "wn_super", "wn_hyper", "wn_freq"]
 
@@ -62,7 +70,7 @@ return t
 """
 
 KEYS = ["task", "method", "budget", "seed", "metric", "test", "dev", "params", "search",
-        "retrain", "iterations", "planned", "wall"]
+        "retrain", "iterations", "planned", "wall", "threads", "jobs", "host"]
 
 
 def read_rows(path):
@@ -79,6 +87,8 @@ def main():
     budgets = os.environ.get("BUDGETS", "2e-3,5e-3").split(",")
     seeds = [int(s) for s in os.environ.get("SEEDS", "1,2,3").split(",")]
     threads = int(os.environ.get("THREADS", "2"))
+    jobs = int(os.environ.get("JOBS", "1"))
+    rerun = os.environ.get("RERUN") == "1"
     known = dict(METHODS)
     for m in methods:
         if m not in known:
@@ -86,47 +96,70 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     tsv = os.path.join(OUT, "suite.tsv")
     rows = read_rows(tsv)
+    if os.environ.get("REPORT") == "1":
+        report(rows)
+        return
+    done = {(r["task"], r["method"], r["budget"], r["seed"]) for r in rows}
+    todo = []
     for task in tasks:
-        for budget in budgets:
-            for name in methods:
-                if name == "full" and budget != budgets[0]:
-                    continue  # no budget: once
-                for seed in seeds:
+        for seed in seeds:
+            for budget in budgets:
+                for name in methods:
+                    if name == "full" and budget != budgets[0]:
+                        continue  # no budget: once
                     key = (task, name, budget, str(seed))
-                    rows = [r for r in rows
-                            if (r["task"], r["method"], r["budget"], r["seed"]) != key]
-                    tag = f"{task}-{name}-b{budget}-s{seed}"
-                    sess = os.path.join(OUT, "suite-sessions", tag)
-                    subprocess.run(["rm", "-rf", sess], check=True)
-                    cfg = os.path.join(ROOT, "configs", f"_suite_{tag}.lua")
-                    with open(cfg, "w") as f:
-                        f.write(TEMPLATE.format(task=task, budget=budget, out=OUT, seed=seed,
-                                                threads=threads, extra=known[name]))
-                    t0 = time.time()
-                    try:
-                        r = subprocess.run([BIN, "search", cfg, "--session", sess, "--quiet"],
-                                           capture_output=True, text=True, cwd=ROOT)
-                    finally:
-                        os.remove(cfg)
-                    wall = time.time() - t0
-                    if r.returncode != 0:
-                        print(f"{tag}: FAILED: {r.stderr.strip()}", file=sys.stderr)
+                    if key in done and not rerun:
                         continue
-                    with open(os.path.join(sess, "summary.json")) as f:
-                        s = json.load(f)
-                    row = dict(task=task, method=name, budget=budget, seed=str(seed),
-                               metric=s["metric"], test=s["test"], dev=s["dev"],
-                               params=s["params"], search=s["search_seconds"],
-                               retrain=s["retrain_seconds"], iterations=s["iterations"],
-                               planned=s["planned"], wall=round(wall, 1))
-                    rows.append({k: str(v) for k, v in row.items()})
-                    print(f"{tag:44s} {s['metric']} test {s['test']:.4f} params {s['params']:7d} "
-                          f"search {s['search_seconds']:6.1f}s retrain {s['retrain_seconds']:6.1f}s",
-                          file=sys.stderr)
-                    with open(tsv, "w") as f:  # after every run: a long benchmark can stop
-                        f.write("\t".join(KEYS) + "\n")
-                        for x in rows:
-                            f.write("\t".join(x[k] for k in KEYS) + "\n")
+                    todo.append(key)
+    print(f"suite: {len(todo)} runs to do, {jobs} at a time, {threads} thread(s) each",
+          file=sys.stderr)
+    host = platform.node()
+    lock = threading.Lock()
+
+    def one(key):
+        nonlocal rows
+        task, name, budget, seed = key
+        tag = f"{task}-{name}-b{budget}-s{seed}"
+        sess = os.path.join(OUT, "suite-sessions", tag)
+        subprocess.run(["rm", "-rf", sess], check=True)
+        cfg = os.path.join(ROOT, "configs", f"_suite_{tag}.lua")
+        with open(cfg, "w") as f:
+            f.write(TEMPLATE.format(task=task, budget=budget, out=OUT, seed=seed,
+                                    threads=threads, extra=known[name]))
+        t0 = time.time()
+        try:
+            r = subprocess.run([BIN, "search", cfg, "--session", sess, "--quiet"],
+                               capture_output=True, text=True, cwd=ROOT)
+        finally:
+            os.remove(cfg)
+        wall = time.time() - t0
+        if r.returncode != 0:
+            print(f"{tag}: FAILED: {r.stderr.strip()}", file=sys.stderr)
+            return
+        with open(os.path.join(sess, "summary.json")) as f:
+            s = json.load(f)
+        row = dict(task=task, method=name, budget=budget, seed=seed,
+                   metric=s["metric"], test=s["test"], dev=s["dev"],
+                   params=s["params"], search=s["search_seconds"],
+                   retrain=s["retrain_seconds"], iterations=s["iterations"],
+                   planned=s["planned"], wall=round(wall, 1), threads=threads, jobs=jobs,
+                   host=host)
+        with lock:
+            rows = [x for x in rows if (x["task"], x["method"], x["budget"], x["seed"]) != key]
+            rows.append({k: str(v) for k, v in row.items()})
+            print(f"{tag:44s} {s['metric']} test {s['test']:.4f} params {s['params']:7d} "
+                  f"search {s['search_seconds']:6.1f}s retrain {s['retrain_seconds']:6.1f}s",
+                  file=sys.stderr)
+            tmp = tsv + ".tmp"
+            with open(tmp, "w") as f:  # after every run: a long benchmark can stop
+                f.write("\t".join(KEYS) + "\n")
+                for x in rows:
+                    f.write("\t".join(x.get(k, "") for k in KEYS) + "\n")
+            os.replace(tmp, tsv)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
+        for fut in [ex.submit(one, k) for k in todo]:
+            fut.result()
     report(rows)
 
 

@@ -36,7 +36,9 @@ enum search_phase { SPH_SEARCH, SPH_GUARD, SPH_RETRAIN, SPH_DONE, SPH_FAILED };
 
 enum search_req_type {
     SREQ_PIN, SREQ_UNPIN, SREQ_PRUNE, SREQ_FIX_RANK, SREQ_BUDGET, SREQ_PAUSE, SREQ_RESUME,
-    SREQ_CHECKPOINT, SREQ_STOP
+    SREQ_CHECKPOINT, SREQ_STOP,
+    SREQ_RELOAD_POLICY /* re-read the policy file the session was started from; on failure the
+                          old policy stays in force and an SEV_REFUSED event names the error */
 };
 
 struct search_request {
@@ -101,6 +103,12 @@ pf_status search_add_sink(struct search *s, const struct search_sink *sink, stru
 
 /* Run to the end (or until paused / stop_after). *r gets the outcome so far. */
 pf_status search_run(struct search *s, struct search_result *r, struct pf_err *err);
+
+/* search_run for a worker thread (the TUI): while the session is paused it waits for the next
+ * request instead of returning. Returns when the session is done, failed, stopped (SREQ_STOP)
+ * or interrupted (opts.interrupt). */
+pf_status search_serve(struct search *s, struct search_result *r, struct pf_err *err);
+int search_paused(const struct search *s);
 
 /* Queue an intervention (thread-safe). Validation happens at the step boundary; a refusal is
  * an SEV_REFUSED event naming the rule. */

@@ -446,6 +446,14 @@ pf_status search_apply(struct search *s, const struct search_request *rq, const 
     case SREQ_STOP:
         s->stop = 1;
         return PF_OK;
+    case SREQ_RELOAD_POLICY: {
+        st = pf_err_set(err, PF_ERR_UNSUPPORTED, "policy reload: not implemented yet");
+        struct search_event ev;
+        search_event_init(s, &ev, SEV_REFUSED, source);
+        snprintf(ev.text, sizeof ev.text, "%.*s", (int)sizeof ev.text - 1, err->msg);
+        search_emit(s, &ev);
+        return st;
+    }
     }
     if (verb != SCRIPT_VERB_SET_BUDGET) {
         mod = search_find(s, rq->module);
@@ -975,7 +983,26 @@ pf_status search_run(struct search *s, struct search_result *r, struct pf_err *e
     return st;
 }
 
+pf_status search_serve(struct search *s, struct search_result *r, struct pf_err *err) {
+    for (;;) {
+        pf_status st = search_run(s, r, err);
+        if (st != PF_OK || !s->paused || s->stop || s->res.interrupted)
+            return st;
+        while (s->paused && !s->stop && !(s->opts.interrupt && *s->opts.interrupt)) {
+            pthread_mutex_lock(&s->mu);
+            int n = s->pend.n;
+            pthread_mutex_unlock(&s->mu);
+            if (n > 0)
+                break;
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
 /* ---- read-only state ---- */
+
+int search_paused(const struct search *s) { return s->paused; }
 
 const char *search_dir(const struct search *s) { return s->dir; }
 enum search_phase search_phase_of(const struct search *s) { return s->phase; }
