@@ -42,7 +42,7 @@ PKG_CONFIG ?= pkg-config
 THREADS ?= 0
 
 # Libraries used by the code today (the deps step installs those of later modules too).
-PKGS := openblas libcjson libutf8proc lua5.4 sqlite3
+PKGS := openblas libcjson libutf8proc lua5.4 sqlite3 ncursesw
 TEST_PKGS := criterion
 # Debian packages (not pkg-config) that `make data` reads; tools/deps.sh installs them too.
 DATA_DEBS := python3 wordnet-base fortunes
@@ -51,7 +51,10 @@ CORPUS_DEBS := fortunes-min bible-kjv
 
 have_pkgs := $(shell $(PKG_CONFIG) --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && echo yes)
 ifeq ($(have_pkgs),yes)
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+# ncursesw's cflags (-D_XOPEN_SOURCE=600 -D_DEFAULT_SOURCE) change the feature macros, so they
+# apply to the TUI's files only (UI_CFLAGS), not to the rest of the library.
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(filter-out ncursesw,$(PKGS)))
+UI_CFLAGS := $(shell $(PKG_CONFIG) --cflags ncursesw)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
 BLAS_LIBDIR := $(shell $(PKG_CONFIG) --variable=libdir openblas)
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
@@ -65,13 +68,14 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wwrite-strings -Wstrict-
 # does by default but -std=c11 does not (1.6x on the vmath polynomials; results stay
 # deterministic for a given binary).
 BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g $(WARN) -fopenmp -fno-math-errno \
-               -ffp-contract=fast -Isrc -MMD -MP
+               -ffp-contract=fast -Isrc -Iui -MMD -MP
 OPT := -O3 $(ARCH)
 
 # ---- sources ----
-# Every .c under src/ one or two levels down is library code (src/<module>/, src/core/cpu/);
-# main.c alone makes the binary.
+# Every .c under src/ one or two levels down is library code (src/<module>/, src/core/cpu/),
+# and so is the TUI in ui/ (objects under $(OBJDIR)/ui/); main.c alone makes the binary.
 LIB_SRC := $(sort $(wildcard src/*/*.c) $(wildcard src/*/*/*.c))
+UI_SRC := $(sort $(wildcard ui/*.c))
 MAIN_SRC := src/main.c
 TEST_SRC := $(wildcard tests/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
@@ -121,7 +125,7 @@ LDFLAGS_ALL = -fopenmp $(SAN) -Wl,-rpath,$(BLAS_LIBDIR) $(LDFLAGS)
 # libcsv (CSV/TSV datasets) ships no pkg-config file: a static library and csv.h.
 LIBS_ALL = $(PKG_LIBS) -lcsv $(CUDA_LIBS) -lm
 
-LIB_OBJ = $(LIB_SRC:src/%.c=$(OBJDIR)/%.o) $(CU_OBJ)
+LIB_OBJ = $(LIB_SRC:src/%.c=$(OBJDIR)/%.o) $(UI_SRC:ui/%.c=$(OBJDIR)/ui/%.o) $(CU_OBJ)
 TEST_OBJ = $(TEST_SRC:tests/%.c=$(OBJDIR)/tests/%.o)
 BENCH_OBJ = $(BENCH_SRC:bench/%.c=$(OBJDIR)/bench/%.o)
 LIB_A = $(OBJDIR)/libbipeft.a
@@ -190,6 +194,11 @@ $(OBJDIR)/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(OBJDIR)/ui/%.o: ui/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(UI_CFLAGS) -c $< -o $@
 
 # The Lua stdlib (lua/peft/*.lua) is embedded into script_stdlib.o with .incbin.
 $(OBJDIR)/script/script_stdlib.o: $(wildcard lua/peft/*.lua)
@@ -314,8 +323,9 @@ fuzz: deps fuzz-build
 
 # The main job: a BIPEFT search with configs/default.lua on the offline suite task wn_super and
 # the committed base model, retraining, and a LoRA baseline at the same budget, then a short
-# summary (about 8 minutes on 2 cores). Headless with progress on stderr (the TUI takes over on
-# a terminal once it lands). RUN_CONFIG picks another config; run-ci is the CI-sized variant.
+# summary (about 8 minutes on 2 cores). Headless with progress on stderr (`bipeft search` without
+# --headless opens the TUI on a terminal). RUN_CONFIG picks another config; run-ci is the
+# CI-sized variant.
 RUN_CONFIG ?= configs/default.lua
 run: deps
 	$(Q)$(MAKE) --no-print-directory all data

@@ -1,0 +1,58 @@
+/* ui_text.c - escaping and short formats for the TUI. Pure functions; no curses, no locale:
+ * the escaping is byte-wise on purpose, so that a name in any encoding shows the same way
+ * on every terminal (reliability case 28). */
+#include "ui_text.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+size_t ui_text_escape(char *dst, size_t n, const char *src) {
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    if (n == 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)(src ? src : ""); *p; p++) {
+        if (*p >= 0x20 && *p < 0x7f) {
+            if (o + 1 >= n)
+                break;
+            dst[o++] = (char)*p;
+        } else {
+            if (o + 4 >= n)
+                break;
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[*p >> 4];
+            dst[o++] = hex[*p & 15];
+        }
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+void ui_fmt_count(double v, char *buf, size_t n) {
+    double a = fabs(v);
+    if (isnan(v) || isinf(v))
+        snprintf(buf, n, "--");
+    else if (a < 1000)
+        snprintf(buf, n, "%.0f", v);
+    else if (a < 1e4)
+        snprintf(buf, n, "%.2fk", v / 1e3);
+    else if (a < 1e6)
+        snprintf(buf, n, "%.1fk", v / 1e3);
+    else if (a < 1e9)
+        snprintf(buf, n, "%.2fM", v / 1e6);
+    else
+        snprintf(buf, n, "%.1fG", v / 1e9);
+}
+
+void ui_fmt_duration(double s, char *buf, size_t n) {
+    if (!(s >= 0) || s > 1e7)
+        snprintf(buf, n, "--");
+    else if (s >= 3600)
+        snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(fmod(s, 3600) / 60));
+    else if (s >= 60)
+        snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else
+        snprintf(buf, n, "%.0fs", s);
+}
