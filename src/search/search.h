@@ -37,8 +37,12 @@ enum search_phase { SPH_SEARCH, SPH_GUARD, SPH_RETRAIN, SPH_DONE, SPH_FAILED };
 enum search_req_type {
     SREQ_PIN, SREQ_UNPIN, SREQ_PRUNE, SREQ_FIX_RANK, SREQ_BUDGET, SREQ_PAUSE, SREQ_RESUME,
     SREQ_CHECKPOINT, SREQ_STOP,
-    SREQ_RELOAD_POLICY /* re-read the policy file the session was started from; on failure the
-                          old policy stays in force and an SEV_REFUSED event names the error */
+    SREQ_RELOAD_POLICY /* re-read the policy file the session was started from
+                          (search_policy_source) against DIR/config.lua; on failure the old
+                          policy stays in force and an SEV_REFUSED event "policy reload: ..."
+                          names the error; on success the text replaces DIR/policy.lua (what a
+                          resume runs), the old policy's save() state goes to the new one's
+                          load(t), and an SEV_LOG "policy reloaded from PATH" follows */
 };
 
 struct search_request {
@@ -104,9 +108,11 @@ pf_status search_add_sink(struct search *s, const struct search_sink *sink, stru
 /* Run to the end (or until paused / stop_after). *r gets the outcome so far. */
 pf_status search_run(struct search *s, struct search_result *r, struct pf_err *err);
 
-/* search_run for a worker thread (the TUI): while the session is paused it waits for the next
- * request instead of returning. Returns when the session is done, failed, stopped (SREQ_STOP)
- * or interrupted (opts.interrupt). */
+/* search_run for a worker thread (the TUI): while the session is paused it sleeps until
+ * search_request queues the next request (a condition variable; reloads and other requests
+ * apply while paused) instead of returning. Returns when the session is done, failed, stopped
+ * (SREQ_STOP) or interrupted (opts.interrupt, noticed within 100 ms while paused; the
+ * session is checkpointed). */
 pf_status search_serve(struct search *s, struct search_result *r, struct pf_err *err);
 int search_paused(const struct search *s);
 
@@ -120,6 +126,9 @@ pf_status search_apply(struct search *s, const struct search_request *rq, const 
 
 /* Read-only state for front ends and tests (valid until the next search_run step). */
 const char *search_dir(const struct search *s);
+/* The policy file the session was started from (absolute), or "default": what
+ * SREQ_RELOAD_POLICY reads (meta policy_source; kept across resumes). */
+const char *search_policy_source(const struct search *s);
 enum search_phase search_phase_of(const struct search *s);
 int search_n_candidates(const struct search *s);
 /* Index of a candidate by name, or -1. */

@@ -55,8 +55,10 @@ void search_event_init(const struct search *s, struct search_event *ev,
 
 void search_emit(struct search *s, struct search_event *ev) {
     ev->seq = ++s->seq;
-    ev->step = s->it;
-    ev->epoch = s->epoch;
+    if (ev->type != SEV_TRAIN) { /* a training run's progress carries its own step and epoch */
+        ev->step = s->it;
+        ev->epoch = s->epoch;
+    }
     ev->stage = s->stages_left;
     if (isnan(ev->expected))
         ev->expected = s->nc ? search_expected_params(s, 0) : 0;
@@ -180,6 +182,15 @@ static pf_status setup(struct search *s, int create, struct pf_err *err) {
     struct search_sink ls;
     search_log_sink(s->log, &ls);
     s->sinks[s->n_sinks++] = ls;
+    /* where a policy reload reads from: given by search_open, else (a resume) the session's
+     * meta, else (a session older than the key) the session's copy */
+    if (!s->policy_source[0])
+        st = search_log_get_meta(s->log, "policy_source", s->policy_source,
+                                 sizeof s->policy_source, err);
+    if (st == PF_OK && !s->policy_source[0])
+        snprintf(s->policy_source, sizeof s->policy_source, "%s", script_policy_file(s->pol));
+    if (st != PF_OK)
+        return st;
     st = trainer_open(&s->t, c, s->be, err);
     if (st != PF_OK)
         return st;
@@ -250,6 +261,7 @@ static pf_status setup(struct search *s, int create, struct pf_err *err) {
         PF_STEP(st, set_meta(s, "method", lbl, err));
         PF_STEP(st, set_meta_num(s, "budget", (double)s->budget, err));
         PF_STEP(st, set_meta(s, "metric", metric_name(s->t.task.metrics[0]), err));
+        PF_STEP(st, set_meta(s, "policy_source", s->policy_source, err));
     }
     if (create)
         PF_STEP(st, set_meta(s, "status", "searching", err));
@@ -262,13 +274,21 @@ static struct search *alloc_search(struct backend *be, const struct search_opts 
     if (o)
         s->opts = *o;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* timed waits immune to clock changes */
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
     s->t0 = progress_now();
     s->flag = SSTAGE_BINARY;
     s->global_stab = NAN;
     return s;
 }
 
-/* A session from its config.lua: the set-up, the first events, the config's pins, and the
+static void emit_snapshot(struct search *s);
+
+/* A session from its config.lua: the set-up, the first events, the config's pins, a
+ * snapshot of every candidate (its cost and rank distribution before the first step), and the
  * checkpoint at iteration 0 (from which a run killed at any later moment can resume). */
 static pf_status start_fresh(struct search *s, struct pf_err *err) {
     pf_status st = setup(s, 1, err);
@@ -293,6 +313,8 @@ static pf_status start_fresh(struct search *s, struct pf_err *err) {
                 st = pf_err_set(err, st, "%s: search.pin[%d]: %.400s", s->cfg.file, i + 1, why);
             }
         }
+        if (st == PF_OK)
+            emit_snapshot(s);
         PF_STEP(st, search_checkpoint(s, err));
     }
     return st;
@@ -304,8 +326,10 @@ pf_status search_open(struct search **out, const struct run_config *cfg, struct 
     struct search *s = alloc_search(be, o);
     char lbl[64];
     method_label(cfg, lbl, sizeof lbl);
-    pf_status st = search_session_dir(cfg, lbl, o ? o->session_dir : NULL, s->dir,
-                                      sizeof s->dir, err);
+    pf_status st = search_session_policy_source(cfg, s->policy_source,
+                                                sizeof s->policy_source, err);
+    PF_STEP(st, search_session_dir(cfg, lbl, o ? o->session_dir : NULL, s->dir, sizeof s->dir,
+                                   err));
     PF_STEP(st, search_session_write_config(cfg, s->dir, err));
     PF_STEP(st, start_fresh(s, err));
     if (st != PF_OK) {
@@ -401,6 +425,7 @@ void search_close(struct search *s) {
     xfree(s->metric_hist);
     script_policy_free(s->pol);
     search_log_close(s->log);
+    pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     xfree(s);
 }
@@ -411,6 +436,7 @@ void search_request(struct search *s, const struct search_request *rq) {
     pthread_mutex_lock(&s->mu);
     if (s->pend.n < (int)(sizeof s->pend.rq / sizeof s->pend.rq[0]))
         s->pend.rq[s->pend.n++] = *rq;
+    pthread_cond_broadcast(&s->cv); /* wakes search_serve while paused */
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -419,6 +445,74 @@ int search_find(const struct search *s, const char *name) {
         if (!strcmp(s->c[i].name, name))
             return i;
     return -1;
+}
+
+/* The text P loaded its policy from (borrowed from its recorded sources: exactly what runs,
+ * even if the file changed since). */
+static const char *loaded_policy_text(struct script_policy *P, size_t *len, struct pf_err *err) {
+    const char *file = script_policy_file(P);
+    const struct script_sources *src = script_sources_of(script_policy_script(P));
+    for (int i = 0; src && i < src->n; i++)
+        if (!strcmp(src->v[i].path, file)) {
+            *len = src->v[i].len;
+            return src->v[i].text;
+        }
+    pf_err_set(err, PF_ERR_SCRIPT, "%s: not among the files the policy was loaded from", file);
+    return NULL;
+}
+
+/* SREQ_RELOAD_POLICY: the policy file the session started from, loaded into a fresh policy
+ * against DIR/config.lua. On failure the policy in force stays and a refused event says why.
+ * On success its text replaces DIR/policy.lua (what a resume loads), the old policy's saved
+ * state goes to the new one's load hook, and the new one takes over. */
+static pf_status reload_policy(struct search *s, const char *source, struct pf_err *err) {
+    char cfgp[1100], dst[1100];
+    snprintf(cfgp, sizeof cfgp, "%s/config.lua", s->dir);
+    snprintf(dst, sizeof dst, "%s/policy.lua", s->dir);
+    const char *from = s->policy_source[0] ? s->policy_source : "default";
+    struct script_policy *np = script_policy_new(NULL);
+    pf_status st = script_policy_load(np, cfgp, from, err);
+    if (st == PF_OK && strcmp(from, "default") != 0) {
+        size_t len = 0;
+        const char *text = loaded_policy_text(np, &len, err);
+        st = text ? atomic_write(dst, text, len, err) : PF_ERR_SCRIPT;
+    }
+    if (st != PF_OK) {
+        script_policy_free(np);
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        st = pf_err_set(err, st, "policy reload: %.480s", why);
+        emit_text(s, SEV_REFUSED, source, err->msg);
+        return st;
+    }
+    /* the policy's own state: old save() -> new load(t); a failure keeps the fresh state */
+    char *state = NULL;
+    struct pf_err e2 = {0};
+    pf_status ss = script_policy_save_state(s->pol, &state, &e2);
+    if (ss == PF_OK)
+        ss = script_policy_load_state(np, state, &e2);
+    free(state);
+    if (ss != PF_OK) {
+        /* a load hook that failed half-way: a clean state again, from the text just written
+         * to DIR/policy.lua (should even that fail, e.g. out of memory, np stays as it is) */
+        struct pf_err e3 = {0};
+        (void)script_policy_load(np, cfgp, strcmp(from, "default") ? dst : "default", &e3);
+    }
+    script_policy_free(s->pol);
+    s->pol = np;
+    struct search_event ev;
+    search_event_init(s, &ev, SEV_LOG, source);
+    /* a path too long for the text keeps its end (the file name) */
+    size_t room = ss == PF_OK ? 130 : 60, fl = strlen(from);
+    const char *tail = fl > room ? from + fl - room + 3 : from;
+    if (ss == PF_OK)
+        snprintf(ev.text, sizeof ev.text, "policy reloaded from %s%.130s",
+                 tail != from ? "..." : "", tail);
+    else
+        snprintf(ev.text, sizeof ev.text, "policy reloaded from %s%.60s (its state was not "
+                 "carried over: %.40s)", tail != from ? "..." : "", tail, e2.msg);
+    search_emit(s, &ev);
+    return PF_OK;
 }
 
 pf_status search_apply(struct search *s, const struct search_request *rq, const char *source,
@@ -446,14 +540,8 @@ pf_status search_apply(struct search *s, const struct search_request *rq, const 
     case SREQ_STOP:
         s->stop = 1;
         return PF_OK;
-    case SREQ_RELOAD_POLICY: {
-        st = pf_err_set(err, PF_ERR_UNSUPPORTED, "policy reload: not implemented yet");
-        struct search_event ev;
-        search_event_init(s, &ev, SEV_REFUSED, source);
-        snprintf(ev.text, sizeof ev.text, "%.*s", (int)sizeof ev.text - 1, err->msg);
-        search_emit(s, &ev);
-        return st;
-    }
+    case SREQ_RELOAD_POLICY:
+        return reload_policy(s, source, err);
     }
     if (verb != SCRIPT_VERB_SET_BUDGET) {
         mod = search_find(s, rq->module);
@@ -572,7 +660,15 @@ static void emit_snapshot(struct search *s) {
         ev.lr = s->cfg.search.method == CFG_METHOD_S3DELTA ? c->keep_p
                                                            : 1.0 / (1.0 + exp(c->bl[0] - c->bl[1]));
         ev.tau = c->e_cost;
-        snprintf(ev.text, sizeof ev.text, "%s", c->name);
+        ev.n = c->full_cost;
+        int n = snprintf(ev.text, sizeof ev.text, "%s", c->name);
+        if (c->n_ranks > 0) { /* "\tr=1:0.123,4:0.500,8:0.377": the rank distribution */
+            double p[SRANK_MAX];
+            search_rank_probs(c, p);
+            for (int k = 0; k < c->n_ranks && n > 0 && (size_t)n < sizeof ev.text; k++)
+                n += snprintf(ev.text + n, sizeof ev.text - (size_t)n, "%s%d:%.3f",
+                              k ? "," : "\tr=", c->ranks[k], p[k]);
+        }
         search_emit(s, &ev);
     }
 }
@@ -735,10 +831,30 @@ static pf_status finish_search(struct search *s, struct pf_err *err) {
     return st;
 }
 
+/* trainer.on_progress: SEV_TRAIN events, every ~1 % of the updates, at the last one and after
+ * each dev evaluation. */
+static void train_progress(void *ctx, const struct train_progress *p) {
+    struct search *s = ctx;
+    int64_t every = p->total >= 100 ? p->total / 100 : 1;
+    if (isnan(p->dev) && p->step % every != 0 && p->step != p->total)
+        return;
+    struct search_event ev;
+    search_event_init(s, &ev, SEV_TRAIN, "engine");
+    ev.step = p->step;
+    ev.epoch = p->epoch;
+    ev.n = p->total;
+    ev.value = p->loss;
+    ev.value2 = p->dev;
+    snprintf(ev.text, sizeof ev.text, "%s", s->train_label ? s->train_label : "retrain");
+    search_emit(s, &ev);
+}
+
 /* Train the structure in structure.json of `dir` from scratch on the full training set (the
- * run config of the session, mode train), into dir/<run>; score dev and test into *out. */
+ * run config of the session, mode train), into dir/<run>; score dev and test into *out;
+ * its progress goes out as SEV_TRAIN events with text `label`. */
 static pf_status train_structure(struct search *s, const char *sdir, const char *run,
-                                 int full, struct search_trained *out, struct pf_err *err) {
+                                 const char *label, int full, struct search_trained *out,
+                                 struct pf_err *err) {
     struct run_config rc = s->cfg;
     rc.mode = CFG_MODE_TRAIN;
     if (rc.search.retrain_epochs > 0)
@@ -759,6 +875,9 @@ static pf_status train_structure(struct search *s, const char *sdir, const char 
         s->have_trainer = 1;
     s->t.quiet = s->opts.quiet; /* the training progress bar, unless the session is quiet */
     s->t.interrupt = s->opts.interrupt; /* Ctrl-C stops the training at a step boundary */
+    s->t.on_progress = train_progress;
+    s->t.progress_ctx = s;
+    s->train_label = label;
     if (st == PF_OK && n == 0 && !full && !rc.train.head)
         st = pf_err_set(err, PF_ERR_ARG, "the structure is empty (the budget fits no module) "
                         "and train.head is false: nothing to retrain");
@@ -796,7 +915,7 @@ static pf_status train_structure(struct search *s, const char *sdir, const char 
 static pf_status retrain(struct search *s, struct pf_err *err) {
     int full = s->cfg.search.method == CFG_METHOD_FULL;
     struct search_trained t;
-    pf_status st = train_structure(s, s->dir, "retrain", full, &t, err);
+    pf_status st = train_structure(s, s->dir, "retrain", "retrain", full, &t, err);
     if (st != PF_OK || s->res.interrupted)
         return st;
     s->res.params = t.params; /* also after a resume, from structure.json */
@@ -867,7 +986,7 @@ static pf_status baseline_lora(struct search *s, struct pf_err *err) {
     snprintf(ev.text, sizeof ev.text, "baseline");
     if (st == PF_OK)
         search_emit(s, &ev);
-    PF_STEP(st, train_structure(s, dir, "run", 0, &s->res.baseline, err));
+    PF_STEP(st, train_structure(s, dir, "run", "baseline", 0, &s->res.baseline, err));
     if (st == PF_OK && !s->res.interrupted) {
         s->res.has_baseline = 1;
         s->res.baseline_rank = r;
@@ -988,15 +1107,20 @@ pf_status search_serve(struct search *s, struct search_result *r, struct pf_err 
         pf_status st = search_run(s, r, err);
         if (st != PF_OK || !s->paused || s->stop || s->res.interrupted)
             return st;
-        while (s->paused && !s->stop && !(s->opts.interrupt && *s->opts.interrupt)) {
-            pthread_mutex_lock(&s->mu);
-            int n = s->pend.n;
-            pthread_mutex_unlock(&s->mu);
-            if (n > 0)
-                break;
-            struct timespec ts = {0, 20 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+        /* paused: sleep until search_request signals; the timed wait (100 ms) notices
+         * opts.interrupt, which a signal handler sets without signalling */
+        pthread_mutex_lock(&s->mu);
+        while (s->pend.n == 0 && !(s->opts.interrupt && *s->opts.interrupt)) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_nsec += 100 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s->cv, &s->mu, &ts);
         }
+        pthread_mutex_unlock(&s->mu);
     }
 }
 
@@ -1005,6 +1129,7 @@ pf_status search_serve(struct search *s, struct search_result *r, struct pf_err 
 int search_paused(const struct search *s) { return s->paused; }
 
 const char *search_dir(const struct search *s) { return s->dir; }
+const char *search_policy_source(const struct search *s) { return s->policy_source; }
 enum search_phase search_phase_of(const struct search *s) { return s->phase; }
 int search_n_candidates(const struct search *s) { return s->nc; }
 int64_t search_budget(const struct search *s) { return s->budget; }

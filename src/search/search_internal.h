@@ -109,8 +109,14 @@ struct search {
     double *mv_probs;            /* n_ranks per module */
     char hook_source[24];
 
+    char policy_source[1024];    /* the policy file the session was started from (absolute),
+                                    or "default": what SREQ_RELOAD_POLICY reads; meta
+                                    policy_source */
+    const char *train_label;     /* SEV_TRAIN text while a structure trains ("retrain") */
+
     struct search_pending pend;
     pthread_mutex_t mu;
+    pthread_cond_t cv;           /* signalled by search_request (search_serve waits on it) */
 
     struct search_result res;
     struct progress_state *pg;
@@ -133,6 +139,9 @@ void search_s3delta_probs(struct search *s);
 void search_set_discrete(struct search *s);
 
 /* search_select.c */
+/* The rank distribution of c: one-hot at the fixed rank, else the softmax of the rank logits
+ * (c->n_ranks values into p). */
+void search_rank_probs(const struct search_cand *c, double *p);
 void search_stats_val(struct search *s);
 void search_stats_tra(struct search *s);
 double search_expected_params(struct search *s, int update_costs);

@@ -13,7 +13,8 @@
  *
  * Meta keys written by the engine: created, task, model, method, budget, metric (the task's
  * primary metric name), params (final module parameters), dev, test, search_seconds,
- * retrain_seconds, status ("searching", "retraining", "done", "failed"), pid. */
+ * retrain_seconds, status ("searching", "retraining", "done", "failed"), pid, policy_source
+ * (the policy file the session started from, absolute, or "default": what a reload reads). */
 #ifndef PF_SEARCH_LOG_H
 #define PF_SEARCH_LOG_H
 

@@ -126,6 +126,11 @@ static double softmax_at(const double *l, int n, int k) {
     return exp(l[k] - mx) / sum;
 }
 
+void search_rank_probs(const struct search_cand *c, double *p) {
+    for (int k = 0; k < c->n_ranks; k++)
+        p[k] = c->fixed ? (k == c->fixed_idx) : softmax_at(c->rl, c->n_ranks, k);
+}
+
 double search_expected_params(struct search *s, int update_costs) {
     double E = 0;
     int hard = s->stages_left <= s->cfg.search.hard_stages;
@@ -246,9 +251,7 @@ void search_build_view(struct search *s, struct script_search_view *v) {
         m->rank = c->n_ranks ? c->ranks[search_cur_rank_idx(c)] : 0;
         m->n_ranks = c->n_ranks;
         m->ranks = c->ranks;
-        for (int k = 0; k < c->n_ranks; k++)
-            s->mv_probs[off + k] = c->fixed ? (k == c->fixed_idx)
-                                            : softmax_at(c->rl, c->n_ranks, k);
+        search_rank_probs(c, s->mv_probs + off);
         m->rank_probs = s->mv_probs + off;
         off += c->n_ranks;
     }

@@ -171,6 +171,21 @@ static void policy_path(const struct run_config *cfg, char *out, size_t n) {
         snprintf(out, n, "%s", cfg->policy);
 }
 
+pf_status search_session_policy_source(const struct run_config *cfg, char *out, size_t n,
+                                       struct pf_err *err) {
+    if (!strcmp(cfg->policy, "default")) {
+        snprintf(out, n, "default");
+        return PF_OK;
+    }
+    char p[PATH_MAX];
+    policy_path(cfg, p, sizeof p);
+    pf_status st = absolute(p, sizeof p, "policy", err);
+    if (st == PF_OK && snprintf(out, n, "%s", p) >= (int)n)
+        st = pf_err_set(err, PF_ERR_ARG, "%s: policy: the path '%s' is longer than %zu bytes",
+                        cfg->file, p, n - 1);
+    return st;
+}
+
 pf_status search_session_write_config(const struct run_config *in, const char *dir,
                                       struct pf_err *err) {
     struct run_config cfg = *in;

@@ -18,4 +18,10 @@ pf_status search_session_dir(const struct run_config *cfg, const char *method,
 pf_status search_session_write_config(const struct run_config *cfg, const char *dir,
                                       struct pf_err *err);
 
+/* The policy file cfg names, as an absolute path (resolved against the config's folder like
+ * script_policy_load does), or "default" for the built-in policy: where a policy reload reads
+ * from. */
+pf_status search_session_policy_source(const struct run_config *cfg, char *out, size_t n,
+                                       struct pf_err *err);
+
 #endif

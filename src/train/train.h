@@ -60,6 +60,16 @@ struct train_result {
     int64_t module_params;  /* the modules' parameters at their ranks */
 };
 
+/* What trainer_fit reports to an observer (trainer.on_progress): after every optimiser update
+ * (dev NaN) and after every dev evaluation (dev = the primary metric). */
+struct train_progress {
+    int64_t step;           /* optimiser updates done */
+    int64_t total;          /* updates planned */
+    int epoch;              /* 0-based */
+    double loss;            /* running (exponential moving average) training loss */
+    double dev;             /* primary dev metric of this evaluation; NaN after an update */
+};
+
 struct trainer {
     struct run_config cfg;
     struct backend *be;          /* borrowed */
@@ -80,6 +90,10 @@ struct trainer {
     volatile sig_atomic_t *interrupt; /* optional: when it becomes nonzero, trainer_fit stops
                                     at the next step boundary (Ctrl-C of a search's retraining) */
     FILE *log;                   /* DIR/metrics.jsonl while fitting (NULL: none) */
+    /* optional observer of trainer_fit (the search's retraining events); must not touch the
+     * trainer. NULL: none */
+    void (*on_progress)(void *ctx, const struct train_progress *p);
+    void *progress_ctx;
     /* test hooks (reliability case 25): at these steps (1-based; 0 = never) the gradient of
      * the first trainable tensor gets a NaN, the loss becomes +Inf, or the logits 1e30 */
     int64_t debug_nan_grad_step, debug_inf_loss_step, debug_huge_logits_step;

@@ -158,6 +158,17 @@ static pf_status write_summary(const struct trainer *t, const char *dir,
     return st;
 }
 
+/* Tell trainer.on_progress (when set) where the fit is: after an update (dev NaN) or a dev
+ * evaluation; the loss is the progress line's moving average. */
+static void report(struct trainer *t, const struct progress *pg, int64_t step, int epoch,
+                   double dev) {
+    if (!t->on_progress)
+        return;
+    struct train_progress p = {.step = step, .total = pg->total, .epoch = epoch,
+                               .loss = pg->loss, .dev = dev};
+    t->on_progress(t->progress_ctx, &p);
+}
+
 /* What trainer_fit carries between evaluations. */
 struct fit_state {
     const char *dir;
@@ -180,6 +191,7 @@ static pf_status evaluate_dev(struct trainer *t, struct train_result *r, struct 
     log_line(t, "{\"event\":\"eval\",\"split\":\"dev\",\"step\":%lld,\"epoch\":%d,"
              "\"loss\":%.6f%s}", (long long)r->updates, epoch, dl, mj);
     progress_eval(&fs->pg, metric_name(primary), dv[primary]);
+    report(t, &fs->pg, r->updates, epoch, dv[primary]);
     double v = isfinite(dv[primary]) ? dv[primary] : -INFINITY;
     if (v > r->best_dev || !fs->have_best) {
         r->best_dev = v;
@@ -284,6 +296,7 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
                     micro = 0;
                     st = trainer_zero_grads(t, err);
                     progress_step(&fs.pg, r->updates, epoch, loss, lr);
+                    report(t, &fs.pg, r->updates, epoch, NAN);
                     loss_sum += loss;
                     loss_n++;
                     if (r->updates % t->cfg.train.log_every == 0) {
