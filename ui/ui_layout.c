@@ -14,7 +14,7 @@ static struct ui_rect rect(int x, int y, int w, int h) {
 static void main_view(struct ui_layout *l, int top, int bh) {
     int log_h = clamp(bh / 3, 5, bh);
     int top_h = bh - log_h;
-    int detail_w = clamp(l->w * 2 / 5, 28, 56);
+    int detail_w = clamp(l->w / 3, 30, 50);
     l->map = rect(0, top, l->w - detail_w, top_h);
     l->detail = rect(l->w - detail_w, top, detail_w, top_h);
     l->log = rect(0, top + top_h, l->w, log_h);
@@ -50,7 +50,7 @@ void ui_layout_compute(struct ui_layout *l, int w, int h, enum ui_view view, int
     else
         main_view(l, top, bh);
     if (help) {
-        int hw = clamp(l->w - 4, 0, 66), hh = clamp(l->h - 2, 0, 24);
+        int hw = clamp(l->w - 4, 0, 66), hh = clamp(l->h - 2, 0, 20);
         l->help = rect((l->w - hw) / 2, (l->h - hh) / 2, hw, hh);
     }
 }

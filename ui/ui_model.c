@@ -448,6 +448,11 @@ static void on_module_event(struct ui_model *m, const struct search_event *ev) {
     }
 }
 
+int ui_model_searching(const struct ui_model *m) {
+    return !m->done && strcmp(m->phase, "retrain") && strcmp(m->phase, "baseline") &&
+           strcmp(m->phase, "done");
+}
+
 /* Fields every event carries. */
 static void on_common(struct ui_model *m, const struct search_event *ev) {
     m->events++;
@@ -457,7 +462,7 @@ static void on_common(struct ui_model *m, const struct search_event *ev) {
     m->stages_left = ev->stage;
     if (isfinite(ev->expected))
         m->expected = ev->expected;
-    if (ev->current >= 0)
+    if (ev->current >= 0 && ui_model_searching(m)) /* afterwards the engine reports 0 */
         m->current = ev->current;
     if (ev->seconds >= m->seconds)
         m->seconds = ev->seconds;
@@ -511,6 +516,8 @@ void ui_model_apply(struct ui_model *m, const struct search_event *ev) {
         ui_series_push(&m->s_dev, (double)ev->step, ev->value);
         break;
     case SEV_PHASE:
+        if (!strcmp(ev->text, "retrain")) /* value: the structure's parameters */
+            m->current = (int64_t)ev->value;
         copy_text(m->phase, sizeof m->phase, ev->text);
         ui_model_log(m, UI_LOG_INFO, "phase %s", ev->text);
         break;
@@ -524,9 +531,12 @@ void ui_model_apply(struct ui_model *m, const struct search_event *ev) {
         m->final_params = ev->value;
         m->final_test = ev->value2;
         snprintf(m->phase, sizeof m->phase, "done");
-        snprintf(buf, sizeof buf, isfinite(ev->value2) ? "%.4f" : "--", ev->value2);
-        ui_model_log(m, UI_LOG_DECISION, "done: %.0f params, test %s %s", ev->value, ev->text,
-                     buf);
+        m->current = (int64_t)ev->value;
+        if (ev->text[0] && isfinite(ev->value2))
+            snprintf(buf, sizeof buf, ", test %.40s %.4f", ev->text, ev->value2);
+        else
+            snprintf(buf, sizeof buf, " (not retrained: no test score)");
+        ui_model_log(m, UI_LOG_DECISION, "done: %.0f params%s", ev->value, buf);
         break;
     default: break;
     }

@@ -137,6 +137,9 @@ void ui_model_row_label(const struct ui_model *m, int row, char *buf, size_t n);
  * others. level has n_mods entries. */
 void ui_model_sens_levels(const struct ui_model *m, int *level, int nlevels);
 
+/* 1 while the search takes interventions (not once retraining, the baseline or done). */
+int ui_model_searching(const struct ui_model *m);
+
 /* The rank with the highest probability (or the current rank when none are known). */
 int ui_model_argmax_rank(const struct ui_model *m, int i);
 

@@ -1,10 +1,14 @@
 /* cmd_search.c - `bipeft search CONFIG.lua [--headless] [--session DIR] [--quiet] [--verbose]`
- * and `bipeft resume DIR [--quiet] [--verbose]`: run a search session (search/search.h) to
- * the end with progress on stderr, then print the result. Exit 0 done, 1 when the run fails
- * (diverged, a policy error, I/O), 2 for bad usage, configs or inputs, 130 when interrupted
- * (SIGINT/SIGTERM: a checkpoint is written at the next step boundary; a second Ctrl-C exits at
- * once). Until the TUI lands
- * every search is headless; --headless is accepted so that scripts can already say so. */
+ * and `bipeft resume DIR [--previous] [--headless] [--quiet] [--verbose]`: run a search session
+ * (search/search.h) to the end, then print the result on stdout.
+ *
+ * On a terminal (stdin and stdout ttys, TERM set and not "dumb") the session runs under the
+ * TUI (ui/ui_app.h: module map, plots, event log; keys pin, prune, fix ranks, set the budget,
+ * pause, reload the policy, checkpoint, quit). With --headless or --quiet, or without a
+ * terminal, it runs headless with a progress line on stderr (none with --quiet). Exit 0 done,
+ * 1 when the run fails (diverged, a policy error, I/O), 2 for bad usage, configs or inputs,
+ * 130 when interrupted or stopped (SIGINT/SIGTERM, or q in the TUI: a checkpoint is written at
+ * the next step boundary and `bipeft resume DIR` continues; a second Ctrl-C exits at once). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +19,7 @@
 #include "script/script_config.h"
 #include "search/search.h"
 #include "search/search_progress.h"
+#include "ui_app.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -30,14 +35,13 @@ static int input_error(pf_status st) {
            st == PF_ERR_SCRIPT || st == PF_ERR_UNSUPPORTED || st == PF_ERR_SHAPE;
 }
 
-static int finish(const char *name, struct search *s, struct backend *be,
-                  struct search_progress *pg, int quiet) {
-    struct pf_err err = {0};
-    struct search_result r;
+/* The search run headless: the progress sink (unless quiet) and our Ctrl-C handler. */
+static pf_status run_headless(struct search *s, struct search_progress *pg, int quiet,
+                              struct search_result *r, struct pf_err *err) {
     if (!quiet) {
         struct search_sink sk;
         search_progress_sink(pg, &sk);
-        search_add_sink(s, &sk, &err);
+        search_add_sink(s, &sk, err);
     }
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
@@ -45,13 +49,46 @@ static int finish(const char *name, struct search *s, struct backend *be,
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    pf_status st = search_run(s, &r, &err);
+    pf_status st = search_run(s, r, err);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (st == PF_OK && r.interrupted) {
-        fprintf(stderr, "\nbipeft: %s: interrupted at iteration %lld; checkpoint written. "
-                "Continue with: bipeft resume %s\n", name, (long long)r.iterations,
-                search_dir(s));
+    return st;
+}
+
+/* The header of the TUI: the task, the model folder, the device, the method, the stage
+ * count. */
+static void tui_info(const struct run_config *cfg, const struct backend *be,
+                     struct ui_info *info) {
+    static const char *const methods[] = {"bipeft", "s3delta", "manual", "random", "full"};
+    int mi = (int)cfg->search.method;
+    memset(info, 0, sizeof *info);
+    info->method = mi >= 0 && mi < 5 ? methods[mi] : "";
+    info->task = cfg->task.name;
+    info->model = cfg->model.path;
+    info->device = be->name;
+    info->stages_total = cfg->search.stages;
+    info->interrupt = &interrupted;
+}
+
+static int finish(const char *name, struct search *s, struct backend *be,
+                  struct search_progress *pg, int quiet, const struct ui_info *tui) {
+    struct pf_err err = {0};
+    struct search_result r;
+    pf_status st = PF_OK;
+    int stopped = 0, ran = 0;
+    if (tui) {
+        struct pf_err uerr = {0};
+        if (ui_run_search(s, tui, &r, &st, &err, &stopped, &uerr) == PF_OK)
+            ran = 1;
+        else
+            fprintf(stderr, "bipeft: %s: %s; running headless\n", name, uerr.msg);
+    }
+    if (!ran)
+        st = run_headless(s, pg, quiet, &r, &err);
+    if (st == PF_OK && (r.interrupted || stopped)) {
+        fprintf(stderr, "%sbipeft: %s: %s at iteration %lld; checkpoint written. "
+                "Continue with: bipeft resume %s\n", tui ? "" : "\n", name,
+                stopped ? "stopped" : "interrupted", (long long)r.iterations, search_dir(s));
         search_close(s);
         backend_close(be);
         return 130;
@@ -103,9 +140,9 @@ static int finish(const char *name, struct search *s, struct backend *be,
     return 0;
 }
 
-static int common_flag(const char *a, int *quiet, int *verbose) {
+static int common_flag(const char *a, int *headless, int *quiet, int *verbose) {
     if (!strcmp(a, "--headless"))
-        return 1;
+        return *headless = 1;
     if (!strcmp(a, "--quiet"))
         return *quiet = 1;
     if (!strcmp(a, "--verbose"))
@@ -115,11 +152,11 @@ static int common_flag(const char *a, int *quiet, int *verbose) {
 
 int cmd_search(const struct cmd_ctx *ctx, int argc, char **argv) {
     const char *path = NULL, *session = NULL;
-    int quiet = 0, verbose = 0;
+    int headless = 0, quiet = 0, verbose = 0;
     const char *usage = "usage: bipeft search CONFIG.lua [--headless] [--session DIR] "
                         "[--quiet] [--verbose]";
     for (int i = 0; i < argc; i++) {
-        if (common_flag(argv[i], &quiet, &verbose))
+        if (common_flag(argv[i], &headless, &quiet, &verbose))
             continue;
         if (!strcmp(argv[i], "--session") && i + 1 < argc) {
             session = argv[++i];
@@ -141,7 +178,10 @@ int cmd_search(const struct cmd_ctx *ctx, int argc, char **argv) {
     struct backend *be = cmd_open_config_backend(ctx, &cfg, "search");
     if (!be)
         return 2;
-    struct search_opts o = {.session_dir = session, .quiet = quiet, .interrupt = &interrupted};
+    /* under the TUI the retraining's progress bar stays off the screen */
+    int tui = !headless && !quiet && ui_available();
+    struct search_opts o = {.session_dir = session, .quiet = quiet || tui,
+                            .interrupt = &interrupted};
     struct search *s = NULL;
     pf_status st = search_open(&s, &cfg, be, &o, &err);
     if (st != PF_OK) {
@@ -154,28 +194,31 @@ int cmd_search(const struct cmd_ctx *ctx, int argc, char **argv) {
     if (!quiet)
         fprintf(stderr, "bipeft: search: session %s: %d candidate modules, budget %lld\n",
                 search_dir(s), search_n_candidates(s), (long long)search_budget(s));
-    return finish("search", s, be, &pg, quiet);
+    struct ui_info info;
+    tui_info(&cfg, be, &info);
+    return finish("search", s, be, &pg, quiet, tui ? &info : NULL);
 }
 
 int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv) {
     const char *dir = NULL;
-    int quiet = 0, verbose = 0, previous = 0;
+    int headless = 0, quiet = 0, verbose = 0, previous = 0;
+    const char *usage = "usage: bipeft resume DIR [--previous] [--headless] [--quiet] "
+                        "[--verbose]";
     for (int i = 0; i < argc; i++) {
-        if (common_flag(argv[i], &quiet, &verbose))
+        if (common_flag(argv[i], &headless, &quiet, &verbose))
             continue;
         if (!strcmp(argv[i], "--previous")) {
             previous = 1;
             continue;
         }
         if (argv[i][0] == '-' || dir) {
-            fprintf(stderr, "bipeft: resume: unexpected argument '%s' (usage: bipeft resume "
-                    "DIR [--previous] [--quiet] [--verbose])\n", argv[i]);
+            fprintf(stderr, "bipeft: resume: unexpected argument '%s' (%s)\n", argv[i], usage);
             return 2;
         }
         dir = argv[i];
     }
     if (!dir) {
-        fprintf(stderr, "bipeft: resume: usage: bipeft resume DIR [--previous] [--quiet] [--verbose]\n");
+        fprintf(stderr, "bipeft: resume: %s\n", usage);
         return 2;
     }
     /* the session's own threads and device: a resumed run repeats the same arithmetic */
@@ -193,7 +236,9 @@ int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv) {
     struct backend *be = cmd_open_config_backend(ctx, &cfg, "resume");
     if (!be)
         return 2;
-    struct search_opts o = {.quiet = quiet, .previous = previous, .interrupt = &interrupted};
+    int tui = !headless && !quiet && ui_available();
+    struct search_opts o = {.quiet = quiet || tui, .previous = previous,
+                            .interrupt = &interrupted};
     struct search *s = NULL;
     pf_status st = search_resume(&s, dir, be, &o, &err);
     if (st != PF_OK) {
@@ -206,5 +251,7 @@ int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv) {
     if (!quiet)
         fprintf(stderr, "bipeft: resume: %s at iteration %lld, %d stages left\n", dir,
                 (long long)search_iteration(s), search_stages_left(s));
-    return finish("resume", s, be, &pg, quiet);
+    struct ui_info info;
+    tui_info(&cfg, be, &info);
+    return finish("resume", s, be, &pg, quiet, tui ? &info : NULL);
 }

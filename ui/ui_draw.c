@@ -1,0 +1,446 @@
+/* ui_draw.c - the main view, the header, footer, help overlay and "too small" screen on
+ * stdscr (ui_draw.h); the plots view is ui_draw_plots.c. It reads the model and the view
+ * state only, and writes outside text only through ui_put_text (escaped). */
+#include "ui_draw.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ui_draw_int.h"
+#include "ui_plot.h"
+#include "ui_text.h"
+#include "util/xalloc.h"
+
+/* ---- primitives ---- */
+
+void ui_put_raw(int y, int x, int w, const char *s, attr_t attr) {
+    if (y < 0 || y >= LINES || x < 0 || x >= COLS || w <= 0)
+        return;
+    if (w > COLS - x)
+        w = COLS - x;
+    int glyphs = 0, bytes = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++, bytes++) {
+        if ((*p & 0xc0) != 0x80) {
+            if (glyphs == w)
+                break;
+            glyphs++;
+        }
+    }
+    attron(attr);
+    mvaddnstr(y, x, s, bytes);
+    attroff(attr);
+}
+
+void ui_put_text(int y, int x, int w, const char *raw, attr_t attr) {
+    char buf[1024];
+    ui_text_escape(buf, sizeof buf, raw);
+    ui_put_raw(y, x, w, buf, attr);
+}
+
+void ui_put_fmt(int y, int x, int w, attr_t attr, const char *fmt, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    ui_put_text(y, x, w, buf, attr);
+}
+
+attr_t ui_attr(const struct ui_style *st, int pair, attr_t fallback) {
+    return st->color ? (attr_t)COLOR_PAIR(pair) : fallback;
+}
+
+void ui_draw_box(struct ui_rect r, const char *title, const struct ui_style *st) {
+    if (r.w < 2 || r.h < 2)
+        return;
+    const char *h = st->utf8 ? "─" : "-", *v = st->utf8 ? "│" : "|";
+    const char *c[4] = {"+", "+", "+", "+"};
+    if (st->utf8) {
+        c[0] = "┌";
+        c[1] = "┐";
+        c[2] = "└";
+        c[3] = "┘";
+    }
+    for (int y = r.y + 1; y < r.y + r.h - 1; y++) {
+        move(y, r.x + 1);
+        for (int x = r.x + 1; x < r.x + r.w - 1 && x < COLS; x++)
+            addch(' ');
+        ui_put_raw(y, r.x, 1, v, 0);
+        ui_put_raw(y, r.x + r.w - 1, 1, v, 0);
+    }
+    for (int x = r.x + 1; x < r.x + r.w - 1; x++) {
+        ui_put_raw(r.y, x, 1, h, 0);
+        ui_put_raw(r.y + r.h - 1, x, 1, h, 0);
+    }
+    ui_put_raw(r.y, r.x, 1, c[0], 0);
+    ui_put_raw(r.y, r.x + r.w - 1, 1, c[1], 0);
+    ui_put_raw(r.y + r.h - 1, r.x, 1, c[2], 0);
+    ui_put_raw(r.y + r.h - 1, r.x + r.w - 1, 1, c[3], 0);
+    if (title && r.w > 6) {
+        char t[256];
+        snprintf(t, sizeof t, " %s ", title);
+        ui_put_text(r.y, r.x + 2, r.w - 4, t, A_BOLD);
+    }
+}
+
+void ui_draw_style_init(struct ui_style *st, int utf8) {
+    const char *nc = getenv("NO_COLOR");
+    st->utf8 = utf8;
+    st->color = has_colors() && !(nc && nc[0]);
+    if (!st->color || start_color() == ERR) {
+        st->color = 0;
+        return;
+    }
+    use_default_colors();
+    static const short lv[UI_SENS_LEVELS] = {COLOR_BLUE, COLOR_CYAN, COLOR_GREEN, COLOR_YELLOW,
+                                             COLOR_RED};
+    for (int i = 0; i < UI_SENS_LEVELS; i++)
+        init_pair((short)(UI_PAIR_L0 + i), lv[i], -1);
+    init_pair(UI_PAIR_TITLE, COLOR_BLACK, COLOR_CYAN);
+    init_pair(UI_PAIR_USER, COLOR_CYAN, -1);
+    init_pair(UI_PAIR_WARN, COLOR_YELLOW, -1);
+    init_pair(UI_PAIR_ERROR, COLOR_RED, -1);
+    init_pair(UI_PAIR_PLOT, COLOR_GREEN, -1);
+    init_pair(UI_PAIR_REF, COLOR_RED, -1);
+    init_pair(UI_PAIR_DIM, COLOR_BLUE, -1);
+}
+
+/* ---- header and footer ---- */
+
+static void draw_header(const struct ui_model *m, struct ui_rect r, const struct ui_style *st) {
+    char a[16], b[16], c[16], t1[16], t2[16], bar[128], dev[64];
+    move(r.y, 0);
+    attron(ui_attr(st, UI_PAIR_TITLE, A_REVERSE));
+    for (int x = 0; x < r.w; x++)
+        addch(' ');
+    attroff(ui_attr(st, UI_PAIR_TITLE, A_REVERSE));
+    ui_put_fmt(r.y, 1, r.w - 2, ui_attr(st, UI_PAIR_TITLE, A_REVERSE) | A_BOLD,
+               "bipeft  task %s  model %s  device %s  method %s  phase %s", m->task, m->model,
+               m->device, m->method, m->phase);
+    if (m->paused)
+        ui_put_raw(r.y, r.w - 10, 9, " PAUSED ", A_REVERSE | A_BOLD);
+    double frac = m->planned > 0 ? (double)m->step / (double)m->planned : 0;
+    int k = m->stages_total - m->stages_left;
+    if (m->has_dev)
+        snprintf(dev, sizeof dev, "dev %s %.4f", m->metric[0] ? m->metric : "metric", m->dev);
+    else
+        snprintf(dev, sizeof dev, "dev --");
+    ui_put_fmt(r.y + 1, 1, r.w - 2, 0,
+               "step %lld/%lld (%.0f%%)  epoch %d  stage %d/%d  loss %.4f/%.4f  tau %.2f  %s",
+               (long long)m->step, (long long)m->planned, frac * 100, m->epoch,
+               k < 0 ? 0 : k, m->stages_total, m->loss_w, m->loss_a, m->tau, dev);
+    ui_fmt_count((double)m->current, a, sizeof a);
+    ui_fmt_count(m->expected, b, sizeof b);
+    ui_fmt_count(m->budget, c, sizeof c);
+    ui_fmt_duration(m->seconds, t1, sizeof t1);
+    ui_fmt_duration(m->eta, t2, sizeof t2);
+    double over = m->budget > 0 ? m->expected / m->budget : NAN;
+    ui_bar(isfinite(over) ? 1.0 / (over > 1 ? over : 1) : 0, 12, st->utf8, bar, sizeof bar);
+    char line[256];
+    snprintf(line, sizeof line, "params %s now  E %s / B %s (%.2fx)  ", a, b, c,
+             isfinite(over) ? over : 0);
+    ui_put_text(r.y + 2, 1, r.w - 2, line, 0);
+    int x = 1 + (int)strlen(line);
+    ui_put_raw(r.y + 2, x, 1, "[", 0);
+    ui_put_raw(r.y + 2, x + 1, 12, bar, ui_attr(st, UI_PAIR_PLOT, A_BOLD));
+    ui_put_raw(r.y + 2, x + 13, 1, "]", 0);
+    ui_put_fmt(r.y + 2, x + 15, r.w - x - 16, 0, "elapsed %s  ETA %s", t1, t2);
+}
+
+static void draw_footer(const struct ui_view_state *vs, struct ui_rect r) {
+    move(r.y, 0);
+    clrtoeol();
+    if (vs->prompt != UI_PROMPT_NONE) {
+        ui_put_fmt(r.y, 0, r.w, A_BOLD, "%s%s_", vs->prompt_text, vs->input);
+        return;
+    }
+    if (vs->status[0]) {
+        ui_put_text(r.y, 0, r.w, vs->status, A_BOLD);
+        return;
+    }
+    ui_put_text(r.y, 0, r.w,
+                "?:help  arrows:move  p:pin  x:prune  f:fix rank  b:budget  space:pause  "
+                "r:reload  s:checkpoint  tab:view  q:quit", 0);
+}
+
+/* ---- map ---- */
+
+int ui_draw_cursor_module(const struct ui_model *m, const struct ui_view_state *vs) {
+    return ui_model_map_at(m, vs->cur_row, vs->cur_col);
+}
+
+/* The cell text of module i: its level glyph, the rank ("r4" fixed, "~4" current), P for a
+ * pin; "x" when pruned, a dot before its first snapshot. */
+static void cell_text(const struct ui_module *md, int level, const struct ui_style *st,
+                      char *buf, size_t n) {
+    static const char *const glyph_u[UI_SENS_LEVELS] = {"▁", "▃", "▄", "▆", "█"};
+    static const char glyph_a[UI_SENS_LEVELS] = {'.', ':', '=', '*', '#'};
+    char rank[12] = "";
+    if (md->pruned) {
+        snprintf(buf, n, " x");
+        return;
+    }
+    if (md->rank > 0)
+        snprintf(rank, sizeof rank, "%c%d", md->fixed ? 'r' : '~', md->rank);
+    const char *g = level < 0 ? (st->utf8 ? "·" : ".")
+                              : st->utf8 ? glyph_u[level] : (char[2]){glyph_a[level], 0};
+    snprintf(buf, n, "%s%s%s", g, rank, md->pinned ? "P" : "");
+}
+
+static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* The kind and position parts of column c's key ("lora" / "q"; for a module outside the
+ * layers its kind and name). */
+static void col_parts(const struct ui_model *m, int c, char *kind, size_t kn, char *pos,
+                      size_t pn) {
+    const char *key = m->col_key[c], *dot = strchr(key, '.');
+    int other = 1;
+    for (int r = 0; r < m->map_rows; r++) {
+        int i = ui_model_map_at(m, r, c);
+        if (i >= 0 && m->mods[i].layer >= 0)
+            other = 0;
+    }
+    if (other || !dot) {
+        snprintf(kind, kn, "other");
+        snprintf(pos, pn, "%s", key);
+        return;
+    }
+    snprintf(kind, kn, "%.*s", (int)(dot - key), key);
+    snprintf(pos, pn, "%s", dot + 1);
+}
+
+/* Cell width: the longest position label plus a space, 5..8 columns (10 when room) (the map scrolls
+ * sideways when the columns do not fit). */
+static int cell_width(const struct ui_model *m, int avail) {
+    int need = 4;
+    for (int c = 0; c < m->map_cols; c++) {
+        char kind[UI_NAME_MAX], pos[UI_NAME_MAX];
+        col_parts(m, c, kind, sizeof kind, pos, sizeof pos);
+        int l = (int)strlen(pos);
+        need = l > need ? l : need;
+    }
+    int cw = clampi(need + 1, 5, 8);
+    if (m->map_cols > 0 && avail / m->map_cols > cw)
+        cw = clampi(avail / m->map_cols, cw, 10);
+    return cw;
+}
+
+static void draw_map_cell(const struct ui_model *m, const struct ui_view_state *vs,
+                          const int *lv, int row, int col, int y, int x, int cw,
+                          const struct ui_style *st) {
+    int i = ui_model_map_at(m, row, col);
+    int cur = row == vs->cur_row && col == vs->cur_col;
+    char cell[32] = "";
+    attr_t at = 0;
+    if (i >= 0) {
+        const struct ui_module *md = &m->mods[i];
+        cell_text(md, lv[i], st, cell, sizeof cell);
+        if (md->pruned)
+            at = ui_attr(st, UI_PAIR_DIM, A_DIM);
+        else if (lv[i] >= 0)
+            at = ui_attr(st, UI_PAIR_L0 + lv[i], lv[i] == UI_SENS_LEVELS - 1 ? A_BOLD : 0);
+        if (md->pinned || md->fixed)
+            at |= A_BOLD;
+    }
+    if (cur) { /* reverse video over the whole cell, padded */
+        char pad[48];
+        int len = 0;
+        for (const unsigned char *p = (const unsigned char *)cell; *p; p++)
+            len += (*p & 0xc0) != 0x80;
+        snprintf(pad, sizeof pad, "%s%*s", cell, cw - 1 - len > 0 ? cw - 1 - len : 0, "");
+        ui_put_raw(y, x, cw - 1, pad, at | A_REVERSE);
+    } else {
+        ui_put_raw(y, x, cw - 1, cell, at);
+    }
+}
+
+static void draw_map(const struct ui_model *m, struct ui_view_state *vs, struct ui_rect r,
+                     const struct ui_style *st) {
+    char title[64];
+    snprintf(title, sizeof title, "modules (%d)", m->n_mods);
+    ui_draw_box(r, title, st);
+    int iw = r.w - 2, ih = r.h - 2, label_w = 4;
+    if (r.w > 40) { /* the legend, our own glyphs: drawn raw after the title */
+        const char *lg = st->utf8 ? " low ▁▃▄▆█ high " : " low .:=*# high ";
+        ui_put_raw(r.y, r.x + r.w - 20, 17, lg, 0);
+    }
+    if (iw <= label_w + 4 || ih < 3 || m->map_rows == 0 || m->map_cols == 0)
+        return;
+    int cw = cell_width(m, iw - label_w);
+    int vis_c = (iw - label_w) / cw, vis_r = ih - 2;
+    if (vis_c < 1 || vis_r < 1)
+        return;
+    vs->row_off = clampi(vs->row_off, vs->cur_row - vis_r + 1, vs->cur_row);
+    vs->row_off = clampi(vs->row_off, 0, m->map_rows > vis_r ? m->map_rows - vis_r : 0);
+    vs->col_off = clampi(vs->col_off, vs->cur_col - vis_c + 1, vs->cur_col);
+    vs->col_off = clampi(vs->col_off, 0, m->map_cols > vis_c ? m->map_cols - vis_c : 0);
+    int x0 = r.x + 1 + label_w;
+    char prev_kind[UI_NAME_MAX] = "";
+    for (int c = 0; c < vis_c && c + vs->col_off < m->map_cols; c++) {
+        char kind[UI_NAME_MAX], pos[UI_NAME_MAX];
+        col_parts(m, c + vs->col_off, kind, sizeof kind, pos, sizeof pos);
+        if (strcmp(kind, prev_kind)) /* the kind once over its group of columns */
+            ui_put_text(r.y + 1, x0 + c * cw, iw - label_w - c * cw, kind, A_BOLD);
+        snprintf(prev_kind, sizeof prev_kind, "%s", kind);
+        ui_put_text(r.y + 2, x0 + c * cw, cw - 1, pos, A_UNDERLINE);
+    }
+    if (vs->col_off > 0)
+        ui_put_raw(r.y + 2, r.x + 1, 3, "<<", A_BOLD);
+    if (vs->col_off + vis_c < m->map_cols)
+        ui_put_raw(r.y + 1, r.x + r.w - 3, 2, ">>", A_BOLD);
+    int *lv = xmalloc((size_t)(m->n_mods + 1) * sizeof *lv);
+    ui_model_sens_levels(m, lv, UI_SENS_LEVELS);
+    for (int rr = 0; rr < vis_r && rr + vs->row_off < m->map_rows; rr++) {
+        int row = rr + vs->row_off, y = r.y + 3 + rr;
+        char lbl[16];
+        ui_model_row_label(m, row, lbl, sizeof lbl);
+        ui_put_text(y, r.x + 1, label_w, lbl, A_BOLD);
+        for (int c = 0; c < vis_c && c + vs->col_off < m->map_cols; c++)
+            draw_map_cell(m, vs, lv, row, c + vs->col_off, y, x0 + c * cw, cw, st);
+    }
+    xfree(lv);
+}
+
+/* ---- detail ---- */
+
+static void spark_line(int y, int x, int w, const char *label, const struct ui_ring *ring,
+                       double now, const char *fmt, const struct ui_style *st) {
+    double v[UI_HIST];
+    char sp[UI_HIST * 4 + 1], num[32];
+    int n = ui_ring_get(ring, v, UI_HIST);
+    snprintf(num, sizeof num, isfinite(now) ? fmt : "--", now);
+    ui_put_fmt(y, x, w, 0, "%-6s%-9s", label, num);
+    if (w > 15) {
+        ui_spark(v, n, w - 15, st->utf8, sp, sizeof sp);
+        ui_put_raw(y, x + 15, w - 15, sp, ui_attr(st, UI_PAIR_PLOT, 0));
+    }
+}
+
+static void draw_detail(const struct ui_model *m, const struct ui_view_state *vs,
+                        struct ui_rect r, const struct ui_style *st) {
+    int i = ui_draw_cursor_module(m, vs);
+    ui_draw_box(r, i >= 0 ? m->mods[i].name : "no module here", st);
+    if (i < 0 || r.w < 10 || r.h < 3)
+        return;
+    const struct ui_module *md = &m->mods[i];
+    int x = r.x + 2, w = r.w - 4, y = r.y + 1, end = r.y + r.h - 1;
+    char state[96], cost[16], full[16];
+    snprintf(state, sizeof state, "%s%s%s", md->pruned ? "pruned" : "on",
+             md->pinned ? ", pinned" : "", md->fixed ? ", rank fixed" : "");
+    if (y < end) {
+        if (md->layer >= 0)
+            ui_put_fmt(y++, x, w, 0, "layer %d  %s.%s  %s", md->layer, md->kind, md->pos, state);
+        else
+            ui_put_fmt(y++, x, w, 0, "%s  %s", md->kind, state);
+    }
+    if (y < end)
+        spark_line(y++, x, w, "sens", &md->h_sens, md->sens, "%.3g", st);
+    if (y < end)
+        spark_line(y++, x, w, "DSI", &md->h_dsi, md->dsi, "%.3f", st);
+    ui_fmt_count(md->cost, cost, sizeof cost);
+    ui_fmt_count(md->full_cost, full, sizeof full);
+    char pon[16];
+    snprintf(pon, sizeof pon, isfinite(md->p_on) ? "%.2f" : "--", md->p_on);
+    if (y < end)
+        ui_put_fmt(y++, x, w, 0, "P(on) %s  E_m %s of %s  rank %d", pon, cost, full, md->rank);
+    if (y < end && md->n_ranks == 0)
+        ui_put_text(y++, x, w, "rank probabilities: none reported", A_DIM);
+    else if (y < end)
+        ui_put_text(y++, x, w, "rank probabilities (now, history):", 0);
+    for (int k = 0; k < md->n_ranks && y < end; k++, y++) {
+        char bar[64], sp[UI_HIST * 4 + 1];
+        double v[UI_HIST];
+        int n = ui_ring_get(&md->h_prob[k], v, UI_HIST);
+        ui_bar(md->probs[k], 8, st->utf8, bar, sizeof bar);
+        ui_put_fmt(y, x, w, md->ranks[k] == md->rank ? A_BOLD : 0, "r%-3d %.3f", md->ranks[k],
+                   md->probs[k]);
+        ui_put_raw(y, x + 11, 8, bar, ui_attr(st, UI_PAIR_PLOT, A_BOLD));
+        if (w > 21) {
+            ui_spark(v, n, w - 21, st->utf8, sp, sizeof sp);
+            ui_put_raw(y, x + 21, w - 21, sp, ui_attr(st, UI_PAIR_PLOT, 0));
+        }
+    }
+    if (y < end)
+        ui_put_text(end - 1, x, w, "p pin  x prune  f fix rank", A_DIM);
+}
+
+/* ---- log ---- */
+
+static void draw_log(const struct ui_model *m, struct ui_rect r, const struct ui_style *st) {
+    ui_draw_box(r, "events", st);
+    int ih = r.h - 2, n = ui_model_log_count(m);
+    for (int k = 0; k < ih && k < n; k++) {
+        const struct ui_log_line *l = ui_model_log_line(m, n - 1 - k);
+        int y = r.y + r.h - 2 - k;
+        attr_t at = 0;
+        const char *mark = "  ";
+        switch (l->level) {
+        case UI_LOG_ERROR: at = ui_attr(st, UI_PAIR_ERROR, 0) | A_BOLD; mark = "!!"; break;
+        case UI_LOG_WARN: at = ui_attr(st, UI_PAIR_WARN, A_BOLD); mark = " !"; break;
+        case UI_LOG_USER: at = ui_attr(st, UI_PAIR_USER, A_BOLD); mark = " >"; break;
+        case UI_LOG_DECISION: at = A_BOLD; break;
+        default: break;
+        }
+        ui_put_fmt(y, r.x + 1, r.w - 2, at, "%s%7lld %s", mark, (long long)l->step, l->text);
+    }
+}
+
+/* ---- help, too small ---- */
+
+static void draw_help(struct ui_rect r, const struct ui_style *st) {
+    static const char *const lines[] = {
+        "arrows, h j k l   move over the module map",
+        "p                 pin / unpin the module under the cursor",
+        "x                 prune it",
+        "f                 fix its rank (asks; Enter: the likeliest)",
+        "b                 set the budget (asks: 2000, 1.5k, 2M)",
+        "space             pause / resume the search",
+        "r                 reload the Lua policy (a bad file is refused",
+        "                  and the old one stays: see the event log)",
+        "s                 write a checkpoint now",
+        "tab               switch view: modules / plots",
+        "q                 quit: checkpoint and stop (asks first);",
+        "                  continue later with: bipeft resume DIR",
+        "?                 this help (any key closes it)",
+        "",
+        "map cells: level of sensitivity, ~4 current rank, r4 fixed",
+        "           rank, P pinned, x pruned; cursor in reverse video",
+    };
+    ui_draw_box(r, "keys", st);
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0] && (int)i < r.h - 2; i++)
+        ui_put_text(r.y + 1 + (int)i, r.x + 2, r.w - 4, lines[i], 0);
+}
+
+static void draw_too_small(const struct ui_layout *l, const struct ui_style *st) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "terminal too small (need %s %dx%d)", st->utf8 ? "≥" : ">=",
+             l->need_w, l->need_h);
+    ui_put_raw(l->h / 2, 0, l->w, msg, A_BOLD);
+}
+
+void ui_draw_screen(const struct ui_model *m, struct ui_view_state *vs,
+                    const struct ui_style *st) {
+    struct ui_layout l;
+    ui_layout_compute(&l, COLS, LINES, vs->view, vs->help);
+    erase();
+    if (l.w <= 0 || l.h <= 0)
+        return;
+    if (l.too_small) {
+        draw_too_small(&l, st);
+        return;
+    }
+    draw_header(m, l.header, st);
+    if (vs->view == UI_VIEW_PLOTS) {
+        ui_draw_plots(m, &l, st);
+    } else {
+        draw_map(m, vs, l.map, st);
+        draw_detail(m, vs, l.detail, st);
+        draw_log(m, l.log, st);
+    }
+    draw_footer(vs, l.footer);
+    if (vs->help)
+        draw_help(l.help, st);
+}
