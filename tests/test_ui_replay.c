@@ -138,7 +138,7 @@ Test(ui_replay, play_to_end_equals_applying_every_event, .timeout = CHECK_HANG_T
     struct ui_model *d = direct_model(dir, INT64_MAX);
     same_model(r->model, d, "played to the end");
     cr_assert(r->model->done);
-    cr_assert_eq(ui_replay_step_now(r), r->model->step);
+    cr_assert_eq(ui_replay_step_now(r), r->steps_total, "the last iteration's step");
     /* play at the end restarts from the start */
     ui_replay_play(r, now);
     cr_assert_eq(r->pos, 0);
@@ -169,6 +169,7 @@ Test(ui_replay, seek_to_a_middle_step_and_back, .timeout = CHECK_HANG_TIMEOUT) {
     ui_replay_seek_step(r, mid);
     cr_assert_eq(r->pos, end);
     cr_assert_eq(r->model->step, mid);
+    cr_assert_eq(ui_replay_step_now(r), mid);
     struct ui_model *d = direct_model(dir, end);
     same_model(r->model, d, "seek to the middle step");
     /* from the end back to the same step: rebuilt from event 0 */
@@ -199,26 +200,30 @@ Test(ui_replay, step_forward_and_back, .timeout = CHECK_HANG_TIMEOUT) {
     const char *dir = make_session("step");
     struct ui_replay *r = open_ok(dir);
     ui_replay_seek_step(r, 0);
-    int64_t p0 = r->pos;
-    ui_replay_step_fwd(r);
-    cr_assert_eq(r->model->step, 1);
-    cr_assert_eq(r->ev[r->pos - 1].type, SEV_STEP, "one iteration ends with its STEP event "
-                 "(no snapshot at step 1)");
-    int64_t p1 = r->pos;
-    ui_replay_step_fwd(r);
-    cr_assert_eq(r->model->step, 2);
-    int64_t p2 = r->pos;
-    cr_assert_gt(p2, p1 + 1, "step 2 takes its snapshot along");
+    int64_t p0 = r->pos, p[5] = {p0};
+    for (int k = 1; k <= 4; k++) {
+        ui_replay_step_fwd(r);
+        p[k] = r->pos;
+        cr_assert_eq(r->model->step, k);
+        cr_assert_eq(ui_replay_step_now(r), k);
+    }
+    cr_assert_eq(r->ev[p[1] - 1].type, SEV_STEP, "iteration 1 ends with its STEP event (no "
+                 "snapshot at step 1)");
+    cr_assert_gt(p[4], p[3] + 1, "iteration 4 takes its snapshot (snapshot_every = 4) along");
+    cr_assert_eq(r->ev[p[3]].type, SEV_STEP);
+    cr_assert_eq(r->ev[p[4] - 1].type, SEV_SENSITIVITY);
     ui_replay_step_back(r);
-    cr_assert_eq(r->pos, p1);
-    struct ui_model *d = direct_model(dir, p1);
-    same_model(r->model, d, "forward twice, back once");
+    cr_assert_eq(r->pos, p[3]);
+    struct ui_model *d = direct_model(dir, p[3]);
+    same_model(r->model, d, "forward four times, back once");
     ui_model_free(d);
-    int64_t pp = ui_replay_prev_stop(r, p1);
-    cr_assert_lt(pp, p1);
-    cr_assert_leq(pp, p0, "before iteration 1 the stops are the start's phase events");
     ui_replay_step_back(r);
-    cr_assert_eq(r->pos, pp);
+    ui_replay_step_back(r);
+    ui_replay_step_back(r);
+    cr_assert_eq(r->pos, p[0] > 0 ? ui_replay_prev_stop(r, p[1]) : 0);
+    int64_t pp = ui_replay_prev_stop(r, p[1]);
+    cr_assert_lt(pp, p[1]);
+    cr_assert_leq(pp, p0, "before iteration 1 the stops are the start's phase events");
     /* forward to the end visits every stop in order and ends at n */
     ui_replay_seek(r, 0);
     int64_t prev = 0, hops = 0;

@@ -66,8 +66,12 @@ static int cmp_i64(const void *a, const void *b) {
 
 static void build_stops(struct ui_replay *r) {
     r->stops = xmalloc((size_t)(r->n + 1) * sizeof *r->stops);
+    r->iter = xmalloc((size_t)(r->n + 1) * sizeof *r->iter);
+    r->iter[0] = 0;
     int64_t k = 0;
     for (int64_t i = 0; i < r->n; i++) {
+        int64_t st = r->ev[i].step; /* a training run's events count its updates instead */
+        r->iter[i + 1] = r->ev[i].type != SEV_TRAIN && st > r->iter[i] ? st : r->iter[i];
         if (r->ev[i].type == SEV_STEP) {
             r->stops[k++] = iter_end(r, i);
             r->steps_total++;
@@ -141,6 +145,7 @@ void ui_replay_free(struct ui_replay *r) {
     xfree(r->ev);
     xfree(r->t);
     xfree(r->stops);
+    xfree(r->iter);
     ui_model_free(r->model);
     xfree(r);
 }
@@ -307,4 +312,4 @@ int64_t ui_replay_tick(struct ui_replay *r, double now) {
     return k;
 }
 
-int64_t ui_replay_step_now(const struct ui_replay *r) { return r->model->step; }
+int64_t ui_replay_step_now(const struct ui_replay *r) { return r->iter[r->pos]; }

@@ -38,6 +38,9 @@ struct ui_replay {
     int64_t *stops;                   /* positions, ascending, the last one n (owned) */
     int64_t n_stops;
     int64_t steps_total;              /* STEP events in the log */
+    int64_t *iter;                    /* iter[p]: the largest step of the events before
+                                         position p, SEV_TRAIN's aside (0: none), p = 0..n
+                                         (owned) */
     struct ui_model *model;           /* the model at `pos` (owned) */
     int64_t pos;
     int playing;
@@ -93,7 +96,8 @@ void ui_replay_set_speed(struct ui_replay *r, int level, double now);
  * applied. */
 int64_t ui_replay_tick(struct ui_replay *r, double now);
 
-/* The step (iterations done) of the model now, for "step k / total". */
+/* The search step at the position now (the largest step of the events applied, leaving out
+ * the retraining's SEV_TRAIN events, whose step counts updates), for "step k / total". */
 int64_t ui_replay_step_now(const struct ui_replay *r);
 
 #endif
