@@ -323,8 +323,9 @@ fuzz: deps fuzz-build
 
 # The main job: a BIPEFT search with configs/default.lua on the offline suite task wn_super and
 # the committed base model, retraining, and a LoRA baseline at the same budget, then a short
-# summary (about 8 minutes on 2 cores). Headless with progress on stderr (the TUI takes over on
-# a terminal once it lands). RUN_CONFIG picks another config; run-ci is the CI-sized variant.
+# summary (about 8 minutes on 2 cores). Headless with progress on stderr (`bipeft search` without
+# --headless opens the TUI on a terminal). RUN_CONFIG picks another config; run-ci is the
+# CI-sized variant.
 RUN_CONFIG ?= configs/default.lua
 run: deps
 	$(Q)$(MAKE) --no-print-directory all data

@@ -239,6 +239,8 @@ static void on_key(struct app *a, int ch) {
     struct ui_view_state *vs = &a->vs;
     if (ch == KEY_RESIZE)
         return;
+    if (ch == '!' && vs->debug && vs->prompt == UI_PROMPT_NONE)
+        abort(); /* the hidden crash key of the terminal-restore tests */
     if (vs->finished) {
         a->leave = 1;
         return;
@@ -293,10 +295,6 @@ static void on_key(struct app *a, int ch) {
         if (!a->stop_sent)
             start_prompt(a, UI_PROMPT_QUIT, "quit? the search writes a checkpoint and stops "
                          "(resume later with bipeft resume DIR) [y/N]%s%s ", "", "");
-        break;
-    case '!':
-        if (vs->debug)
-            abort(); /* the hidden crash key of the terminal-restore tests */
         break;
     default: break;
     }
@@ -357,6 +355,8 @@ static void loop(struct app *a) {
                      "the next step boundary ...");
             dirty = 2;
         }
+        if (ui_term_quit_signal() && a->vs.finished)
+            a->leave = 1; /* a signal on the final screen: leave as a key would */
         if (atomic_load(&a->finished) && ui_queue_count(a->q) == 0) {
             drain(a);
             on_finished(a);

@@ -414,11 +414,19 @@ static void draw_help(struct ui_rect r, const struct ui_style *st) {
         ui_put_text(r.y + 1 + (int)i, r.x + 2, r.w - 4, lines[i], 0);
 }
 
+/* "terminal too small (need >= WxH)", on one row or, when narrower, on two. */
 static void draw_too_small(const struct ui_layout *l, const struct ui_style *st) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "terminal too small (need %s %dx%d)", st->utf8 ? "≥" : ">=",
-             l->need_w, l->need_h);
-    ui_put_raw(l->h / 2, 0, l->w, msg, A_BOLD);
+    char need[48];
+    snprintf(need, sizeof need, "(need %s %dx%d)", st->utf8 ? "≥" : ">=", l->need_w, l->need_h);
+    const char *what = "terminal too small";
+    if ((int)(strlen(what) + 1 + strlen(need)) <= l->w || l->h < 2) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s %s", what, need);
+        ui_put_raw(l->h / 2, 0, l->w, msg, A_BOLD);
+    } else {
+        ui_put_raw(l->h / 2 - 1 + (l->h > 2), 0, l->w, what, A_BOLD);
+        ui_put_raw(l->h / 2 + (l->h > 2), 0, l->w, need, A_BOLD);
+    }
 }
 
 void ui_draw_screen(const struct ui_model *m, struct ui_view_state *vs,
