@@ -55,6 +55,7 @@ int cmd_eval(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_search(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_sessions(const struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_replay(const struct cmd_ctx *ctx, int argc, char **argv);
 /* `bipeft sessions diff A B` (cmd_sessions calls it; argv holds A and B). */
 int cmd_sessions_diff(const struct cmd_ctx *ctx, int argc, char **argv);
 

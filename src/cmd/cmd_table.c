@@ -27,6 +27,8 @@ const struct command cmd_table[] = {
      "config's data (JSON)", cmd_eval},
     {"sessions", "[ROOT] [--json] | diff A B", "past runs under ROOT (default sessions/), "
      "or the structures of two runs side by side", cmd_sessions},
+    {"replay", "[DIR] [--root ROOT] [--text]", "replay a session's events in the TUI; without "
+     "DIR, pick one from the sessions screen (compare two)", cmd_replay},
     {"export", "RUN_DIR --format peft|merged|native --out DIR", "write a training run as a "
      "PEFT adapter, a merged HF checkpoint or a copy of the run", cmd_export},
     {"check-config", "FILE.lua...", "validate configs; print the resolved config as JSON",

@@ -1,0 +1,332 @@
+/* ui_replay_app.c - `bipeft replay DIR` on a terminal (ui_replay_app.h): the replay loop, its
+ * keys, the replay bar and help, and the screen set-up shared with the sessions screen. The
+ * views themselves are the live TUI's (ui_draw_screen); this file draws only the bottom row
+ * (over the live footer, whose keys do not apply here) and its own help box. */
+#include "ui_replay_app.h"
+
+#include <curses.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ui_draw_int.h"
+#include "ui_layout.h"
+#include "ui_plot.h"
+#include "ui_term.h"
+#include "ui_text.h"
+
+#define RP_KEY_MS 30        /* key wait while playing (the replay's frame) */
+#define RP_IDLE_MS 100      /* ... and while paused */
+#define RP_REDRAW_S 0.05
+
+double ui_rnow(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- screen ---- */
+
+static volatile sig_atomic_t rp_interrupt;
+static SCREEN *rp_scr;
+static char rp_old_ctype[64];
+
+int ui_rscreen_begin(struct ui_style *st, struct pf_err *err) {
+    snprintf(rp_old_ctype, sizeof rp_old_ctype, "%s", setlocale(LC_CTYPE, NULL));
+    setlocale(LC_CTYPE, ""); /* LC_CTYPE only: numbers keep the C format */
+    const char *cs = nl_langinfo(CODESET);
+    int utf8 = cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
+    rp_interrupt = 0;
+    ui_term_begin(&rp_interrupt);
+    rp_scr = newterm(NULL, stdout, stdin);
+    const char *cup = rp_scr ? (set_term(rp_scr), tigetstr("cup")) : NULL;
+    if (!cup || cup == (char *)-1) {
+        if (rp_scr) {
+            endwin();
+            delscreen(rp_scr);
+            rp_scr = NULL;
+        }
+        ui_term_end();
+        setlocale(LC_CTYPE, rp_old_ctype);
+        const char *t = getenv("TERM");
+        pf_err_set(err, PF_ERR_UNSUPPORTED, "the terminal (TERM=%s) cannot show the TUI",
+                   t ? t : "");
+        return 0;
+    }
+    ui_term_capture_exit_strings();
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    curs_set(0);
+    set_escdelay(25);
+    ui_draw_style_init(st, utf8);
+    ui_term_stderr_capture();
+    return 1;
+}
+
+void ui_rscreen_end(void) {
+    if (!rp_scr)
+        return;
+    endwin();
+    delscreen(rp_scr);
+    rp_scr = NULL;
+    ui_term_stderr_release();
+    ui_term_end();
+    setlocale(LC_CTYPE, rp_old_ctype);
+}
+
+/* ---- the replay bar and help ---- */
+
+struct rp_ui {
+    struct ui_replay *r;
+    const struct ui_style *st;
+    struct ui_view_state vs;
+    int help;
+    int goto_step;            /* the "go to step" prompt is up */
+    char input[16];
+    char note[160];           /* a one-off message in the bar (ASCII) */
+    int leave;
+};
+
+/* Columns of our own UTF-8 text (one per code point). */
+static int cols_of(const char *s) {
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+static void draw_bar(struct rp_ui *u, int y, int w) {
+    const struct ui_replay *r = u->r;
+    move(y, 0);
+    clrtoeol();
+    if (u->goto_step) {
+        ui_put_fmt(y, 0, w, A_BOLD, "go to step (0-%lld, Enter; Esc: cancel): %s_",
+                   (long long)r->steps_total, u->input);
+        return;
+    }
+    const char *state = r->playing ? (u->st->utf8 ? "▶ play " : "> play ")
+                        : r->pos >= r->n ? (u->st->utf8 ? "■ end  " : "# end  ")
+                                         : (u->st->utf8 ? "‖ pause" : "| pause");
+    char left[200];
+    snprintf(left, sizeof left, " %s %-3s  step %lld/%lld  event %lld/%lld ", state,
+             ui_replay_speed_label(r->speed), (long long)ui_replay_step_now(r),
+             (long long)r->steps_total, (long long)r->pos, (long long)r->n);
+    attr_t title = ui_attr(u->st, UI_PAIR_TITLE, A_REVERSE);
+    ui_put_raw(y, 0, w, left, title | A_BOLD);
+    int x = cols_of(left);
+    static const char keys[] = "space:play  ,/.:step  n:decision  ?:help  q:quit";
+    static const char short_keys[] = "?:help  q:quit";
+    /* the bar keeps its width when a note replaces the keys */
+    int full = w - x - 4 - (int)strlen(keys) - 2 >= 20;
+    const char *hint = u->note[0] ? u->note : full ? keys : short_keys;
+    int hint_w = (int)strlen(full ? keys : short_keys);
+    int bar_w = w - x - 4 - hint_w - 2;
+    if (bar_w < 8) { /* narrow: the bar before the hints */
+        bar_w = w - x - 4;
+        hint_w = 0;
+    }
+    if (bar_w > 60)
+        bar_w = 60;
+    if (bar_w >= 4) {
+        char bar[512];
+        double frac = r->n > 0 ? (double)r->pos / (double)r->n : 0;
+        ui_bar(frac, bar_w, u->st->utf8, bar, sizeof bar);
+        ui_put_raw(y, x + 1, 1, "[", 0);
+        ui_put_raw(y, x + 2, bar_w, bar, ui_attr(u->st, UI_PAIR_PLOT, A_BOLD));
+        ui_put_raw(y, x + 2 + bar_w, 1, "]", 0);
+        x += bar_w + 4;
+    }
+    if (hint_w > 0)
+        ui_put_text(y, x, w - x, hint, u->note[0] ? A_BOLD : 0);
+}
+
+static void draw_help(const struct rp_ui *u, struct ui_rect r) {
+    static const char *const lines[] = {
+        "space            play / pause (at the end: from the start)",
+        ". >              step: to the end of the next iteration",
+        ", <              step back",
+        "+ -              speed: 1x 2x ... 64x the original pace, max",
+        "n                next decision (trigger, prune, fix, pin,",
+        "                 unpin, budget, refusal)",
+        "0 .. 9           jump to 0% .. 90% of the events",
+        "[ ] Home End     jump to the start / the end",
+        "g                go to a step (asks)",
+        "arrows, h j k l  move over the module map",
+        "tab              switch view: modules / plots",
+        "q                quit the replay",
+        "?                this help (any key closes it)",
+    };
+    ui_draw_box(r, "replay keys", u->st);
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0] && (int)i < r.h - 2; i++)
+        ui_put_text(r.y + 1 + (int)i, r.x + 2, r.w - 4, lines[i], 0);
+}
+
+static void draw(struct rp_ui *u) {
+    u->vs.status[0] = '\0';
+    ui_draw_screen(u->r->model, &u->vs, u->st);
+    struct ui_layout l;
+    ui_layout_compute(&l, COLS, LINES, u->vs.view, u->help);
+    if (!l.too_small) {
+        draw_bar(u, l.footer.y, l.footer.w);
+        if (u->help)
+            draw_help(u, l.help);
+    }
+    refresh();
+}
+
+/* ---- cursor (as in the live UI: the next module in a direction) ---- */
+
+static void move_cursor(struct rp_ui *u, int dr, int dc) {
+    const struct ui_model *m = u->r->model;
+    int r = u->vs.cur_row + dr, c = u->vs.cur_col + dc;
+    for (; r >= 0 && c >= 0 && r < m->map_rows && c < m->map_cols; r += dr, c += dc)
+        if (ui_model_map_at(m, r, c) >= 0) {
+            u->vs.cur_row = r;
+            u->vs.cur_col = c;
+            return;
+        }
+}
+
+static void settle_cursor(struct rp_ui *u) {
+    const struct ui_model *m = u->r->model;
+    if (ui_model_map_at(m, u->vs.cur_row, u->vs.cur_col) >= 0)
+        return;
+    for (int r = 0; r < m->map_rows; r++)
+        for (int c = 0; c < m->map_cols; c++)
+            if (ui_model_map_at(m, r, c) >= 0) {
+                u->vs.cur_row = r;
+                u->vs.cur_col = c;
+                return;
+            }
+}
+
+/* ---- keys ---- */
+
+static void goto_key(struct rp_ui *u, int ch) {
+    size_t len = strlen(u->input);
+    if (ch == 27) {
+        u->goto_step = 0;
+    } else if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
+        u->goto_step = 0;
+        if (len > 0) {
+            ui_replay_seek_step(u->r, strtoll(u->input, NULL, 10));
+            snprintf(u->note, sizeof u->note, "at step %lld", (long long)ui_replay_step_now(u->r));
+        }
+    } else if ((ch == KEY_BACKSPACE || ch == 127 || ch == 8) && len > 0) {
+        u->input[len - 1] = '\0';
+    } else if (ch >= '0' && ch <= '9' && len + 1 < sizeof u->input && len < 12) {
+        u->input[len] = (char)ch;
+        u->input[len + 1] = '\0';
+    }
+}
+
+static void on_key(struct rp_ui *u, int ch) {
+    struct ui_replay *r = u->r;
+    double now = ui_rnow();
+    if (ch == KEY_RESIZE)
+        return;
+    if (u->help) {
+        u->help = 0;
+        return;
+    }
+    if (u->goto_step) {
+        goto_key(u, ch);
+        return;
+    }
+    u->note[0] = '\0';
+    switch (ch) {
+    case ' ':
+        if (r->playing)
+            ui_replay_pause(r);
+        else
+            ui_replay_play(r, now);
+        break;
+    case '.': case '>': ui_replay_step_fwd(r); break;
+    case ',': case '<': ui_replay_step_back(r); break;
+    case '+': case '=': ui_replay_set_speed(r, r->speed + 1, now); break;
+    case '-': case '_': ui_replay_set_speed(r, r->speed - 1, now); break;
+    case '[': case KEY_HOME: ui_replay_seek(r, 0); break;
+    case ']': case KEY_END: ui_replay_seek(r, r->n); break;
+    case 'n':
+        if (!ui_replay_next_decision(r))
+            snprintf(u->note, sizeof u->note, "no decision after this point");
+        break;
+    case 'g':
+        u->goto_step = 1;
+        u->input[0] = '\0';
+        break;
+    case KEY_UP: case 'k': move_cursor(u, -1, 0); break;
+    case KEY_DOWN: case 'j': move_cursor(u, 1, 0); break;
+    case KEY_LEFT: case 'h': move_cursor(u, 0, -1); break;
+    case KEY_RIGHT: case 'l': move_cursor(u, 0, 1); break;
+    case '\t': u->vs.view = (enum ui_view)((u->vs.view + 1) % UI_VIEW_COUNT); break;
+    case '?': u->help = 1; break;
+    case 'q': case 'Q': u->leave = 1; break;
+    default:
+        if (ch >= '0' && ch <= '9')
+            ui_replay_seek_frac(r, (ch - '0') / 10.0);
+        break;
+    }
+}
+
+void ui_replay_loop(struct ui_replay *r, const struct ui_style *st, int *quit) {
+    struct rp_ui u;
+    memset(&u, 0, sizeof u);
+    u.r = r;
+    u.st = st;
+    *quit = 0;
+    if (r->pos == 0) /* open on the set-up: the candidates on the map, before iteration 1 */
+        ui_replay_seek_step(r, 0);
+    double last = 0;
+    int dirty = 2;
+    while (!u.leave) {
+        settle_cursor(&u);
+        double t = ui_rnow();
+        if (dirty == 2 || (dirty && t - last >= RP_REDRAW_S)) {
+            draw(&u);
+            last = t;
+            dirty = 0;
+        }
+        timeout(r->playing ? RP_KEY_MS : RP_IDLE_MS);
+        int ch = getch();
+        if (ch != ERR) {
+            if (ch == KEY_RESIZE)
+                clearok(curscr, TRUE);
+            on_key(&u, ch);
+            dirty = 2;
+        }
+        if (ui_replay_tick(r, ui_rnow()) > 0 || r->playing)
+            dirty = dirty ? dirty : 1;
+        if (ui_term_take_repaint()) {
+            clearok(curscr, TRUE);
+            dirty = 2;
+        }
+        if (ui_term_quit_signal()) {
+            *quit = 1;
+            u.leave = 1;
+        }
+    }
+}
+
+pf_status ui_replay_run(const char *dir, int *interrupted, struct pf_err *err) {
+    struct ui_replay *r = NULL;
+    pf_status st = ui_replay_open(dir, &r, err);
+    if (st != PF_OK)
+        return st;
+    struct ui_style style;
+    if (!ui_rscreen_begin(&style, err)) {
+        ui_replay_free(r);
+        return err->code;
+    }
+    ui_replay_loop(r, &style, interrupted);
+    ui_rscreen_end();
+    ui_replay_free(r);
+    return PF_OK;
+}
