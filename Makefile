@@ -2,9 +2,11 @@
 #
 #   make            build bin/bipeft (objects under build/)
 #   make run        install missing Debian packages, build, build the task suite, then the main
-#                   job: a BIPEFT search + retraining + LoRA baseline on wn_super (~8 min)
+#                   job: a BIPEFT search + retraining + LoRA baseline on wn_super (~8 min), in
+#                   the TUI on a terminal, headless with a progress line otherwise
 #   make run-ci     the same, CI-sized (configs/run_ci.lua: one epoch, fewer stages)
-#   make test       unit tests (busted for lua/, then Criterion), ends with Criterion's summary
+#   make test       unit tests (busted for lua/, then Criterion), then the TUI's end-to-end tests
+#                   in tmux (tests/tui/; make test-tui alone)
 #   make test-lua   Lua-side stdlib tests only (busted, tests/lua/*_spec.lua)
 #   make test-resume  the 200-kill SIGKILL-and-resume check of search sessions and every
 #                   disk-fault injection point of a session's first writes (~15 min)
@@ -134,7 +136,7 @@ BIN = $(if $(filter 1,$(SANITIZE)),$(OBJDIR)/bipeft,$(if $(filter build,$(BUILD)
 TEST_BIN = $(OBJDIR)/tests/bipeft-tests
 BENCH_BIN = $(OBJDIR)/bench/bipeft-bench
 
-.PHONY: all run run-ci test test-lua test-data data corpus base-model test-resume test-asan bench clean deps check-pkgs cuda-status help check-rss fuzz fuzz-build
+.PHONY: all run run-ci test test-tui test-lua test-data data corpus base-model test-resume test-asan bench clean deps check-pkgs cuda-status help check-rss fuzz fuzz-build
 
 all: check-pkgs cuda-status $(BIN)
 
@@ -249,6 +251,12 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory test-lua
 	$(Q)OMP_NUM_THREADS=2 BIPEFT_BIN=$(BIN) BIPEFT_FAULT_SO=$(abspath $(FAULT_SO)) $(TEST_BIN) \
 	  --jobs $(TEST_JOBS) $(TEST_ARGS)
+	$(Q)$(MAKE) --no-print-directory test-tui
+
+# The TUI driven in tmux: steer a search, quit and resume, resize storm, signals, locales.
+test-tui: deps
+	$(Q)$(MAKE) --no-print-directory $(BIN)
+	$(Q)BIPEFT_BIN=$(abspath $(BIN)) bash tests/tui/run.sh
 
 # The long kill-and-resume check (reliability cases 19-23): 200 sessions each killed with
 # SIGKILL at a random moment, and one killed 20 times in a row, resumed, compared bitwise
@@ -331,13 +339,13 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all data
 	$(Q)test -f $(BASE_MODEL_DIR)/model.safetensors || { echo "bipeft: $(BASE_MODEL_DIR)/model.safetensors" \
 	  "is missing (it is committed; make base-model rebuilds it)"; exit 2; }
-	$(Q)$(BIN) --threads $(THREADS) search $(RUN_CONFIG) --headless $(RUN_ARGS)
+	$(Q)$(BIN) --threads $(THREADS) search $(RUN_CONFIG) $(RUN_ARGS)
 
 RUN_CI_SESSION := $(BUILD)/run-ci-session
 run-ci:
 	$(Q)rm -rf $(RUN_CI_SESSION)
 	$(Q)$(MAKE) --no-print-directory run RUN_CONFIG=configs/run_ci.lua \
-	  RUN_ARGS="--session $(RUN_CI_SESSION)"
+	  RUN_ARGS="--headless --session $(RUN_CI_SESSION)"
 	$(Q)python3 tools/check_run.py $(RUN_CI_SESSION)
 
 clean:

@@ -115,3 +115,24 @@ tui_tty_sane() {
 
 # The single session folder under $T/sessions.
 tui_session() { ls -d "$T"/sessions/*/ 2>/dev/null | head -1 | sed 's#/$##'; }
+
+# The module named in the detail panel's title (the one under the map cursor).
+tui_cursor_module() {
+  tui_screen | grep 'modules (' | head -1 | grep -oE '(L[0-9]+|final|emb)\.[a-z0-9_]+(\.[a-z0-9_]+)?' | tail -1
+}
+
+# The pid of the program running in the pane (the pane's shell's child).
+tui_pid() {
+  local sh; sh=$($TM display -p -t "$PANE" '#{pane_pid}')
+  pgrep -P "$sh" | head -1
+}
+
+# Events of the session's log.db as "type|source|text" lines (python3's sqlite3: no CLI needed).
+tui_events() {
+  python3 - "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(f"{sys.argv[1]}/log.db")
+for t, s, x in db.execute("SELECT type, source, text FROM events ORDER BY seq"):
+    print(f"{t}|{s}|{x}")
+PY
+}
