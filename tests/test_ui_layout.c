@@ -1,7 +1,8 @@
 /* test_ui_layout.c - ui/ui_layout.c: for terminal sizes from 0x0 to 300x100 and both views
  * (with and without the help overlay), every rectangle lies inside the screen, none is
  * negative, the panels of a view do not overlap, and "too small" holds exactly below
- * UI_MIN_W x UI_MIN_H. */
+ * UI_MIN_W x UI_MIN_H; ui_layout_fit_map widens the map into the detail panel down to its
+ * minimum width, never more, never overlapping. */
 #include <criterion/criterion.h>
 
 #include "ui_layout.h"
@@ -100,4 +101,28 @@ Test(ui_layout, overlap_helper) {
     cr_assert(!ui_rect_overlap(a, e));
     cr_assert(ui_rect_inside(a, 10, 5));
     cr_assert(!ui_rect_inside(a, 9, 5));
+}
+
+Test(ui_layout, map_grows_into_the_detail_panel) {
+    for (int w = UI_MIN_W; w <= 200; w++)
+        for (int need = 0; need <= 220; need += 7) {
+            struct ui_layout l, before;
+            ui_layout_compute(&l, w, 40, UI_VIEW_MAIN, 0);
+            before = l;
+            ui_layout_fit_map(&l, need);
+            cr_assert_geq(l.map.w, before.map.w, "%d/%d: the map shrank", w, need);
+            cr_assert_eq(l.map.w + l.detail.w, w);
+            cr_assert_eq(l.detail.x, l.map.w);
+            cr_assert_geq(l.detail.w, UI_DETAIL_MIN_W < before.detail.w ? UI_DETAIL_MIN_W
+                                                                        : before.detail.w);
+            cr_assert(!ui_rect_overlap(l.map, l.detail) && ui_rect_inside(l.detail, w, 40));
+            if (need <= before.map.w)
+                cr_assert_eq(l.map.w, before.map.w, "%d/%d: grew without need", w, need);
+            else if (need - before.map.w <= before.detail.w - UI_DETAIL_MIN_W)
+                cr_assert_eq(l.map.w, need, "%d/%d: not grown to the need", w, need);
+        }
+    struct ui_layout l;
+    ui_layout_compute(&l, 120, 40, UI_VIEW_PLOTS, 0);
+    ui_layout_fit_map(&l, 100);
+    cr_assert_eq(l.map.w, 0, "the plots view has no map");
 }

@@ -1,7 +1,10 @@
 /* test_ui_model.c - ui/ui_model.c fed a hand-made event sequence (start, snapshots with and
  * without rank probabilities, prune, fix, pin, unpin, budget, refusal, pause, eval, stage,
  * done, and an unknown type): the header fields, the modules, the map placement of names
- * such as L0.lora.q / L3.lra.ffn / final.ln, the plot series and the log lines. */
+ * such as L0.lora.q / L3.lra.ffn / final.ln, the plot series and the log lines; DSIs not
+ * computed yet (before the first stage, the engine's 999) as NaN and out of the series; the
+ * ETA from the step rate since the first STEP (pauses left out); the retraining's and the
+ * baseline's train events as their own progress, never the search's step or epoch. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -40,7 +43,9 @@ static struct ui_model *model_with_candidates(void) {
     return m;
 }
 
-static void snapshot(struct ui_model *m, int64_t step, int with_probs) {
+/* A snapshot at `step` with `stage` stages left (the DSIs count once a stage has run); module
+ * 3 reports the engine's "no DSI" sentinel. */
+static void snapshot(struct ui_model *m, int64_t step, int with_probs, int stage) {
     for (int i = 0; i < NMOD; i++) {
         char text[128];
         if (with_probs && i < 2)
@@ -49,7 +54,8 @@ static void snapshot(struct ui_model *m, int64_t step, int with_probs) {
             snprintf(text, sizeof text, "%s", names[i]);
         struct search_event e = ev_of(SEV_SENSITIVITY, step, i, text);
         e.value = 0.1 * (i + 1) + (double)step * 0.001; /* sensitivity grows with i */
-        e.value2 = 0.5 + 0.1 * i;                       /* DSI */
+        e.value2 = i == 3 ? UI_DSI_UNSET : 0.5 + 0.1 * i; /* DSI */
+        e.stage = stage;
         e.rank = 4;
         e.lr = 0.9;
         e.tau = 50.0 * (i + 1);
@@ -144,15 +150,16 @@ Test(ui_model, event_sequence) {
     e.value = 2000;
     ui_model_apply(m, &e);
     cr_assert(m->step == 10 && m->planned == 40 && m->loss_w == 0.7 && m->loss_a == 0.8);
-    cr_assert_float_eq(m->eta, 15.0, 1e-9); /* 5 s for 10 of 40 steps */
+    cr_assert_lt(m->eta, 0); /* the first STEP: no rate yet (its 5 s include the set-up) */
     cr_assert_eq(m->expected, 4990);
     cr_assert_eq(m->current, 4000);
     cr_assert_eq(m->s_expected.n, 1);
 
-    snapshot(m, 10, 0); /* without rank probabilities */
+    snapshot(m, 10, 0, 10); /* without rank probabilities; before the first stage */
     cr_assert(m->mods[0].seen && m->mods[0].n_ranks == 0);
     cr_assert_float_eq(m->mods[2].sens, 0.31, 1e-12);
-    cr_assert_float_eq(m->mods[2].dsi, 0.7, 1e-12);
+    cr_assert(isnan(m->mods[2].dsi), "a DSI before the first stage: %g", m->mods[2].dsi);
+    cr_assert_eq(m->mods[2].h_dsi.n, 0);
     cr_assert_eq(m->mods[2].rank, 4);
     cr_assert_float_eq(m->mods[2].p_on, 0.9, 1e-12);
     cr_assert_float_eq(m->mods[2].cost, 150, 1e-12);
@@ -160,10 +167,14 @@ Test(ui_model, event_sequence) {
     e = ev_of(SEV_STEP, 11, -1, NULL);
     e.n = 40;
     ui_model_apply(m, &e);
-    cr_assert_eq(m->s_stab.n, 1);
-    cr_assert_float_eq(m->s_stab.y[0], 0.75, 1e-9); /* mean of 0.5 .. 1.0 */
+    cr_assert_eq(m->s_stab.n, 0); /* no DSI known: no stability point */
+    cr_assert_float_eq(m->eta, 14.5, 1e-9); /* 0.5 s for step 11: 29 steps left */
 
-    snapshot(m, 20, 1); /* with rank probabilities for the first two */
+    snapshot(m, 20, 1, 9); /* with rank probabilities for the first two; after a stage */
+    cr_assert_float_eq(m->mods[2].dsi, 0.7, 1e-12);
+    cr_assert_eq(m->mods[2].h_dsi.n, 1);
+    cr_assert(isnan(m->mods[3].dsi), "the sentinel shows as a number: %g", m->mods[3].dsi);
+    cr_assert_eq(m->mods[3].h_dsi.n, 0);
     cr_assert_eq(m->mods[1].n_ranks, 3);
     cr_assert(m->mods[1].ranks[0] == 1 && m->mods[1].ranks[2] == 8);
     cr_assert_float_eq(m->mods[1].probs[0], 0.11, 1e-12);
@@ -181,6 +192,8 @@ Test(ui_model, event_sequence) {
     e.value = 300;
     e.stage = 9;
     ui_model_apply(m, &e);
+    cr_assert_eq(m->s_stab.n, 1);
+    cr_assert_float_eq(m->s_stab.y[0], 0.74, 1e-9); /* 0.5 0.6 0.7 0.9 1.0: not the 999 */
     e = ev_of(SEV_PRUNE, 21, 3, "L3.lra.ffn");
     snprintf(e.source, sizeof e.source, "policy");
     ui_model_apply(m, &e);
@@ -231,6 +244,7 @@ Test(ui_model, event_sequence) {
     ui_model_apply(m, &e);
 
     /* an event type this build does not know, and broken module indices: ignored */
+    cr_assert_eq(m->train.run[0], '\0'); /* no training run yet */
     int64_t before = m->events;
     e = ev_of((enum search_event_type)(SEV_COUNT + 3), 31, 0, "train progress");
     ui_model_apply(m, &e);
@@ -263,6 +277,94 @@ Test(ui_model, event_sequence) {
     cr_assert(log_has(m, "policy: default: keep going", UI_LOG_INFO));
     cr_assert(log_has(m, "done: 1234 params, test accuracy 0.7500", UI_LOG_DECISION));
     cr_assert(log_has(m, "you: pin L0.lora.q", UI_LOG_USER));
+    ui_model_free(m);
+}
+
+static struct search_event step_at(int64_t step, double seconds) {
+    struct search_event e = ev_of(SEV_STEP, step, -1, NULL);
+    e.n = 40;
+    e.epoch = 3;
+    e.seconds = seconds;
+    return e;
+}
+
+static struct search_event train_at(const char *run, int64_t step, double seconds,
+                                    double loss, double dev) {
+    struct search_event e = ev_of(SEV_TRAIN, step, -1, run);
+    e.n = 450;
+    e.epoch = step / 150;
+    e.value = loss;
+    e.value2 = dev;
+    e.seconds = seconds;
+    e.stage = 0;
+    return e;
+}
+
+Test(ui_model, eta_and_training_runs) {
+    struct ui_model *m = model_with_candidates();
+    snprintf(m->metric, sizeof m->metric, "accuracy");
+    struct search_event e = ev_of(SEV_START, 0, -1, "bipeft");
+    ui_model_apply(m, &e);
+    e = step_at(10, 5); /* 5 s of set-up and 10 steps */
+    ui_model_apply(m, &e);
+    cr_assert_lt(m->eta, 0);
+    e = step_at(20, 10); /* 0.5 s a step since the first STEP: 20 steps left */
+    ui_model_apply(m, &e);
+    cr_assert_float_eq(m->eta, 10.0, 1e-9);
+    /* 18 s paused do not count */
+    e = ev_of(SEV_PAUSE, 20, -1, NULL);
+    e.value = 1;
+    e.seconds = 12;
+    ui_model_apply(m, &e);
+    cr_assert(m->paused);
+    e.value = 0;
+    e.seconds = 30;
+    ui_model_apply(m, &e);
+    e = step_at(30, 35); /* 35 - 5 - 18 = 12 s for 20 steps: 0.6 s each, 10 left */
+    ui_model_apply(m, &e);
+    cr_assert_float_eq(m->eta, 6.0, 1e-9);
+    cr_assert_eq(ui_model_training(m), 0);
+
+    e = ev_of(SEV_PHASE, 40, -1, "retrain");
+    e.value = 321;
+    e.epoch = 3; /* the search's epoch, as the engine stamps every other event */
+    ui_model_apply(m, &e);
+    cr_assert(ui_model_training(m) && !ui_model_searching(m));
+    e = train_at("retrain", 5, 100, 0.9, NAN);
+    ui_model_apply(m, &e);
+    cr_assert_eq(m->step, 40, "a train event moved the search's step to %lld", (long long)m->step);
+    cr_assert_eq(m->epoch, 3, "a train event moved the search's epoch to %d", m->epoch);
+    cr_assert_str_eq(m->train.run, "retrain");
+    cr_assert(m->train.step == 5 && m->train.total == 450 && m->train.epoch == 0);
+    cr_assert_float_eq(m->train.loss, 0.9, 1e-12);
+    cr_assert(isnan(m->train.dev));
+    cr_assert_lt(m->train.eta, 0);
+    e = train_at("retrain", 120, 123, 0.53, NAN); /* 23 s for 115 updates: 330 left */
+    ui_model_apply(m, &e);
+    cr_assert_float_eq(m->train.eta, 66.0, 1e-9);
+    e = train_at("retrain", 150, 130, 0.5, 0.42); /* after epoch 1's evaluation */
+    ui_model_apply(m, &e);
+    cr_assert_float_eq(m->train.dev, 0.42, 1e-12);
+    cr_assert_eq(m->train.epoch, 1);
+    cr_assert(log_has(m, "retrain epoch 2: dev accuracy 0.4200", UI_LOG_INFO));
+    e = train_at("retrain", 160, 132, 0.48, NAN); /* a later report keeps the last dev */
+    ui_model_apply(m, &e);
+    cr_assert_float_eq(m->train.dev, 0.42, 1e-12);
+    cr_assert_float_eq(m->train.loss, 0.48, 1e-12);
+    cr_assert_eq(m->step, 40);
+    cr_assert_float_eq(m->eta, 6.0, 1e-9); /* the search's ETA stays as it was */
+
+    e = ev_of(SEV_PHASE, 40, -1, "baseline");
+    ui_model_apply(m, &e);
+    e = train_at("baseline", 3, 200, 1.1, NAN); /* a new run: its own progress */
+    ui_model_apply(m, &e);
+    cr_assert_str_eq(m->train.run, "baseline");
+    cr_assert(m->train.step == 3 && isnan(m->train.dev) && m->train.eta < 0);
+    cr_assert(ui_model_training(m));
+    e = ev_of(SEV_DONE, 40, -1, "accuracy");
+    e.value = 321;
+    ui_model_apply(m, &e);
+    cr_assert_eq(ui_model_training(m), 0);
     ui_model_free(m);
 }
 

@@ -5,8 +5,6 @@
 #include "ui_app.h"
 
 #include <curses.h>
-#include <langinfo.h>
-#include <locale.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -409,31 +407,26 @@ static void fill_info(struct ui_model *m, const struct ui_info *info) {
     m->stages_total = info->stages_total;
 }
 
-/* curses up; 0 when the terminal cannot be used. */
-static int screen_start(SCREEN **scr, struct ui_style *st) {
-    const char *cs = nl_langinfo(CODESET);
-    int utf8 = cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
-    *scr = newterm(NULL, stdout, stdin);
-    if (!*scr)
-        return 0;
-    set_term(*scr);
-    const char *cup = tigetstr("cup");
-    if (!cup || cup == (char *)-1) { /* no cursor addressing: not a screen we can draw on */
-        endwin();
-        delscreen(*scr);
-        *scr = NULL;
-        return 0;
+/* --paused: the pause applied here, before the worker starts (so that it is in the session's
+ * log before any step); space (SREQ_RESUME) starts the search. Only while it searches: a
+ * session resumed into its retraining is not paused (it would wait for a key that the
+ * retraining does not take). */
+static void start_paused(struct app *a) {
+    if (search_phase_of(a->s) != SPH_SEARCH) {
+        ui_model_log(a->m, UI_LOG_WARN, "--paused: the search is over (phase %s): not paused",
+                     a->m->phase);
+        return;
     }
-    ui_term_capture_exit_strings();
-    cbreak();
-    noecho();
-    nonl();
-    keypad(stdscr, TRUE);
-    curs_set(0);
-    set_escdelay(25);
-    timeout(UI_KEY_TIMEOUT_MS);
-    ui_draw_style_init(st, utf8);
-    return 1;
+    struct search_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.type = SREQ_PAUSE;
+    struct pf_err e = {0};
+    if (search_apply(a->s, &rq, "user", &e) != PF_OK) {
+        ui_model_log(a->m, UI_LOG_ERROR, "--paused: %s", e.msg);
+        return;
+    }
+    snprintf(a->vs.status, sizeof a->vs.status, "paused before the first step: space starts "
+             "the search (pin, prune, fix, budget and reload work while paused)");
 }
 
 int ui_available(void) {
@@ -450,18 +443,11 @@ pf_status ui_run_search(struct search *s, const struct ui_info *info, struct sea
     a.info = info;
     const char *dbg = getenv("BIPEFT_UI_DEBUG");
     a.vs.debug = dbg && !strcmp(dbg, "1");
-    /* LC_CTYPE only: the engine writes numbers with printf, which LC_NUMERIC would change */
-    char old_ctype[64];
-    snprintf(old_ctype, sizeof old_ctype, "%s", setlocale(LC_CTYPE, NULL));
-    setlocale(LC_CTYPE, "");
-    ui_term_begin(info->interrupt);
-    SCREEN *scr = NULL;
-    if (!screen_start(&scr, &a.st)) {
-        ui_term_end();
-        setlocale(LC_CTYPE, old_ctype);
-        return pf_err_set(err, PF_ERR_UNSUPPORTED, "the terminal (TERM=%s) cannot show the "
-                          "TUI", getenv("TERM") ? getenv("TERM") : "");
-    }
+    int utf8 = 0;
+    if (!ui_term_screen_start(info->interrupt, &utf8, err))
+        return err->code;
+    ui_draw_style_init(&a.st, utf8);
+    timeout(UI_KEY_TIMEOUT_MS);
     a.q = ui_queue_new();
     a.m = ui_model_new();
     fill_info(a.m, info);
@@ -472,8 +458,9 @@ pf_status ui_run_search(struct search *s, const struct ui_info *info, struct sea
     pf_status st = search_add_sink(s, &sk, err);
     pthread_t th;
     int started = 0, sink_added = st == PF_OK;
+    if (st == PF_OK && info->start_paused)
+        start_paused(&a);
     if (st == PF_OK) {
-        ui_term_stderr_capture();
         /* the worker gets no terminal signals: they reach this thread (and ncurses) */
         sigset_t set, old;
         sigemptyset(&set);
@@ -490,11 +477,7 @@ pf_status ui_run_search(struct search *s, const struct ui_info *info, struct sea
         loop(&a);
         pthread_join(th, NULL);
     }
-    endwin();
-    delscreen(scr);
-    ui_term_stderr_release();
-    ui_term_end();
-    setlocale(LC_CTYPE, old_ctype);
+    ui_term_screen_stop();
     if (started) {
         *r = a.res;
         *run_st = a.run_st;

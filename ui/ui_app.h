@@ -9,7 +9,8 @@
  * next step boundary), with the terminal restored. A second such signal exits at once (130)
  * after restoring the terminal, as the headless run does. Fatal signals (SIGSEGV, SIGABRT,
  * SIGBUS, SIGFPE, SIGQUIT) restore the terminal with async-signal-safe calls and re-raise.
- * SIGTSTP is ncurses' own (leave curses, stop, repaint on SIGCONT). */
+ * SIGTSTP is ncurses' own (leave curses, stop, repaint on SIGCONT). The screen is set up and
+ * left with ui_term_screen_start / ui_term_screen_stop (ui_term.h), as the replay's is. */
 #ifndef UI_APP_H
 #define UI_APP_H
 
@@ -21,6 +22,9 @@
 struct ui_info {
     const char *task, *model, *device, *method; /* for the header (raw: escaped when drawn) */
     int stages_total;                  /* K of the config (0: from the START event) */
+    int start_paused;                  /* --paused: SREQ_PAUSE applied (search_apply, source
+                                          "user") before the worker starts, so the session's
+                                          log has it before any step; space starts it */
     volatile sig_atomic_t *interrupt;  /* the search's opts.interrupt (not NULL) */
 };
 

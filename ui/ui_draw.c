@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ui_draw_int.h"
+#include "ui_map.h"
 #include "ui_plot.h"
 #include "ui_text.h"
 #include "util/xalloc.h"
@@ -110,8 +111,73 @@ void ui_draw_style_init(struct ui_style *st, int utf8) {
 
 /* ---- header and footer ---- */
 
+/* Columns of our own UTF-8 text (one per code point). */
+static int text_cols(const char *s) {
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+/* "[bar]" of width inner cells at (y, x); returns the column after it. */
+static int put_bar(int y, int x, int width, double frac, const struct ui_style *st) {
+    char bar[128];
+    ui_bar(frac, width, st->utf8, bar, sizeof bar);
+    ui_put_raw(y, x, 1, "[", 0);
+    ui_put_raw(y, x + 1, width, bar, ui_attr(st, UI_PAIR_PLOT, A_BOLD));
+    ui_put_raw(y, x + 1 + width, 1, "]", 0);
+    return x + width + 2;
+}
+
+/* The search's progress line. */
+static void header_search(const struct ui_model *m, int y, int w) {
+    char dev[64];
+    double frac = m->planned > 0 ? (double)m->step / (double)m->planned : 0;
+    int k = m->stages_total - m->stages_left;
+    if (m->has_dev)
+        snprintf(dev, sizeof dev, "dev %s %.4f", m->metric[0] ? m->metric : "metric", m->dev);
+    else
+        snprintf(dev, sizeof dev, "dev --");
+    char lw[16], la[16], tau[16];
+    snprintf(lw, sizeof lw, isfinite(m->loss_w) ? "%.4f" : "--", m->loss_w);
+    snprintf(la, sizeof la, isfinite(m->loss_a) ? "%.4f" : "--", m->loss_a);
+    snprintf(tau, sizeof tau, isfinite(m->tau) ? "%.2f" : "--", m->tau);
+    ui_put_fmt(y, 1, w, 0,
+               "step %lld/%lld (%.0f%%)  epoch %d  stage %d/%d  loss %s/%s  tau %s  %s",
+               (long long)m->step, (long long)m->planned, frac * 100, m->epoch,
+               k < 0 ? 0 : k, m->stages_total, lw, la, tau, dev);
+}
+
+/* The training run's progress line (phase retrain or baseline): "retrain 120/450 (27%)
+ * [bar] epoch 2  loss 0.5300  dev accuracy 0.4200", then where the search ended. */
+static void header_train(const struct ui_model *m, int y, int w, const struct ui_style *st) {
+    const struct ui_train *t = &m->train;
+    char head[128], esc[64], tail[256], loss[24], dev[64];
+    if (!t->run[0]) {
+        ui_put_fmt(y, 1, w, 0, "%s: starting (search: %lld steps, stage %d/%d)", m->phase,
+                   (long long)m->step, m->stages_total - m->stages_left, m->stages_total);
+        return;
+    }
+    double frac = t->total > 0 ? (double)t->step / (double)t->total : 0;
+    ui_text_escape(esc, sizeof esc, t->run);
+    snprintf(head, sizeof head, "%s %lld/%lld (%.0f%%) ", esc, (long long)t->step,
+             (long long)t->total, frac * 100);
+    ui_put_raw(y, 1, w, head, A_BOLD);
+    int x = 1 + text_cols(head);
+    if (x + 14 < w)
+        x = put_bar(y, x, 12, frac, st) + 1;
+    snprintf(loss, sizeof loss, isfinite(t->loss) ? "%.4f" : "--", t->loss);
+    if (isfinite(t->dev))
+        snprintf(dev, sizeof dev, "%s %.4f", m->metric[0] ? m->metric : "metric", t->dev);
+    else
+        snprintf(dev, sizeof dev, "--");
+    snprintf(tail, sizeof tail, "epoch %d  loss %s  dev %s  (search: %lld steps)", t->epoch + 1,
+             loss, dev, (long long)m->step);
+    ui_put_text(y, x, w + 1 - x, tail, 0);
+}
+
 static void draw_header(const struct ui_model *m, struct ui_rect r, const struct ui_style *st) {
-    char a[16], b[16], c[16], t1[16], t2[16], bar[128], dev[64];
+    char a[16], b[16], c[16], t1[16], t2[16];
     move(r.y, 0);
     attron(ui_attr(st, UI_PAIR_TITLE, A_REVERSE));
     for (int x = 0; x < r.w; x++)
@@ -122,32 +188,30 @@ static void draw_header(const struct ui_model *m, struct ui_rect r, const struct
                m->device, m->method, m->phase);
     if (m->paused)
         ui_put_raw(r.y, r.w - 10, 9, " PAUSED ", A_REVERSE | A_BOLD);
-    double frac = m->planned > 0 ? (double)m->step / (double)m->planned : 0;
-    int k = m->stages_total - m->stages_left;
-    if (m->has_dev)
-        snprintf(dev, sizeof dev, "dev %s %.4f", m->metric[0] ? m->metric : "metric", m->dev);
+    int training = ui_model_training(m);
+    if (training)
+        header_train(m, r.y + 1, r.w - 2, st);
     else
-        snprintf(dev, sizeof dev, "dev --");
-    ui_put_fmt(r.y + 1, 1, r.w - 2, 0,
-               "step %lld/%lld (%.0f%%)  epoch %d  stage %d/%d  loss %.4f/%.4f  tau %.2f  %s",
-               (long long)m->step, (long long)m->planned, frac * 100, m->epoch,
-               k < 0 ? 0 : k, m->stages_total, m->loss_w, m->loss_a, m->tau, dev);
+        header_search(m, r.y + 1, r.w - 2);
     ui_fmt_count((double)m->current, a, sizeof a);
     ui_fmt_count(m->expected, b, sizeof b);
     ui_fmt_count(m->budget, c, sizeof c);
     ui_fmt_duration(m->seconds, t1, sizeof t1);
-    ui_fmt_duration(m->eta, t2, sizeof t2);
+    if (m->done)
+        snprintf(t2, sizeof t2, "done");
+    else if (!training && !ui_model_searching(m))
+        snprintf(t2, sizeof t2, "--"); /* between the search and a training run */
+    else
+        ui_fmt_duration(training ? m->train.eta : m->eta, t2, sizeof t2);
     double over = m->budget > 0 ? m->expected / m->budget : NAN;
-    ui_bar(isfinite(over) ? 1.0 / (over > 1 ? over : 1) : 0, 12, st->utf8, bar, sizeof bar);
     char line[256];
     snprintf(line, sizeof line, "params %s now  E %s / B %s (%.2fx)  ", a, b, c,
              isfinite(over) ? over : 0);
     ui_put_text(r.y + 2, 1, r.w - 2, line, 0);
-    int x = 1 + (int)strlen(line);
-    ui_put_raw(r.y + 2, x, 1, "[", 0);
-    ui_put_raw(r.y + 2, x + 1, 12, bar, ui_attr(st, UI_PAIR_PLOT, A_BOLD));
-    ui_put_raw(r.y + 2, x + 13, 1, "]", 0);
-    ui_put_fmt(r.y + 2, x + 15, r.w - x - 16, 0, "elapsed %s  ETA %s", t1, t2);
+    int x = put_bar(r.y + 2, 1 + (int)strlen(line), 12,
+                    isfinite(over) ? 1.0 / (over > 1 ? over : 1) : 0, st);
+    ui_put_fmt(r.y + 2, x + 1, r.w - x - 2, 0, "elapsed %s  ETA %s%s", t1, t2,
+               training ? " (this run)" : "");
 }
 
 static void draw_footer(const struct ui_view_state *vs, struct ui_rect r) {
@@ -161,9 +225,9 @@ static void draw_footer(const struct ui_view_state *vs, struct ui_rect r) {
         ui_put_text(r.y, 0, r.w, vs->status, A_BOLD);
         return;
     }
-    ui_put_text(r.y, 0, r.w,
-                "?:help  arrows:move  p:pin  x:prune  f:fix rank  b:budget  space:pause  "
-                "r:reload  s:checkpoint  tab:view  q:quit", 0);
+    ui_put_text(r.y, 0, r.w, vs->read_only ? "?:help  arrows:move  tab:view  q:quit"
+                : "?:help  arrows:move  p:pin  x:prune  f:fix rank  b:budget  space:pause  "
+                  "r:reload  s:checkpoint  tab:view  q:quit", 0);
 }
 
 /* ---- map ---- */
@@ -192,42 +256,6 @@ static void cell_text(const struct ui_module *md, int level, const struct ui_sty
 
 static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* The kind and position parts of column c's key ("lora" / "q"; for a module outside the
- * layers its kind and name). */
-static void col_parts(const struct ui_model *m, int c, char *kind, size_t kn, char *pos,
-                      size_t pn) {
-    const char *key = m->col_key[c], *dot = strchr(key, '.');
-    int other = 1;
-    for (int r = 0; r < m->map_rows; r++) {
-        int i = ui_model_map_at(m, r, c);
-        if (i >= 0 && m->mods[i].layer >= 0)
-            other = 0;
-    }
-    if (other || !dot) {
-        snprintf(kind, kn, "other");
-        snprintf(pos, pn, "%s", key);
-        return;
-    }
-    snprintf(kind, kn, "%.*s", (int)(dot - key), key);
-    snprintf(pos, pn, "%s", dot + 1);
-}
-
-/* Cell width: the longest position label plus a space, 5..8 columns (10 when room) (the map scrolls
- * sideways when the columns do not fit). */
-static int cell_width(const struct ui_model *m, int avail) {
-    int need = 4;
-    for (int c = 0; c < m->map_cols; c++) {
-        char kind[UI_NAME_MAX], pos[UI_NAME_MAX];
-        col_parts(m, c, kind, sizeof kind, pos, sizeof pos);
-        int l = (int)strlen(pos);
-        need = l > need ? l : need;
-    }
-    int cw = clampi(need + 1, 5, 8);
-    if (m->map_cols > 0 && avail / m->map_cols > cw)
-        cw = clampi(avail / m->map_cols, cw, 10);
-    return cw;
-}
-
 static void draw_map_cell(const struct ui_model *m, const struct ui_view_state *vs,
                           const int *lv, int row, int col, int y, int x, int cw,
                           const struct ui_style *st) {
@@ -245,63 +273,98 @@ static void draw_map_cell(const struct ui_model *m, const struct ui_view_state *
         if (md->pinned || md->fixed)
             at |= A_BOLD;
     }
+    int tw = cw - UI_MAP_GAP > 0 ? cw - UI_MAP_GAP : 1;
     if (cur) { /* reverse video over the whole cell, padded */
-        char pad[48];
-        int len = 0;
-        for (const unsigned char *p = (const unsigned char *)cell; *p; p++)
-            len += (*p & 0xc0) != 0x80;
-        snprintf(pad, sizeof pad, "%s%*s", cell, cw - 1 - len > 0 ? cw - 1 - len : 0, "");
-        ui_put_raw(y, x, cw - 1, pad, at | A_REVERSE);
+        char pad[64];
+        int len = text_cols(cell);
+        snprintf(pad, sizeof pad, "%s%*s", cell, tw - len > 0 ? tw - len : 0, "");
+        ui_put_raw(y, x, tw, pad, at | A_REVERSE);
     } else {
-        ui_put_raw(y, x, cw - 1, cell, at);
+        ui_put_raw(y, x, tw, cell, at);
+    }
+}
+
+/* The map's column widths (m->map_cols entries, or NULL when there are none) and the width
+ * the map's frame needs to show them all. */
+static int *map_widths(const struct ui_model *m, int *need_w) {
+    *need_w = 0;
+    if (m->map_cols <= 0)
+        return NULL;
+    int *w = xmalloc((size_t)m->map_cols * sizeof *w);
+    *need_w = 2 + ui_map_label_width(m) + ui_map_col_widths(m, w) - UI_MAP_GAP;
+    return w;
+}
+
+/* The kinds over their groups of columns, the position labels under them. */
+static void draw_map_heads(const struct ui_model *m, const int *cw, int first, int vis,
+                           int y, int x0, int right) {
+    for (int c = 0, x = x0; c < vis; c++) {
+        char kind[UI_NAME_MAX], label[UI_NAME_MAX], next[UI_NAME_MAX], lbl2[UI_NAME_MAX];
+        ui_map_col_parts(m, first + c, kind, sizeof kind, label, sizeof label);
+        char prev[UI_NAME_MAX] = "";
+        if (c > 0)
+            ui_map_col_parts(m, first + c - 1, prev, sizeof prev, lbl2, sizeof lbl2);
+        if (c == 0 || strcmp(kind, prev)) { /* the kind once, as wide as its group */
+            int gw = 0;
+            for (int k = c; k < vis; k++) {
+                ui_map_col_parts(m, first + k, next, sizeof next, lbl2, sizeof lbl2);
+                if (strcmp(next, kind))
+                    break;
+                gw += cw[first + k];
+            }
+            gw -= UI_MAP_GAP;
+            ui_put_text(y, x, clampi(gw, 1, right - x), kind, A_BOLD);
+        }
+        ui_put_text(y + 1, x, clampi(cw[first + c] - UI_MAP_GAP, 1, right - x), label,
+                    A_UNDERLINE);
+        x += cw[first + c];
     }
 }
 
 static void draw_map(const struct ui_model *m, struct ui_view_state *vs, struct ui_rect r,
-                     const struct ui_style *st) {
+                     int *cw, const struct ui_style *st) {
     char title[64];
     snprintf(title, sizeof title, "modules (%d)", m->n_mods);
     ui_draw_box(r, title, st);
-    int iw = r.w - 2, ih = r.h - 2, label_w = 4;
+    int iw = r.w - 2, ih = r.h - 2, label_w = ui_map_label_width(m);
     if (r.w > 40) { /* the legend, our own glyphs: drawn raw after the title */
         const char *lg = st->utf8 ? " low ▁▃▄▆█ high " : " low .:=*# high ";
         ui_put_raw(r.y, r.x + r.w - 20, 17, lg, 0);
     }
-    if (iw <= label_w + 4 || ih < 3 || m->map_rows == 0 || m->map_cols == 0)
+    if (!cw || iw <= label_w + 4 || ih < 3 || m->map_rows == 0)
         return;
-    int cw = cell_width(m, iw - label_w);
-    int vis_c = (iw - label_w) / cw, vis_r = ih - 2;
+    int avail = iw - label_w;
+    int vis_c = ui_map_fit(cw, m->map_cols, avail, vs->cur_col, &vs->col_off);
+    int vis_r = ih - 2;
     if (vis_c < 1 || vis_r < 1)
         return;
+    if (vs->col_off == 0 && vis_c == m->map_cols)
+        ui_map_spread(cw, m->map_cols, avail);
     vs->row_off = clampi(vs->row_off, vs->cur_row - vis_r + 1, vs->cur_row);
     vs->row_off = clampi(vs->row_off, 0, m->map_rows > vis_r ? m->map_rows - vis_r : 0);
-    vs->col_off = clampi(vs->col_off, vs->cur_col - vis_c + 1, vs->cur_col);
-    vs->col_off = clampi(vs->col_off, 0, m->map_cols > vis_c ? m->map_cols - vis_c : 0);
-    int x0 = r.x + 1 + label_w;
-    char prev_kind[UI_NAME_MAX] = "";
-    for (int c = 0; c < vis_c && c + vs->col_off < m->map_cols; c++) {
-        char kind[UI_NAME_MAX], pos[UI_NAME_MAX];
-        col_parts(m, c + vs->col_off, kind, sizeof kind, pos, sizeof pos);
-        if (strcmp(kind, prev_kind)) /* the kind once over its group of columns */
-            ui_put_text(r.y + 1, x0 + c * cw, iw - label_w - c * cw, kind, A_BOLD);
-        snprintf(prev_kind, sizeof prev_kind, "%s", kind);
-        ui_put_text(r.y + 2, x0 + c * cw, cw - 1, pos, A_UNDERLINE);
-    }
+    int x0 = r.x + 1 + label_w, right = r.x + r.w - 1;
+    draw_map_heads(m, cw, vs->col_off, vis_c, r.y + 1, x0, right);
     if (vs->col_off > 0)
         ui_put_raw(r.y + 2, r.x + 1, 3, "<<", A_BOLD);
     if (vs->col_off + vis_c < m->map_cols)
         ui_put_raw(r.y + 1, r.x + r.w - 3, 2, ">>", A_BOLD);
     int *lv = xmalloc((size_t)(m->n_mods + 1) * sizeof *lv);
     ui_model_sens_levels(m, lv, UI_SENS_LEVELS);
-    for (int rr = 0; rr < vis_r && rr + vs->row_off < m->map_rows; rr++) {
+    int shown = 0;
+    for (int rr = 0; rr < vis_r && rr + vs->row_off < m->map_rows; rr++, shown++) {
         int row = rr + vs->row_off, y = r.y + 3 + rr;
         char lbl[16];
         ui_model_row_label(m, row, lbl, sizeof lbl);
         ui_put_text(y, r.x + 1, label_w, lbl, A_BOLD);
-        for (int c = 0; c < vis_c && c + vs->col_off < m->map_cols; c++)
-            draw_map_cell(m, vs, lv, row, c + vs->col_off, y, x0 + c * cw, cw, st);
+        for (int c = 0, x = x0; c < vis_c; x += cw[vs->col_off + c], c++)
+            draw_map_cell(m, vs, lv, row, c + vs->col_off, y, x,
+                          clampi(cw[vs->col_off + c], 1, right - x + UI_MAP_GAP), st);
     }
     xfree(lv);
+    char legend[256];
+    ui_map_legend(m, legend, sizeof legend);
+    if (legend[0] && shown + 1 < vis_r) /* a blank row, then the legend at the bottom */
+        ui_put_text(r.y + r.h - 2, r.x + 2, iw - 2, legend, A_DIM);
 }
 
 /* ---- detail ---- */
@@ -330,26 +393,38 @@ static void draw_detail(const struct ui_model *m, const struct ui_view_state *vs
     char state[96], cost[16], full[16];
     snprintf(state, sizeof state, "%s%s%s", md->pruned ? "pruned" : "on",
              md->pinned ? ", pinned" : "", md->fixed ? ", rank fixed" : "");
-    if (y < end) {
-        if (md->layer >= 0)
-            ui_put_fmt(y++, x, w, 0, "layer %d  %s.%s  %s", md->layer, md->kind, md->pos, state);
-        else
-            ui_put_fmt(y++, x, w, 0, "%s  %s", md->kind, state);
+    char where[160], esc[200];
+    if (md->layer >= 0) /* the position's full name (the map abbreviates it) */
+        snprintf(where, sizeof where, "layer %d  %s.%s", md->layer, md->kind, md->pos);
+    else
+        snprintf(where, sizeof where, "%s", md->kind);
+    ui_text_escape(esc, sizeof esc, where);
+    if (y < end && (int)(strlen(esc) + 2 + strlen(state)) <= w) {
+        ui_put_fmt(y++, x, w, 0, "%s  %s", where, state);
+    } else { /* narrow: the state on a line of its own */
+        if (y < end)
+            ui_put_text(y++, x, w, where, 0);
+        if (y < end)
+            ui_put_text(y++, x, w, state, 0);
     }
     if (y < end)
         spark_line(y++, x, w, "sens", &md->h_sens, md->sens, "%.3g", st);
     if (y < end)
-        spark_line(y++, x, w, "DSI", &md->h_dsi, md->dsi, "%.3f", st);
+        spark_line(y++, x, w, "DSI", &md->h_dsi, md->dsi, "%.3g", st);
     ui_fmt_count(md->cost, cost, sizeof cost);
     ui_fmt_count(md->full_cost, full, sizeof full);
     char pon[16];
     snprintf(pon, sizeof pon, isfinite(md->p_on) ? "%.2f" : "--", md->p_on);
+    char rank[16];
+    snprintf(rank, sizeof rank, md->rank > 0 ? "%d" : "--", md->rank);
     if (y < end)
-        ui_put_fmt(y++, x, w, 0, "P(on) %s  E_m %s of %s  rank %d", pon, cost, full, md->rank);
+        ui_put_fmt(y++, x, w, 0, "P(on) %s  rank %s", pon, rank);
+    if (y < end)
+        ui_put_fmt(y++, x, w, 0, "E_m %s of %s params", cost, full);
     if (y < end && md->n_ranks == 0)
-        ui_put_text(y++, x, w, "rank probabilities: none reported", A_DIM);
+        ui_put_text(y++, x, w, "rank probabilities: none", A_DIM);
     else if (y < end)
-        ui_put_text(y++, x, w, "rank probabilities (now, history):", 0);
+        ui_put_text(y++, x, w, "rank probabilities, history:", 0);
     for (int k = 0; k < md->n_ranks && y < end; k++, y++) {
         char bar[64], sp[UI_HIST * 4 + 1];
         double v[UI_HIST];
@@ -363,7 +438,7 @@ static void draw_detail(const struct ui_model *m, const struct ui_view_state *vs
             ui_put_raw(y, x + 21, w - 21, sp, ui_attr(st, UI_PAIR_PLOT, 0));
         }
     }
-    if (y < end)
+    if (y < end && !vs->read_only)
         ui_put_text(end - 1, x, w, "p pin  x prune  f fix rank", A_DIM);
 }
 
@@ -390,28 +465,44 @@ static void draw_log(const struct ui_model *m, struct ui_rect r, const struct ui
 
 /* ---- help, too small ---- */
 
-static void draw_help(struct ui_rect r, const struct ui_style *st) {
-    static const char *const lines[] = {
-        "arrows, h j k l   move over the module map",
-        "p                 pin / unpin the module under the cursor",
-        "x                 prune it",
-        "f                 fix its rank (asks; Enter: the likeliest)",
-        "b                 set the budget (asks: 2000, 1.5k, 2M)",
-        "space             pause / resume the search",
-        "r                 reload the Lua policy (a bad file is refused",
-        "                  and the old one stays: see the event log)",
-        "s                 write a checkpoint now",
-        "tab               switch view: modules / plots",
-        "q                 quit: checkpoint and stop (asks first);",
-        "                  continue later with: bipeft resume DIR",
-        "?                 this help (any key closes it)",
-        "",
-        "map cells: level of sensitivity, ~4 current rank, r4 fixed",
-        "           rank, P pinned, x pruned; cursor in reverse video",
-    };
-    ui_draw_box(r, "keys", st);
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0] && (int)i < r.h - 2; i++)
-        ui_put_text(r.y + 1 + (int)i, r.x + 2, r.w - 4, lines[i], 0);
+static const char *const live_help[] = {
+    "arrows, h j k l   move over the module map",
+    "p                 pin / unpin the module under the cursor",
+    "x                 prune it",
+    "f                 fix its rank (asks; Enter: the likeliest)",
+    "b                 set the budget (asks: 2000, 1.5k, 2M)",
+    "space             pause / resume the search",
+    "r                 reload the Lua policy (a bad file is refused",
+    "                  and the old one stays: see the event log)",
+    "s                 write a checkpoint now",
+    "tab               switch view: modules / plots",
+    "q                 quit: checkpoint and stop (asks first);",
+    "                  continue later with: bipeft resume DIR",
+    "?                 this help (any key closes it)",
+    "",
+    "map cells: level of sensitivity, ~4 current rank, r4 fixed",
+    "           rank, P pinned, x pruned; cursor in reverse video",
+    NULL,
+};
+
+static const char *const read_only_help[] = {
+    "arrows, h j k l   move over the module map",
+    "tab               switch view: modules / plots",
+    "q                 quit",
+    "?                 this help (any key closes it)",
+    "",
+    "map cells: level of sensitivity, ~4 current rank, r4 fixed",
+    "           rank, P pinned, x pruned; cursor in reverse video",
+    NULL,
+};
+
+static void draw_help(const struct ui_view_state *vs, struct ui_rect r,
+                      const struct ui_style *st) {
+    const char *const *lines = vs->help_lines ? vs->help_lines
+                               : vs->read_only ? read_only_help : live_help;
+    ui_draw_box(r, vs->help_lines && vs->help_title ? vs->help_title : "keys", st);
+    for (int i = 0; lines[i] && i < r.h - 2; i++)
+        ui_put_text(r.y + 1 + i, r.x + 2, r.w - 4, lines[i], 0);
 }
 
 /* "terminal too small (need >= WxH)", on one row or, when narrower, on two. */
@@ -444,11 +535,15 @@ void ui_draw_screen(const struct ui_model *m, struct ui_view_state *vs,
     if (vs->view == UI_VIEW_PLOTS) {
         ui_draw_plots(m, &l, st);
     } else {
-        draw_map(m, vs, l.map, st);
+        int need_w;
+        int *cw = map_widths(m, &need_w);
+        ui_layout_fit_map(&l, need_w);
+        draw_map(m, vs, l.map, cw, st);
         draw_detail(m, vs, l.detail, st);
         draw_log(m, l.log, st);
+        xfree(cw);
     }
     draw_footer(vs, l.footer);
     if (vs->help)
-        draw_help(l.help, st);
+        draw_help(vs, l.help, st);
 }

@@ -5,7 +5,12 @@
  * is ASCII; with style.color == 0 (NO_COLOR, or a terminal without colours) the sensitivity
  * levels show as characters and attributes only. Every text from outside the UI (names,
  * event texts) is escaped with ui_text_escape: no raw non-ASCII or control byte reaches the
- * terminal. Total for every terminal size (0x0 and 1x1 included). */
+ * terminal. Total for every terminal size (0x0 and 1x1 included).
+ *
+ * The map's columns are ui_map.h's (abbreviated labels, widths from the content); the map
+ * takes width from the detail panel when that lets every column show (ui_layout_fit_map).
+ * While the phase is retrain or baseline the header's progress line is the training run's
+ * (ui_model.h's struct ui_train) instead of the search's. */
 #ifndef UI_DRAW_H
 #define UI_DRAW_H
 
@@ -31,6 +36,12 @@ struct ui_view_state {
     char status[200];         /* a footer message when no prompt is up (ASCII) */
     int finished;             /* the search is over: "press any key" */
     int debug;                /* BIPEFT_UI_DEBUG=1: the hidden abort key is listed nowhere */
+    int read_only;            /* a replay: no live keys (pin, prune, fix, budget, pause,
+                                 reload, checkpoint) in the detail panel, the footer or the
+                                 help; the help lists the keys that only look */
+    const char *const *help_lines; /* the help's lines (NULL-terminated; NULL: the live or
+                                      read-only keys) and its title: a replay's own keys */
+    const char *help_title;
 };
 
 /* Decide colours after the screen is up: has_colors(), and NO_COLOR unset or empty. Sets up

@@ -14,7 +14,7 @@ static struct ui_rect rect(int x, int y, int w, int h) {
 static void main_view(struct ui_layout *l, int top, int bh) {
     int log_h = clamp(bh / 3, 5, bh);
     int top_h = bh - log_h;
-    int detail_w = clamp(l->w / 3, 30, 50);
+    int detail_w = clamp(l->w / 3, UI_DETAIL_MIN_W, 50);
     l->map = rect(0, top, l->w - detail_w, top_h);
     l->detail = rect(l->w - detail_w, top, detail_w, top_h);
     l->log = rect(0, top + top_h, l->w, log_h);
@@ -53,6 +53,19 @@ void ui_layout_compute(struct ui_layout *l, int w, int h, enum ui_view view, int
         int hw = clamp(l->w - 4, 0, 66), hh = clamp(l->h - 2, 0, 20);
         l->help = rect((l->w - hw) / 2, (l->h - hh) / 2, hw, hh);
     }
+}
+
+void ui_layout_fit_map(struct ui_layout *l, int need_w) {
+    if (l->too_small || l->map.w == 0 || l->detail.w == 0 || need_w <= l->map.w)
+        return;
+    int give = need_w - l->map.w, spare = l->detail.w - UI_DETAIL_MIN_W;
+    if (give > spare)
+        give = spare;
+    if (give <= 0)
+        return;
+    l->map.w += give;
+    l->detail.x += give;
+    l->detail.w -= give;
 }
 
 int ui_rect_inside(struct ui_rect r, int w, int h) {

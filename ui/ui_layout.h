@@ -12,6 +12,7 @@
 
 #define UI_MIN_W 64
 #define UI_MIN_H 20
+#define UI_DETAIL_MIN_W 30 /* the detail panel of the main view is never narrower */
 
 struct ui_rect {
     int x, y, w, h; /* w == 0 or h == 0: not shown */
@@ -34,6 +35,10 @@ struct ui_layout {
  * view's rectangles are empty. */
 void ui_layout_compute(struct ui_layout *l, int w, int h, enum ui_view view, int help);
 
+/* The main view: a map that needs need_w columns (its frame included) and is narrower grows
+ * to the right at the detail panel's expense, leaving the panel at least UI_DETAIL_MIN_W (or
+ * what it had, when that is less); never shrinks. No-op for the plots view and "too small". */
+void ui_layout_fit_map(struct ui_layout *l, int need_w);
 /* 1 when r lies inside a w x h screen (an empty r always does). */
 int ui_rect_inside(struct ui_rect r, int w, int h);
 /* 1 when two non-empty rectangles share a cell. */

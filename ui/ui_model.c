@@ -100,7 +100,27 @@ static int cmp_int(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int cmp_key(const void *a, const void *b) { return strcmp(a, b); }
+/* Positions in a block's forward order (the config's targets); others after them. */
+static int pos_order(const char *pos) {
+    static const char *const order[] = {"q", "k", "v", "o", "attn", "attn_ln", "ffn_up",
+                                        "ffn_gate", "ffn_down", "ffn", "ffn_ln"};
+    for (int i = 0; i < (int)(sizeof order / sizeof order[0]); i++)
+        if (!strcmp(pos, order[i]))
+            return i;
+    return (int)(sizeof order / sizeof order[0]);
+}
+
+/* Column keys "kind.pos": kinds alphabetically, then positions in forward order. */
+static int cmp_key(const void *a, const void *b) {
+    const char *x = a, *y = b, *dx = strchr(x, '.'), *dy = strchr(y, '.');
+    size_t kx = dx ? (size_t)(dx - x) : strlen(x), ky = dy ? (size_t)(dy - y) : strlen(y);
+    int c = strncmp(x, y, kx < ky ? kx : ky);
+    if (c || kx != ky)
+        return c ? c : (kx < ky ? -1 : 1);
+    const char *px = dx ? dx + 1 : "", *py = dy ? dy + 1 : "";
+    int ox = pos_order(px), oy = pos_order(py);
+    return ox != oy ? (ox < oy ? -1 : 1) : strcmp(px, py);
+}
 
 /* Rebuild rows, columns and cells from the modules (a few hundred: cheap). */
 static void build_map(struct ui_model *m) {
@@ -319,6 +339,9 @@ struct ui_model *ui_model_new(void) {
     m->dev = m->dev_loss = m->budget = m->expected = NAN;
     m->final_params = m->final_test = NAN;
     m->eta = -1;
+    m->paused_at = -1;
+    m->train.loss = m->train.dev = NAN;
+    m->train.eta = -1;
     snprintf(m->phase, sizeof m->phase, "start");
     build_map(m);
     return m;
@@ -359,6 +382,15 @@ static void close_snapshot(struct ui_model *m) {
         ui_series_push(&m->s_stab, (double)m->snap_step, sum / n);
 }
 
+/* A DSI the engine has computed: not its sentinel, and a pruning stage has run (the engine
+ * computes DSIs in each stage; before the first it reports 0). With K unknown only the
+ * sentinel is told apart. */
+static int dsi_known(const struct ui_model *m, double v) {
+    if (!isfinite(v) || v >= UI_DSI_UNSET)
+        return 0;
+    return m->stages_total <= 0 || m->stages_left < m->stages_total;
+}
+
 static void on_snapshot(struct ui_model *m, const struct search_event *ev) {
     if (!ensure_module(m, ev->module))
         return;
@@ -375,12 +407,15 @@ static void on_snapshot(struct ui_model *m, const struct search_event *ev) {
     }
     md->seen = 1;
     md->sens = ev->value;
-    md->dsi = ev->value2;
+    md->dsi = dsi_known(m, ev->value2) ? ev->value2 : NAN;
     md->rank = ev->rank;
     md->p_on = ev->lr;
     md->cost = ev->tau;
+    if (ev->n > 0) /* the cost at the largest rank (a replay has no candidate list) */
+        md->full_cost = (double)ev->n;
     ui_ring_push(&md->h_sens, ev->value);
-    ui_ring_push(&md->h_dsi, ev->value2);
+    if (isfinite(md->dsi))
+        ui_ring_push(&md->h_dsi, md->dsi);
     int ranks[UI_RANKS_MAX];
     double probs[UI_RANKS_MAX];
     int n = tab ? ui_parse_rank_probs(tab + 1, ranks, probs, UI_RANKS_MAX) : 0;
@@ -408,8 +443,60 @@ static void on_step(struct ui_model *m, const struct search_event *ev) {
     ui_series_push(&m->s_expected, (double)ev->step, ev->expected);
     ui_series_push(&m->s_loss_w, (double)ev->step, ev->loss_w);
     ui_series_push(&m->s_loss_a, (double)ev->step, ev->loss_a);
-    if (ev->step > 0 && ev->n > 0 && ev->step <= ev->n)
-        m->eta = ev->seconds * (double)(ev->n - ev->step) / (double)ev->step;
+    /* the rate from the first STEP on: the set-up before it and pauses do not count */
+    if (!m->rate_set || ev->step < m->rate_step0) {
+        m->rate_set = 1;
+        m->rate_step0 = ev->step;
+        m->rate_t0 = ev->seconds;
+        m->paused_s = 0;
+        m->paused_at = m->paused ? ev->seconds : -1;
+        m->eta = -1;
+    } else if (ev->step > m->rate_step0 && ev->n >= ev->step) {
+        double run = ev->seconds - m->rate_t0 - m->paused_s;
+        m->eta = run >= 0 ? run / (double)(ev->step - m->rate_step0) * (double)(ev->n - ev->step)
+                          : -1;
+    }
+}
+
+static void on_pause(struct ui_model *m, const struct search_event *ev) {
+    int was = m->paused;
+    m->paused = ev->value != 0;
+    if (m->rate_set && m->paused && !was)
+        m->paused_at = ev->seconds;
+    else if (m->rate_set && !m->paused && was && m->paused_at >= 0) {
+        if (ev->seconds > m->paused_at)
+            m->paused_s += ev->seconds - m->paused_at;
+        m->paused_at = -1;
+    }
+    ui_model_log(m, UI_LOG_WARN, "%s (%s)", m->paused ? "paused" : "resumed", ev->source);
+}
+
+/* SEV_TRAIN: the training run's own progress (a new run when the text changes or its updates
+ * go back). */
+static void on_train(struct ui_model *m, const struct search_event *ev) {
+    struct ui_train *t = &m->train;
+    const char *run = ev->text[0] ? ev->text : "train";
+    if (strncmp(t->run, run, sizeof t->run - 1) || ev->step < t->step) {
+        memset(t, 0, sizeof *t);
+        copy_text(t->run, sizeof t->run, run);
+        t->loss = t->dev = NAN;
+        t->eta = -1;
+        t->step0 = ev->step;
+        t->t0 = ev->seconds;
+    }
+    t->step = ev->step;
+    t->total = ev->n;
+    t->epoch = ev->epoch;
+    if (isfinite(ev->value))
+        t->loss = ev->value;
+    if (isfinite(ev->value2)) {
+        t->dev = ev->value2;
+        ui_model_log(m, UI_LOG_INFO, "%s epoch %d: dev %s %.4f (loss %.4f)", t->run,
+                     ev->epoch + 1, m->metric[0] ? m->metric : "metric", ev->value2, t->loss);
+    }
+    if (ev->step > t->step0 && ev->n >= ev->step && ev->seconds >= t->t0)
+        t->eta = (ev->seconds - t->t0) / (double)(ev->step - t->step0) *
+                 (double)(ev->n - ev->step);
 }
 
 /* The module's name for a log line: the event's text, else the model's. */
@@ -448,6 +535,10 @@ static void on_module_event(struct ui_model *m, const struct search_event *ev) {
     }
 }
 
+int ui_model_training(const struct ui_model *m) {
+    return !m->done && (!strcmp(m->phase, "retrain") || !strcmp(m->phase, "baseline"));
+}
+
 int ui_model_searching(const struct ui_model *m) {
     return !m->done && strcmp(m->phase, "retrain") && strcmp(m->phase, "baseline") &&
            strcmp(m->phase, "done");
@@ -456,9 +547,11 @@ int ui_model_searching(const struct ui_model *m) {
 /* Fields every event carries. */
 static void on_common(struct ui_model *m, const struct search_event *ev) {
     m->events++;
-    if (ev->step >= m->step)
-        m->step = ev->step;
-    m->epoch = ev->epoch;
+    if (ev->type != SEV_TRAIN) { /* a training run's step and epoch are its own */
+        if (ev->step >= m->step)
+            m->step = ev->step;
+        m->epoch = ev->epoch;
+    }
     m->stages_left = ev->stage;
     if (isfinite(ev->expected))
         m->expected = ev->expected;
@@ -503,10 +596,8 @@ void ui_model_apply(struct ui_model *m, const struct search_event *ev) {
     case SEV_REFUSED:
         ui_model_log(m, UI_LOG_ERROR, "REFUSED (%s): %s", ev->source, ev->text);
         break;
-    case SEV_PAUSE:
-        m->paused = ev->value != 0;
-        ui_model_log(m, UI_LOG_WARN, "%s (%s)", m->paused ? "paused" : "resumed", ev->source);
-        break;
+    case SEV_PAUSE: on_pause(m, ev); break;
+    case SEV_TRAIN: on_train(m, ev); break;
     case SEV_EVAL:
         m->has_dev = 1;
         m->dev = ev->value;

@@ -5,10 +5,19 @@
  *   header   task, model, device, method and metric names (the caller fills these from the
  *            config or the session, before the first event), progress and losses of the last
  *            STEP, stage k/K, the last dev metric, budget, E, hard params, time, ETA, phase;
+ *            the ETA comes from the step rate since the first STEP event this model saw (so
+ *            set-up time and time spent paused do not count);
+ *   training the run after the search (SEV_TRAIN: the retraining, "retrain", or the LoRA
+ *            baseline, "baseline"): its own updates done / planned, epoch, running loss, the
+ *            dev metric of its last evaluation and an ETA from its own rate. Train events
+ *            never touch the search's step and epoch;
  *   modules  one per candidate, by the engine's index: state (pruned, pinned, fixed rank),
  *            the last snapshot (sensitivity EMA, DSI, rank, P(on), E_m, rank probabilities)
  *            and rings of the last UI_HIST snapshots for the detail view, plus the name's
- *            layer / kind / position that place it on the map (layers x kind.position);
+ *            layer / kind / position that place it on the map (layers x kind.position). A
+ *            DSI not computed yet (before the first pruning stage, or the engine's sentinel
+ *            UI_DSI_UNSET) is NaN, shown as "--" and left out of the DSI history and the
+ *            stability series;
  *   series   E per step, E after each stage, the two losses, the dev metric and the mean DSI
  *            of the unfixed, unpruned modules per snapshot (for the plots);
  *   log      the last UI_LOG_MAX decisions, refusals, errors, policy lines, phases and the
@@ -28,6 +37,10 @@
 #define UI_SERIES_MAX 1024
 #define UI_LOG_MAX 256
 #define UI_LOG_TEXT 200
+/* The engine's DSI of a module it has no DSI for (search_compute_dsi in
+ * src/search/search_select.c: no candidate ranks, fixed, pruned, or fewer than 2 snapshots in
+ * the stability window); before the first stage it reports 0 (never computed). */
+#define UI_DSI_UNSET 999.0
 
 /* The last UI_HIST values pushed. */
 struct ui_ring {
@@ -64,6 +77,18 @@ struct ui_module {
     int map_row, map_col;      /* its cell on the map */
 };
 
+/* A training run after the search (SEV_TRAIN). */
+struct ui_train {
+    char run[16];              /* "retrain" or "baseline" (the event's text); "" before any */
+    int64_t step, total;       /* optimiser updates done / planned */
+    int epoch;                 /* 0-based */
+    double loss;               /* running training loss; NaN before the first report */
+    double dev;                /* dev metric after its last evaluation; NaN before one */
+    double eta;                /* seconds left from the run's own rate; < 0 unknown */
+    int64_t step0;             /* the rate's origin: the run's first train event */
+    double t0;
+};
+
 enum ui_log_level { UI_LOG_INFO, UI_LOG_DECISION, UI_LOG_USER, UI_LOG_WARN, UI_LOG_ERROR };
 
 struct ui_log_line {
@@ -85,6 +110,10 @@ struct ui_model {
     double budget, expected;
     int64_t current;
     double seconds, eta;       /* eta < 0: unknown */
+    int rate_set;              /* the first STEP seen: the search's rate from there */
+    int64_t rate_step0;
+    double rate_t0, paused_s, paused_at; /* time paused since then; paused_at < 0: running */
+    struct ui_train train;
     char phase[16];
     int paused, done, failed;
     double final_params, final_test;
@@ -93,7 +122,9 @@ struct ui_model {
     int n_mods, cap_mods;
     struct ui_module *mods;
     /* the map: rows are layers (ascending, then one row for modules outside the layers),
-     * columns are kind.position keys (sorted), then one per module outside the layers */
+     * columns are kind.position keys (kinds sorted, each kind's positions in a block's
+     * forward order: q k v o attn attn_ln ffn_up ffn_gate ffn_down ffn ffn_ln, others
+     * after), then one per module outside the layers */
     int map_rows, map_cols;
     int *map;                  /* map_rows * map_cols module indices, -1 for an empty cell */
     int *row_layer;            /* per row: the layer, -1 for the last row of other modules */
@@ -139,6 +170,8 @@ void ui_model_sens_levels(const struct ui_model *m, int *level, int nlevels);
 
 /* 1 while the search takes interventions (not once retraining, the baseline or done). */
 int ui_model_searching(const struct ui_model *m);
+/* 1 while a training run goes on after the search (phase retrain or baseline). */
+int ui_model_training(const struct ui_model *m);
 
 /* The rank with the highest probability (or the current rank when none are known). */
 int ui_model_argmax_rank(const struct ui_model *m, int i);

@@ -1,14 +1,12 @@
 /* ui_replay_app.c - `bipeft replay DIR` on a terminal (ui_replay_app.h): the replay loop, its
- * keys, the replay bar and help, and the screen set-up shared with the sessions screen. The
- * views themselves are the live TUI's (ui_draw_screen); this file draws only the bottom row
- * (over the live footer, whose keys do not apply here) and its own help box. */
+ * keys, the replay bar and help. The views themselves are the live TUI's (ui_draw_screen, with
+ * the view state read-only: no live key anywhere, and `?` lists the replay's keys only through
+ * vs.help_lines); this file draws only the bottom row, over the footer. The screen is
+ * ui_term's (ui_term_screen_start / stop). */
 #include "ui_replay_app.h"
 
 #include <curses.h>
-#include <langinfo.h>
-#include <locale.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,64 +28,12 @@ double ui_rnow(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* ---- screen ---- */
-
-static volatile sig_atomic_t rp_interrupt;
-static SCREEN *rp_scr;
-static char rp_old_ctype[64];
-
-int ui_rscreen_begin(struct ui_style *st, struct pf_err *err) {
-    snprintf(rp_old_ctype, sizeof rp_old_ctype, "%s", setlocale(LC_CTYPE, NULL));
-    setlocale(LC_CTYPE, ""); /* LC_CTYPE only: numbers keep the C format */
-    const char *cs = nl_langinfo(CODESET);
-    int utf8 = cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
-    rp_interrupt = 0;
-    ui_term_begin(&rp_interrupt);
-    rp_scr = newterm(NULL, stdout, stdin);
-    const char *cup = rp_scr ? (set_term(rp_scr), tigetstr("cup")) : NULL;
-    if (!cup || cup == (char *)-1) {
-        if (rp_scr) {
-            endwin();
-            delscreen(rp_scr);
-            rp_scr = NULL;
-        }
-        ui_term_end();
-        setlocale(LC_CTYPE, rp_old_ctype);
-        const char *t = getenv("TERM");
-        pf_err_set(err, PF_ERR_UNSUPPORTED, "the terminal (TERM=%s) cannot show the TUI",
-                   t ? t : "");
-        return 0;
-    }
-    ui_term_capture_exit_strings();
-    cbreak();
-    noecho();
-    nonl();
-    keypad(stdscr, TRUE);
-    curs_set(0);
-    set_escdelay(25);
-    ui_draw_style_init(st, utf8);
-    ui_term_stderr_capture();
-    return 1;
-}
-
-void ui_rscreen_end(void) {
-    if (!rp_scr)
-        return;
-    endwin();
-    delscreen(rp_scr);
-    rp_scr = NULL;
-    ui_term_stderr_release();
-    ui_term_end();
-    setlocale(LC_CTYPE, rp_old_ctype);
-}
-
 /* ---- the replay bar and help ---- */
 
 struct rp_ui {
     struct ui_replay *r;
     const struct ui_style *st;
-    struct ui_view_state vs;
-    int help;
+    struct ui_view_state vs;  /* read-only; vs.help: the help overlay is up */
     int goto_step;            /* the "go to step" prompt is up */
     char input[16];
     char note[160];           /* a one-off message in the bar (ASCII) */
@@ -147,37 +93,31 @@ static void draw_bar(struct rp_ui *u, int y, int w) {
         ui_put_text(y, x, w - x, hint, u->note[0] ? A_BOLD : 0);
 }
 
-static void draw_help(const struct rp_ui *u, struct ui_rect r) {
-    static const char *const lines[] = {
-        "space            play / pause (at the end: from the start)",
-        ". >              step: to the end of the next iteration",
-        ", <              step back",
-        "+ -              speed: 1x 2x ... 64x the original pace, max",
-        "n                next decision (trigger, prune, fix, pin,",
-        "                 unpin, budget, refusal)",
-        "0 .. 9           jump to 0% .. 90% of the events",
-        "[ ] Home End     jump to the start / the end",
-        "g                go to a step (asks)",
-        "arrows, h j k l  move over the module map",
-        "tab              switch view: modules / plots",
-        "q                quit the replay",
-        "?                this help (any key closes it)",
-    };
-    ui_draw_box(r, "replay keys", u->st);
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0] && (int)i < r.h - 2; i++)
-        ui_put_text(r.y + 1 + (int)i, r.x + 2, r.w - 4, lines[i], 0);
-}
+/* The replay's keys: what `?` lists (the view is read-only: no live key shows). */
+static const char *const replay_help[] = {
+    "space            play / pause (at the end: from the start)",
+    ". >              step: to the end of the next iteration",
+    ", <              step back",
+    "+ -              speed: 1x 2x ... 64x the original pace, max",
+    "n                next decision (trigger, prune, fix, pin,",
+    "                 unpin, budget, refusal)",
+    "0 .. 9           jump to 0% .. 90% of the events",
+    "[ ] Home End     jump to the start / the end",
+    "g                go to a step (asks)",
+    "arrows, h j k l  move over the module map",
+    "tab              switch view: modules / plots",
+    "q                quit the replay",
+    "?                this help (any key closes it)",
+    NULL,
+};
 
 static void draw(struct rp_ui *u) {
     u->vs.status[0] = '\0';
     ui_draw_screen(u->r->model, &u->vs, u->st);
-    struct ui_layout l;
-    ui_layout_compute(&l, COLS, LINES, u->vs.view, u->help);
-    if (!l.too_small) {
+    struct ui_layout l; /* the help overlay (vs.help) never reaches the bottom row */
+    ui_layout_compute(&l, COLS, LINES, u->vs.view, u->vs.help);
+    if (!l.too_small)
         draw_bar(u, l.footer.y, l.footer.w);
-        if (u->help)
-            draw_help(u, l.help);
-    }
     refresh();
 }
 
@@ -232,8 +172,8 @@ static void on_key(struct rp_ui *u, int ch) {
     double now = ui_rnow();
     if (ch == KEY_RESIZE)
         return;
-    if (u->help) {
-        u->help = 0;
+    if (u->vs.help) {
+        u->vs.help = 0;
         return;
     }
     if (u->goto_step) {
@@ -267,7 +207,7 @@ static void on_key(struct rp_ui *u, int ch) {
     case KEY_LEFT: case 'h': move_cursor(u, 0, -1); break;
     case KEY_RIGHT: case 'l': move_cursor(u, 0, 1); break;
     case '\t': u->vs.view = (enum ui_view)((u->vs.view + 1) % UI_VIEW_COUNT); break;
-    case '?': u->help = 1; break;
+    case '?': u->vs.help = 1; break;
     case 'q': case 'Q': u->leave = 1; break;
     default:
         if (ch >= '0' && ch <= '9')
@@ -281,6 +221,9 @@ void ui_replay_loop(struct ui_replay *r, const struct ui_style *st, int *quit) {
     memset(&u, 0, sizeof u);
     u.r = r;
     u.st = st;
+    u.vs.read_only = 1;
+    u.vs.help_lines = replay_help;
+    u.vs.help_title = "replay keys";
     *quit = 0;
     if (r->pos == 0) /* open on the set-up: the candidates on the map, before iteration 1 */
         ui_replay_seek_step(r, 0);
@@ -321,12 +264,14 @@ pf_status ui_replay_run(const char *dir, int *interrupted, struct pf_err *err) {
     if (st != PF_OK)
         return st;
     struct ui_style style;
-    if (!ui_rscreen_begin(&style, err)) {
+    int utf8 = 0;
+    if (!ui_term_screen_start(NULL, &utf8, err)) {
         ui_replay_free(r);
         return err->code;
     }
+    ui_draw_style_init(&style, utf8);
     ui_replay_loop(r, &style, interrupted);
-    ui_rscreen_end();
+    ui_term_screen_stop();
     ui_replay_free(r);
     return PF_OK;
 }

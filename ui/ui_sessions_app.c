@@ -316,10 +316,12 @@ pf_status ui_sessions_run(const char *root, int *interrupted, struct pf_err *err
     if (st != PF_OK)
         return st;
     struct ui_style style;
-    if (!ui_rscreen_begin(&style, err)) {
+    int utf8 = 0;
+    if (!ui_term_screen_start(NULL, &utf8, err)) {
         search_store_list_free(&u.l);
         return err->code;
     }
+    ui_draw_style_init(&style, utf8);
     u.st = &style;
     while (!u.leave && !u.quit) {
         draw_list(&u);
@@ -332,7 +334,7 @@ pf_status ui_sessions_run(const char *root, int *interrupted, struct pf_err *err
         if (ui_term_quit_signal())
             u.quit = 1;
     }
-    ui_rscreen_end();
+    ui_term_screen_stop();
     search_store_list_free(&u.l);
     *interrupted = u.quit;
     return PF_OK;

@@ -5,6 +5,8 @@
 
 #include <curses.h>
 #include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,4 +161,56 @@ void ui_term_stderr_release(void) {
     close(cap_fd);
     close(real_err);
     cap_fd = real_err = -1;
+}
+
+/* ---- the screen ---- */
+
+static SCREEN *screen;
+static char old_ctype[64];
+
+int ui_term_screen_start(volatile sig_atomic_t *interrupt, int *utf8, struct pf_err *err) {
+    if (screen) {
+        pf_err_set(err, PF_ERR_UNSUPPORTED, "a TUI screen is already up");
+        return 0;
+    }
+    snprintf(old_ctype, sizeof old_ctype, "%s", setlocale(LC_CTYPE, NULL));
+    setlocale(LC_CTYPE, "");
+    const char *cs = nl_langinfo(CODESET);
+    *utf8 = cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
+    ui_term_begin(interrupt);
+    screen = newterm(NULL, stdout, stdin);
+    const char *cup = screen ? (set_term(screen), tigetstr("cup")) : NULL;
+    if (!cup || cup == (char *)-1) { /* no cursor addressing: not a screen we can draw on */
+        if (screen) {
+            endwin();
+            delscreen(screen);
+            screen = NULL;
+        }
+        ui_term_end();
+        setlocale(LC_CTYPE, old_ctype);
+        const char *t = getenv("TERM");
+        pf_err_set(err, PF_ERR_UNSUPPORTED, "the terminal (TERM=%s) cannot show the TUI",
+                   t ? t : "");
+        return 0;
+    }
+    ui_term_capture_exit_strings();
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    curs_set(0);
+    set_escdelay(25);
+    ui_term_stderr_capture();
+    return 1;
+}
+
+void ui_term_screen_stop(void) {
+    if (!screen)
+        return;
+    endwin();
+    delscreen(screen);
+    screen = NULL;
+    ui_term_stderr_release();
+    ui_term_end();
+    setlocale(LC_CTYPE, old_ctype);
 }

@@ -1,14 +1,19 @@
-/* cmd_search.c - `bipeft search CONFIG.lua [--headless] [--session DIR] [--quiet] [--verbose]`
- * and `bipeft resume DIR [--previous] [--headless] [--quiet] [--verbose]`: run a search session
- * (search/search.h) to the end, then print the result on stdout.
+/* cmd_search.c - `bipeft search CONFIG.lua [--headless] [--session DIR] [--paused] [--quiet]
+ * [--verbose]` and `bipeft resume DIR [--previous] [--headless] [--paused] [--quiet]
+ * [--verbose]`: run a search session (search/search.h) to the end, then print the result on
+ * stdout.
  *
  * On a terminal (stdin and stdout ttys, TERM set and not "dumb") the session runs under the
  * TUI (ui/ui_app.h: module map, plots, event log; keys pin, prune, fix ranks, set the budget,
  * pause, reload the policy, checkpoint, quit). With --headless or --quiet, or without a
- * terminal, it runs headless with a progress line on stderr (none with --quiet). Exit 0 done,
- * 1 when the run fails (diverged, a policy error, I/O), 2 for bad usage, configs or inputs,
- * 130 when interrupted or stopped (SIGINT/SIGTERM, or q in the TUI: a checkpoint is written at
- * the next step boundary and `bipeft resume DIR` continues; a second Ctrl-C exits at once). */
+ * terminal, it runs headless with a progress line on stderr (none with --quiet). --paused
+ * opens the TUI with the search paused before its next step (the pause is in the session's
+ * log; space starts it, and pins, prunes, fixed ranks, budgets and policy reloads apply while
+ * it waits); it needs the TUI: with --headless, --quiet or without a terminal it is a usage
+ * error (exit 2). Exit 0 done, 1 when the run fails (diverged, a policy error, I/O), 2 for bad
+ * usage, configs or inputs, 130 when interrupted or stopped (SIGINT/SIGTERM, or q in the TUI:
+ * a checkpoint is written at the next step boundary and `bipeft resume DIR` continues; a
+ * second Ctrl-C exits at once). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,10 +83,17 @@ static int finish(const char *name, struct search *s, struct backend *be,
     int stopped = 0, ran = 0;
     if (tui) {
         struct pf_err uerr = {0};
-        if (ui_run_search(s, tui, &r, &st, &err, &stopped, &uerr) == PF_OK)
+        if (ui_run_search(s, tui, &r, &st, &err, &stopped, &uerr) == PF_OK) {
             ran = 1;
-        else
+        } else if (tui->start_paused) { /* headless, nobody could ever unpause it */
+            fprintf(stderr, "bipeft: %s: %s; --paused needs the TUI (a terminal)\n", name,
+                    uerr.msg);
+            search_close(s);
+            backend_close(be);
+            return 2;
+        } else {
             fprintf(stderr, "bipeft: %s: %s; running headless\n", name, uerr.msg);
+        }
     }
     if (!ran)
         st = run_headless(s, pg, quiet, &r, &err);
@@ -140,9 +152,11 @@ static int finish(const char *name, struct search *s, struct backend *be,
     return 0;
 }
 
-static int common_flag(const char *a, int *headless, int *quiet, int *verbose) {
+static int common_flag(const char *a, int *headless, int *quiet, int *verbose, int *paused) {
     if (!strcmp(a, "--headless"))
         return *headless = 1;
+    if (!strcmp(a, "--paused"))
+        return *paused = 1;
     if (!strcmp(a, "--quiet"))
         return *quiet = 1;
     if (!strcmp(a, "--verbose"))
@@ -150,13 +164,21 @@ static int common_flag(const char *a, int *headless, int *quiet, int *verbose) {
     return 0;
 }
 
+/* --paused without the TUI: nothing could start the search (exit 2). */
+static int paused_without_tui(const char *name, int paused, int tui) {
+    if (!paused || tui)
+        return 0;
+    fprintf(stderr, "bipeft: %s: --paused needs the TUI (a terminal)\n", name);
+    return 1;
+}
+
 int cmd_search(const struct cmd_ctx *ctx, int argc, char **argv) {
     const char *path = NULL, *session = NULL;
-    int headless = 0, quiet = 0, verbose = 0;
+    int headless = 0, quiet = 0, verbose = 0, paused = 0;
     const char *usage = "usage: bipeft search CONFIG.lua [--headless] [--session DIR] "
-                        "[--quiet] [--verbose]";
+                        "[--paused] [--quiet] [--verbose]";
     for (int i = 0; i < argc; i++) {
-        if (common_flag(argv[i], &headless, &quiet, &verbose))
+        if (common_flag(argv[i], &headless, &quiet, &verbose, &paused))
             continue;
         if (!strcmp(argv[i], "--session") && i + 1 < argc) {
             session = argv[++i];
@@ -171,6 +193,10 @@ int cmd_search(const struct cmd_ctx *ctx, int argc, char **argv) {
         fprintf(stderr, "bipeft: search: %s\n", usage);
         return 2;
     }
+    /* under the TUI the retraining's progress bar stays off the screen */
+    int tui = !headless && !quiet && ui_available();
+    if (paused_without_tui("search", paused, tui))
+        return 2;
     struct pf_err err = {0};
     struct run_config cfg;
     if (cmd_load_config("search", path, CFG_MODE_SEARCH, &cfg) != PF_OK)
@@ -178,8 +204,6 @@ int cmd_search(const struct cmd_ctx *ctx, int argc, char **argv) {
     struct backend *be = cmd_open_config_backend(ctx, &cfg, "search");
     if (!be)
         return 2;
-    /* under the TUI the retraining's progress bar stays off the screen */
-    int tui = !headless && !quiet && ui_available();
     struct search_opts o = {.session_dir = session, .quiet = quiet || tui,
                             .interrupt = &interrupted};
     struct search *s = NULL;
@@ -196,16 +220,17 @@ int cmd_search(const struct cmd_ctx *ctx, int argc, char **argv) {
                 search_dir(s), search_n_candidates(s), (long long)search_budget(s));
     struct ui_info info;
     tui_info(&cfg, be, &info);
+    info.start_paused = paused;
     return finish("search", s, be, &pg, quiet, tui ? &info : NULL);
 }
 
 int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv) {
     const char *dir = NULL;
-    int headless = 0, quiet = 0, verbose = 0, previous = 0;
-    const char *usage = "usage: bipeft resume DIR [--previous] [--headless] [--quiet] "
-                        "[--verbose]";
+    int headless = 0, quiet = 0, verbose = 0, previous = 0, paused = 0;
+    const char *usage = "usage: bipeft resume DIR [--previous] [--headless] [--paused] "
+                        "[--quiet] [--verbose]";
     for (int i = 0; i < argc; i++) {
-        if (common_flag(argv[i], &headless, &quiet, &verbose))
+        if (common_flag(argv[i], &headless, &quiet, &verbose, &paused))
             continue;
         if (!strcmp(argv[i], "--previous")) {
             previous = 1;
@@ -221,6 +246,9 @@ int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv) {
         fprintf(stderr, "bipeft: resume: %s\n", usage);
         return 2;
     }
+    int tui = !headless && !quiet && ui_available();
+    if (paused_without_tui("resume", paused, tui))
+        return 2;
     /* the session's own threads and device: a resumed run repeats the same arithmetic */
     struct pf_err err = {0};
     struct run_config cfg;
@@ -236,7 +264,6 @@ int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv) {
     struct backend *be = cmd_open_config_backend(ctx, &cfg, "resume");
     if (!be)
         return 2;
-    int tui = !headless && !quiet && ui_available();
     struct search_opts o = {.quiet = quiet || tui, .previous = previous,
                             .interrupt = &interrupted};
     struct search *s = NULL;
@@ -253,5 +280,6 @@ int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv) {
                 (long long)search_iteration(s), search_stages_left(s));
     struct ui_info info;
     tui_info(&cfg, be, &info);
+    info.start_paused = paused;
     return finish("resume", s, be, &pg, quiet, tui ? &info : NULL);
 }

@@ -15,10 +15,11 @@ const struct command cmd_table[] = {
      cmd_tokenizer_train},
     {"forward", "DIR|RUN_DIR --text T [--pair P] ... --out F", "run a checkpoint (or a run) "
      "on texts; write hidden states (+ logits)", cmd_forward},
-    {"search", "CONFIG.lua [--headless] [--session DIR] [--quiet] [--verbose]", "search the "
-     "best structure under the budget, retrain it, score it (a session folder)", cmd_search},
-    {"resume", "DIR [--previous] [--quiet] [--verbose]", "continue a search session from its last "
-     "checkpoint", cmd_resume},
+    {"search", "CONFIG.lua [--headless] [--session DIR] [--paused] [--quiet] [--verbose]",
+     "search the best structure under the budget, retrain it, score it (a session folder)",
+     cmd_search},
+    {"resume", "DIR [--previous] [--headless] [--paused] [--quiet] [--verbose]", "continue a "
+     "search session from its last checkpoint", cmd_resume},
     {"train", "CONFIG.lua [--headless] [--quiet]", "fine-tune the structure a config names; "
      "write the run folder", cmd_train},
     {"pretrain", "CONFIG.lua [--quiet]", "pretrain a BERT encoder from scratch (masked LM); "
