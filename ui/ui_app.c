@@ -386,7 +386,12 @@ static void load_candidates(struct app *a) {
         md->fixed = ci.fixed;
         md->rank = ci.rank;
         md->cost = ci.cost;
+        /* what the step-0 snapshot (emitted inside search_open, before this sink) said */
+        md->sens = ci.sensitivity;
+        md->dsi = ci.stability;
+        md->seen = 1;
     }
+    m->planned = search_planned(a->s);
     m->budget = (double)search_budget(a->s);
     m->expected = search_expected(a->s);
     m->stages_left = search_stages_left(a->s);

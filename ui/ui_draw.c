@@ -183,9 +183,11 @@ static void draw_header(const struct ui_model *m, struct ui_rect r, const struct
     for (int x = 0; x < r.w; x++)
         addch(' ');
     attroff(ui_attr(st, UI_PAIR_TITLE, A_REVERSE));
-    ui_put_fmt(r.y, 1, r.w - 2, ui_attr(st, UI_PAIR_TITLE, A_REVERSE) | A_BOLD,
-               "bipeft  task %s  model %s  device %s  method %s  phase %s", m->task, m->model,
-               m->device, m->method, m->phase);
+    /* the most telling first: a narrow terminal cuts the model path, not the phase */
+    ui_put_fmt(r.y, 1, r.w - 2 - (m->paused ? 9 : 0),
+               ui_attr(st, UI_PAIR_TITLE, A_REVERSE) | A_BOLD,
+               "bipeft  phase %s  task %s  method %s  device %s  model %s", m->phase, m->task,
+               m->method, m->device, m->model);
     if (m->paused)
         ui_put_raw(r.y, r.w - 10, 9, " PAUSED ", A_REVERSE | A_BOLD);
     int training = ui_model_training(m);
@@ -207,11 +209,15 @@ static void draw_header(const struct ui_model *m, struct ui_rect r, const struct
     char line[256];
     snprintf(line, sizeof line, "params %s now  E %s / B %s (%.2fx)  ", a, b, c,
              isfinite(over) ? over : 0);
+    char times[96];
+    snprintf(times, sizeof times, "elapsed %s  ETA %s%s", t1, t2, training ? " (this run)" : "");
     ui_put_text(r.y + 2, 1, r.w - 2, line, 0);
-    int x = put_bar(r.y + 2, 1 + (int)strlen(line), 12,
-                    isfinite(over) ? 1.0 / (over > 1 ? over : 1) : 0, st);
-    ui_put_fmt(r.y + 2, x + 1, r.w - x - 2, 0, "elapsed %s  ETA %s%s", t1, t2,
-               training ? " (this run)" : "");
+    /* the bar gives way first when the line is too long for the terminal */
+    int x = 1 + (int)strlen(line), room = r.w - 2 - x - text_cols(times) - 3;
+    if (room >= 4)
+        x = put_bar(r.y + 2, x, room < 12 ? room : 12,
+                    isfinite(over) ? 1.0 / (over > 1 ? over : 1) : 0, st) + 1;
+    ui_put_text(r.y + 2, x, r.w - x - 1, times, 0);
 }
 
 static void draw_footer(const struct ui_view_state *vs, struct ui_rect r) {

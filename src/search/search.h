@@ -144,6 +144,8 @@ int64_t search_budget(const struct search *s);
 double search_expected(const struct search *s);
 int search_stages_left(const struct search *s);
 int64_t search_iteration(const struct search *s);
+/* Iterations the epoch cap allows. */
+int64_t search_planned(const struct search *s);
 
 /* Write a checkpoint now (also done every search.checkpoint_every iterations). */
 pf_status search_checkpoint(struct search *s, struct pf_err *err);

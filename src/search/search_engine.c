@@ -1135,6 +1135,7 @@ int search_n_candidates(const struct search *s) { return s->nc; }
 int64_t search_budget(const struct search *s) { return s->budget; }
 int search_stages_left(const struct search *s) { return s->stages_left; }
 int64_t search_iteration(const struct search *s) { return s->it; }
+int64_t search_planned(const struct search *s) { return s->planned; }
 
 double search_expected(const struct search *s) {
     return search_expected_params((struct search *)s, 0);

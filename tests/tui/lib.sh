@@ -136,3 +136,13 @@ for t, s, x in db.execute("SELECT type, source, text FROM events ORDER BY seq"):
     print(f"{t}|{s}|{x}")
 PY
 }
+
+# The module names of a structure.json, one per line (L0.bitfit.q; final.ln for layer -1).
+tui_structure_names() {
+  python3 - "$1" <<'PY'
+import json, sys
+for m in json.load(open(sys.argv[1]))["modules"]:
+    t = m["target"]
+    print(f"L{m['layer']}.{m['kind']}.{t}" if m["layer"] >= 0 else f"final.{m['kind']}")
+PY
+}

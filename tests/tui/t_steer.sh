@@ -29,8 +29,9 @@ tui_tty_sane
 S=$(tui_session)
 st="$S/structure.json"
 [ -f "$st" ] || fail "no structure.json in $S"
-grep -q "\"$pinned\"" "$st" || fail "the pinned $pinned is not in the structure: $(cat "$st")"
-grep -q "\"$pruned\"" "$st" && fail "the pruned $pruned is in the structure: $(cat "$st")"
+names=$(tui_structure_names "$st")
+echo "$names" | grep -qx "$pinned" || fail "the pinned $pinned is not in the structure: $names"
+echo "$names" | grep -qx "$pruned" && fail "the pruned $pruned is in the structure: $names"
 ev=$(tui_events "$S")
 echo "$ev" | grep -q "^pin|user|$pinned" || fail "no user pin event in the log"
 echo "$ev" | grep -q "^prune|user|$pruned" || fail "no user prune event in the log"

@@ -22,17 +22,35 @@ after=$(tui_screen | mask)
 [ "$before" = "$after" ] || fail "the screen after the storm differs: $(diff <(echo "$before") <(echo "$after") | head -20)"
 pid=$(tui_pid)
 [ -n "$pid" ] || fail "no program pid"
-tty=$($TM display -p -t "$PANE" '#{pane_tty}')
-kill -TSTP "$pid"; sleep 1
-stty -a -F "$tty" | grep -Eq '(^| )icanon( |$)' || fail "stopped by SIGTSTP but the tty is not cooked"
-kill -CONT "$pid"
-tui_wait 'modules \(' 10
 kill -TERM "$pid"
 rc=$(tui_exited 60)
 [ "$rc" = 130 ] || fail "exit code $rc after SIGTERM (want 130)"
 tui_tty_sane
 [ -f "$(tui_session)/checkpoint.bin" ] || fail "no checkpoint after SIGTERM"
-pass "resize storm, SIGTSTP/SIGCONT, SIGTERM"
+pass "resize storm, SIGTERM"
+
+# Ctrl-Z and fg from an interactive shell (job control: a program started by a shell without
+# it is in an orphaned process group, where the kernel discards SIGTSTP)
+$TM kill-server; rm -rf "$T/sessions"
+tui_start 120 40 "env PS1='$ ' bash --norc --noprofile -i"
+sleep 0.5
+tui_keys "$BIN search $T/search.lua --paused" Enter
+tui_wait 'modules \(' 60
+tui_keys C-z
+tui_wait 'Stopped' 10
+f=$($TM display -p -t "$PANE" '#{alternate_on} #{cursor_flag}')
+[ "$f" = "0 1" ] || fail "stopped by Ctrl-Z: alternate screen / cursor flags are '$f' (want '0 1')"
+tui_keys "stty -a > $T/stty2" Enter; sleep 0.5
+for flag in echo icanon isig; do
+  grep -Eq "(^| )$flag( |$)" "$T/stty2" || fail "stopped by Ctrl-Z: '$flag' is not set"
+done
+tui_keys "fg; echo rc=\$? > $T/rc2" Enter
+tui_wait 'modules \(' 10
+tui_wait 'PAUSED' 10
+tui_keys q; tui_wait '[Qq]uit' 10; tui_keys y
+for _ in $(seq 100); do [ -s "$T/rc2" ] && break; sleep 0.1; done
+grep -qx 'rc=130' "$T/rc2" 2>/dev/null || fail "after fg and q y: $(cat "$T/rc2" 2>/dev/null)"
+pass "Ctrl-Z leaves the terminal cooked, fg repaints"
 
 $TM kill-server; rm -rf "$T/sessions"
 tui_start 100 30 "env LANG=C LC_ALL=C TERM=vt100 NO_COLOR=1 $BIN search $T/search.lua --paused"
