@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "search/search_log.h"
 
 static void write_task(void) {
     static int done;
@@ -47,3 +48,32 @@ const char *search_fixture_config(const char *file, const char *search, const ch
     return path;
 }
 
+
+static int ev_collect(void *ctx, const struct search_event *ev) {
+    struct evlist *l = ctx;
+    if (l->n < (int)(sizeof l->ev / sizeof l->ev[0]))
+        l->ev[l->n++] = *ev;
+    return 0;
+}
+
+struct evlist *search_fixture_events(const char *dir) {
+    struct evlist *l = check_alloc(sizeof *l);
+    l->n = 0;
+    struct search_log *lg = NULL;
+    struct pf_err err = {0};
+    CHECK_OK(search_log_open(dir, 0, &lg, &err), &err);
+    CHECK_OK(search_log_each(lg, -1, ev_collect, l, &err), &err);
+    search_log_close(lg);
+    return l;
+}
+
+void search_fixture_session_meta(const char *root, const char *id, const char *const *kv) {
+    char dir[800];
+    snprintf(dir, sizeof dir, "%s/%s", root, id);
+    struct search_log *lg = NULL;
+    struct pf_err err = {0};
+    CHECK_OK(search_log_open(dir, 1, &lg, &err), &err);
+    for (int i = 0; kv[i]; i += 2)
+        CHECK_OK(search_log_set_meta(lg, kv[i], kv[i + 1], &err), &err);
+    search_log_close(lg);
+}

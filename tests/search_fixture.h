@@ -7,6 +7,19 @@
 #ifndef PF_TEST_SEARCH_FIXTURE_H
 #define PF_TEST_SEARCH_FIXTURE_H
 
+#include "search/search_event.h"
+
 const char *search_fixture_config(const char *file, const char *search, const char *extra);
+
+/* Every event of DIR/log.db in seq order (at most 4096; the caller frees the list). */
+struct evlist {
+    int n;
+    struct search_event ev[4096];
+};
+struct evlist *search_fixture_events(const char *dir);
+
+/* ROOT/id/log.db with the NULL-terminated key, value pairs as meta (a session as `bipeft
+ * sessions` lists it). */
+void search_fixture_session_meta(const char *root, const char *id, const char *const *kv);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "search_fixture.h"
 #include "search/search_log.h"
 
 static char out[16384], errb[4096];
@@ -26,17 +27,6 @@ static void rm_dir(const char *dir) {
     cr_assert_eq(system(cmd), 0);
 }
 
-/* ROOT/id/log.db with the NULL-terminated key, value pairs as meta. */
-static void make_session(const char *root, const char *id, const char *const *kv) {
-    char dir[256];
-    snprintf(dir, sizeof dir, "%s/%s", root, id);
-    struct search_log *lg = NULL;
-    struct pf_err err = {0};
-    CHECK_OK(search_log_open(dir, 1, &lg, &err), &err);
-    for (int i = 0; kv[i]; i += 2)
-        CHECK_OK(search_log_set_meta(lg, kv[i], kv[i + 1], &err), &err);
-    search_log_close(lg);
-}
 
 /* The pid of a process that has exited (and been reaped). */
 static pid_t dead_pid(void) {
@@ -80,8 +70,8 @@ static void fill_root(const char *root) {
     const char *const a[] = {"created", "2024-03-02T10:00:00", "task", "rte", "model",
                              "models/roberta", "method", "bipeft", "status", "searching",
                              "pid", pid, "search_seconds", "3725", NULL};
-    make_session(root, "b-run", b);
-    make_session(root, "a-run", a);
+    search_fixture_session_meta(root, "b-run", b);
+    search_fixture_session_meta(root, "a-run", a);
 }
 
 Test(cli_sessions, empty_and_missing_root) {
@@ -136,7 +126,7 @@ Test(cli_sessions, live_pid_keeps_status_and_unreadable_row) {
     char pid[32];
     snprintf(pid, sizeof pid, "%d", (int)getpid());
     const char *const live[] = {"status", "retraining", "pid", pid, "created", "2024", NULL};
-    make_session(root, "live", live);
+    search_fixture_session_meta(root, "live", live);
     char bad[128];
     snprintf(bad, sizeof bad, "%s/broken", root);
     cr_assert_eq(mkdir(bad, 0777), 0);

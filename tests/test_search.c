@@ -715,28 +715,6 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-struct evlist {
-    int n;
-    struct search_event ev[4096];
-};
-
-static int ev_collect(void *ctx, const struct search_event *ev) {
-    struct evlist *l = ctx;
-    if (l->n < 4096)
-        l->ev[l->n++] = *ev;
-    return 0;
-}
-
-static struct evlist *read_events(const char *dir) {
-    struct evlist *l = check_alloc(sizeof *l);
-    l->n = 0;
-    struct search_log *lg = NULL;
-    struct pf_err err = {0};
-    CHECK_OK(search_log_open(dir, 0, &lg, &err), &err);
-    CHECK_OK(search_log_each(lg, -1, ev_collect, l, &err), &err);
-    search_log_close(lg);
-    return l;
-}
 
 /* Everything but the wall clock, bitwise. */
 static void same_events(const struct evlist *a, const struct evlist *b) {
@@ -805,7 +783,7 @@ static int kill_trial(const char *cfgp, const char *ref, const char *dir, double
     same_file(ref, dir, "structure.json");
     same_file(ref, dir, "retrain/adapter.safetensors");
     same_file(ref, dir, "retrain/structure.json");
-    struct evlist *ea = read_events(ref), *eb = read_events(dir);
+    struct evlist *ea = search_fixture_events(ref), *eb = search_fixture_events(dir);
     same_events(ea, eb);
     free(ea);
     free(eb);
@@ -935,7 +913,7 @@ Test(search, config_pins_apply_at_start_or_refuse_clearly) {
                                     &be, 1);
     cr_assert(s->c[search_find(s, "L0.lora.v")].pinned);
     cr_assert(s->c[search_find(s, "final.ln")].pinned);
-    struct evlist *ev = read_events(search_dir(s));
+    struct evlist *ev = search_fixture_events(search_dir(s));
     int pins = 0;
     for (int i = 0; i < ev->n; i++)
         pins += ev->ev[i].type == SEV_PIN && !strcmp(ev->ev[i].source, "config");
@@ -1108,7 +1086,7 @@ static void recover_and_compare(const char *cfgp, const char *ref, const char *d
               "(%d): %s", dir, rc, errb);
     same_file(ref, dir, "structure.json");
     same_file(ref, dir, "retrain/adapter.safetensors");
-    struct evlist *ea = read_events(ref), *eb = read_events(dir);
+    struct evlist *ea = search_fixture_events(ref), *eb = search_fixture_events(dir);
     same_events(ea, eb);
     free(ea);
     free(eb);

@@ -186,28 +186,6 @@ static void read_meta(const char *dir, const char *key, char *buf, size_t n) {
     search_log_close(lg);
 }
 
-struct evlist {
-    int n;
-    struct search_event ev[4096];
-};
-
-static int ev_collect(void *ctx, const struct search_event *ev) {
-    struct evlist *l = ctx;
-    if (l->n < 4096)
-        l->ev[l->n++] = *ev;
-    return 0;
-}
-
-static struct evlist *read_events(const char *dir) {
-    struct evlist *l = check_alloc(sizeof *l);
-    l->n = 0;
-    struct search_log *lg = NULL;
-    struct pf_err err = {0};
-    CHECK_OK(search_log_open(dir, 0, &lg, &err), &err);
-    CHECK_OK(search_log_each(lg, -1, ev_collect, l, &err), &err);
-    search_log_close(lg);
-    return l;
-}
 
 static char *read_file(const char *dir, const char *name) {
     char p[800];
@@ -464,7 +442,7 @@ Test(search_tui, snapshot_at_step_0_and_rank_probabilities) {
     char dir[700];
     snprintf(dir, sizeof dir, "%s", search_dir(s));
     /* at step 0, before any step: one event per candidate, after the config's pin */
-    struct evlist *l = read_events(dir);
+    struct evlist *l = search_fixture_events(dir);
     cr_assert_gt(search_n_candidates(s), 4);
     check_snapshot(l, 0, s);
     int pin = -1, first = -1, vec = 0, mat = 0;
@@ -488,7 +466,7 @@ Test(search_tui, snapshot_at_step_0_and_rank_probabilities) {
     snprintf(rq.module, sizeof rq.module, "L1.lora.q");
     CHECK_OK(search_apply(s, &rq, "user", &err), &err);
     CHECK_OK(search_run(s, &r, &err), &err);
-    l = read_events(dir);
+    l = search_fixture_events(dir);
     check_snapshot(l, 8, s);
     for (int i = 0; i < l->n; i++)
         if (l->ev[i].type == SEV_SENSITIVITY && l->ev[i].step == 8 &&
@@ -553,7 +531,7 @@ Test(search_tui, retraining_and_baseline_report_progress) {
     check_train_events(c, "retrain", 48, 4);
     check_train_events(c, "baseline", 48, 4);
     /* the session log holds them too */
-    struct evlist *l = read_events(search_dir(s));
+    struct evlist *l = search_fixture_events(search_dir(s));
     int logged = 0, seen = 0;
     for (int i = 0; i < l->n; i++)
         logged += l->ev[i].type == SEV_TRAIN;

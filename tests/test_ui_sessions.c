@@ -8,19 +8,10 @@
 #include <sys/stat.h>
 
 #include "check.h"
+#include "search_fixture.h"
 #include "search/search_log.h"
 #include "ui_sessions.h"
 
-static void make_session(const char *root, const char *id, const char *const *kv) {
-    char dir[800];
-    snprintf(dir, sizeof dir, "%s/%s", root, id);
-    struct search_log *lg = NULL;
-    struct pf_err err = {0};
-    CHECK_OK(search_log_open(dir, 1, &lg, &err), &err);
-    for (int i = 0; kv[i]; i += 2)
-        CHECK_OK(search_log_set_meta(lg, kv[i], kv[i + 1], &err), &err);
-    search_log_close(lg);
-}
 
 static const char *root_dir(const char *name) {
     static char root[700];
@@ -36,8 +27,8 @@ Test(ui_sessions, newest_first_with_meta) {
                                "accuracy", "test", "0.9", "status", "done", NULL};
     const char *const new[] = {"created", "2024-03-02T10:30:00", "task", "rte", "method",
                                "s3delta", "budget", "2000000", "status", "done", NULL};
-    make_session(root, "zz-old", old);
-    make_session(root, "aa-new", new);
+    search_fixture_session_meta(root, "zz-old", old);
+    search_fixture_session_meta(root, "aa-new", new);
     char p[900];
     snprintf(p, sizeof p, "%s/notes", root); /* not a session: no log.db */
     cr_assert_eq(mkdir(p, 0777), 0);
@@ -108,9 +99,9 @@ Test(ui_sessions, compare_marks_shared_and_only_modules) {
                              "metric", "accuracy", NULL};
     const char *const b[] = {"created", "2024-01-02", "budget", "300", "test", "0.7",
                              "metric", "accuracy", NULL};
-    make_session(root, "a", a);
-    make_session(root, "b", b);
-    make_session(root, "c", b);
+    search_fixture_session_meta(root, "a", a);
+    search_fixture_session_meta(root, "b", b);
+    search_fixture_session_meta(root, "c", b);
     write_structure(root, "a", STRUCT_HEAD
         "{\"kind\": \"lora\", \"layer\": 0, \"target\": \"q\", \"rank\": 4, \"params\": 64},"
         "{\"kind\": \"lora\", \"layer\": 1, \"target\": \"v\", \"rank\": 2, \"params\": 32},"

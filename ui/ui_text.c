@@ -3,6 +3,8 @@
  * on every terminal (reliability case 28). */
 #include "ui_text.h"
 
+#include "train/progress.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,13 +48,4 @@ void ui_fmt_count(double v, char *buf, size_t n) {
         snprintf(buf, n, "%.1fG", v / 1e9);
 }
 
-void ui_fmt_duration(double s, char *buf, size_t n) {
-    if (!(s >= 0) || s > 1e7)
-        snprintf(buf, n, "--");
-    else if (s >= 3600)
-        snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(fmod(s, 3600) / 60));
-    else if (s >= 60)
-        snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-    else
-        snprintf(buf, n, "%.0fs", s);
-}
+void ui_fmt_duration(double s, char *buf, size_t n) { progress_fmt_duration(s, buf, n); }

@@ -13,31 +13,6 @@
 
 #define DIFF_MAX_BYTES (64u << 20)
 
-/* Whole file into a fresh buffer (*len bytes). */
-static pf_status read_text(const char *path, char **out, size_t *len, struct pf_err *err) {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = xmalloc(DIFF_MAX_BYTES + 1);
-    size_t n = fread(buf, 1, DIFF_MAX_BYTES + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    pf_status st = PF_OK;
-    if (bad)
-        st = pf_err_set(err, PF_ERR_IO, "%s: read failed", path);
-    else if (n > DIFF_MAX_BYTES)
-        st = pf_err_set(err, PF_ERR_FORMAT, "%s: larger than %u MiB", path,
-                        DIFF_MAX_BYTES >> 20);
-    if (st != PF_OK) {
-        xfree(buf);
-        return st;
-    }
-    *out = buf;
-    *len = n;
-    return PF_OK;
-}
-
 /* Sum of modules[i].params, or the top-level "params" when a module lacks one; -1 if
  * neither is there. */
 static int64_t sum_params(const char *txt, size_t len) {
@@ -64,7 +39,7 @@ pf_status peft_diff_read(const char *arg, struct peft_diff_side *d, struct pf_er
     snprintf(d->path, sizeof d->path, is_file ? "%s" : "%s/structure.json", arg);
     char *txt = NULL;
     size_t len = 0;
-    pf_status st = read_text(d->path, &txt, &len, err);
+    pf_status st = peft_read_text(d->path, DIFF_MAX_BYTES, &txt, &len, err);
     if (st != PF_OK)
         return st;
     st = peft_structure_parse(d->path, txt, len, &d->s, &d->n, err);

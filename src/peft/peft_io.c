@@ -207,24 +207,40 @@ pf_status peft_structure_parse(const char *path, const char *txt, size_t len,
     return PF_OK;
 }
 
+pf_status peft_read_text(const char *path, size_t max, char **out, size_t *len,
+                         struct pf_err *err) {
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char *buf = xmalloc(max + 1);
+    size_t n = fread(buf, 1, max + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    pf_status st = PF_OK;
+    if (bad)
+        st = pf_err_set(err, PF_ERR_IO, "%s: read failed", path);
+    else if (n > max)
+        st = pf_err_set(err, PF_ERR_FORMAT, "%s: larger than %zu MiB", path, max >> 20);
+    if (st != PF_OK) {
+        xfree(buf);
+        return st;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return PF_OK;
+}
+
 pf_status peft_structure_read(const char *path, struct peft_spec **out, int *n,
                               struct pf_err *err) {
     *out = NULL;
     *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = xmalloc(STRUCT_MAX_BYTES + 1);
-    size_t len = fread(buf, 1, STRUCT_MAX_BYTES + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    pf_status st;
-    if (bad)
-        st = pf_err_set(err, PF_ERR_IO, "%s: read failed", path);
-    else if (len > STRUCT_MAX_BYTES)
-        st = pf_err_set(err, PF_ERR_FORMAT, "%s: larger than %u MiB", path,
-                        STRUCT_MAX_BYTES >> 20);
-    else
+    char *buf = NULL;
+    size_t len = 0;
+    pf_status st = peft_read_text(path, STRUCT_MAX_BYTES, &buf, &len, err);
+    if (st == PF_OK)
         st = peft_structure_parse(path, buf, len, out, n, err);
     xfree(buf);
     return st;

@@ -26,6 +26,10 @@ struct st_wtensor;
 char *peft_structure_json(const struct model *m, const struct peft_spec *s, int n);
 pf_status peft_structure_write(const struct peft *p, const char *path, struct pf_err *err);
 /* Read and validate; *out (xfree) holds *n specs at rank == r_max. */
+/* The whole file at path into a fresh NUL-terminated buffer (*len bytes; the caller frees
+ * it); a file over max bytes is an error naming it. */
+pf_status peft_read_text(const char *path, size_t max, char **out, size_t *len,
+                         struct pf_err *err);
 pf_status peft_structure_read(const char *path, struct peft_spec **out, int *n,
                               struct pf_err *err);
 pf_status peft_structure_parse(const char *path, const char *txt, size_t len,

@@ -11,16 +11,6 @@
 #include "search/search_progress.h"
 #include "train/progress.h"
 
-static void fmt_time(double s, char *b, size_t n) {
-    if (!(s >= 0) || s > 1e7)
-        snprintf(b, n, "--");
-    else if (s >= 3600)
-        snprintf(b, n, "%dh%02dm", (int)(s / 3600), (int)(fmod(s, 3600) / 60));
-    else if (s >= 60)
-        snprintf(b, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-    else
-        snprintf(b, n, "%.0fs", s);
-}
 
 int search_progress_format(const struct search_event *ev, char *buf, size_t n) {
     int width = 24;
@@ -34,7 +24,7 @@ int search_progress_format(const struct search_event *ev, char *buf, size_t n) {
     bar[width] = '\0';
     double eta = frac > 0 ? ev->seconds * (1 - frac) / frac : -1;
     char t[16];
-    fmt_time(eta, t, sizeof t);
+    progress_fmt_duration(eta, t, sizeof t);
     return snprintf(buf, n, "search [%s] %3.0f%% it %lld/%lld ep %d stages left %d  E %.0f / "
                     "B %.0f  loss %.4f/%.4f  tau %.2f  ETA %s (upper bound)",
                     bar, frac * 100, (long long)ev->step, (long long)ev->n, ev->epoch,

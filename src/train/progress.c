@@ -97,3 +97,14 @@ void progress_done(struct progress *p) {
     if (p->f && p->tty)
         fputc('\n', p->f);
 }
+
+void progress_fmt_duration(double s, char *buf, size_t n) {
+    if (!(s >= 0) || s > 1e7)
+        snprintf(buf, n, "--");
+    else if (s >= 3600)
+        snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(fmod(s, 3600) / 60));
+    else if (s >= 60)
+        snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else
+        snprintf(buf, n, "%.0fs", s);
+}

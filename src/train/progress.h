@@ -23,6 +23,9 @@ struct progress {
     int64_t next_line;  /* non-tty: step of the next printed line */
 };
 
+/* A duration for people: 42s, 3m07s, 2h05m; "--" when negative, NaN or over 10^7 s. */
+void progress_fmt_duration(double seconds, char *buf, size_t n);
+
 /* Seconds on the monotonic clock. */
 double progress_now(void);
 
