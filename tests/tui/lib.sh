@@ -48,7 +48,7 @@ PY
 return {
   mode = 'search',
   model = { path = '$ROOT/tests/data/hf/llama-cls' },
-  task = { name = 'words', train = '$T/train.tsv', dev = '$T/dev.tsv', test = '$T/test.tsv',
+  task = { name = '${TUI_TASK:-words}', train = '$T/train.tsv', dev = '$T/dev.tsv', test = '$T/test.tsv',
            labels = { '0', '1' }, max_len = 16 },
   space = peft.space{ peft.lora{ targets = { 'q', 'v' }, ranks = { 1, 2, 4 } },
                       peft.bitfit{ targets = { 'q', 'o' } },

@@ -29,6 +29,22 @@ tui_tty_sane
 [ -f "$(tui_session)/checkpoint.bin" ] || fail "no checkpoint after SIGTERM"
 pass "resize storm, SIGTERM"
 
+# SIGHUP (the terminal went away): checkpoint, exit 130; SIGQUIT: the terminal restored, then
+# the default action (exit 131)
+for sig in HUP QUIT; do
+  $TM kill-server; rm -rf "$T/sessions"
+  tui_start 100 30 "$BIN search $T/search.lua --paused"
+  tui_wait 'modules \(' 60
+  pid=$(tui_pid); [ -n "$pid" ] || fail "no program pid"
+  kill -$sig "$pid"
+  rc=$(tui_exited 60)
+  want=130; [ $sig = QUIT ] && want=131
+  [ "$rc" = $want ] || fail "exit code $rc after SIG$sig (want $want)"
+  tui_tty_sane
+  [ $sig = QUIT ] || [ -f "$(tui_session)/checkpoint.bin" ] || fail "no checkpoint after SIGHUP"
+done
+pass "SIGHUP (exit 130, checkpoint) and SIGQUIT (exit 131) restore the terminal"
+
 # Ctrl-Z and fg from an interactive shell (job control: a program started by a shell without
 # it is in an orphaned process group, where the kernel discards SIGTSTP)
 $TM kill-server; rm -rf "$T/sessions"
@@ -53,13 +69,15 @@ grep -qx 'rc=130' "$T/rc2" 2>/dev/null || fail "after fg and q y: $(cat "$T/rc2"
 pass "Ctrl-Z leaves the terminal cooked, fg repaints"
 
 $TM kill-server; rm -rf "$T/sessions"
+TUI_TASK=$(printf 'w\303\266rds') tui_config   # a task name that is not ASCII: shown escaped
 tui_start 100 30 "env LANG=C LC_ALL=C TERM=vt100 NO_COLOR=1 $BIN search $T/search.lua --paused"
 tui_wait 'modules \(' 60
 $TM capture-pane -p -t "$PANE" > "$T/ascii.txt"
 LC_ALL=C grep -q '[^ -~]' "$T/ascii.txt" && fail "non-ASCII bytes on the screen under LANG=C TERM=vt100: $(LC_ALL=C grep -n '[^ -~]' "$T/ascii.txt" | head -3)"
 tui_keys q; tui_wait '[Qq]uit' 10; tui_keys y
 rc=$(tui_exited 60); [ "$rc" = 130 ] || fail "exit code $rc (want 130)"
-pass "LANG=C TERM=vt100 NO_COLOR: ASCII only"
+grep -qF 'w\xc3\xb6rds' "$T/ascii.txt" || fail "the task name is not shown escaped (w\xc3\xb6rds)"
+pass "LANG=C TERM=vt100 NO_COLOR: ASCII only, a non-ASCII task name escaped"
 
 $TM kill-server; rm -rf "$T/sessions"
 tui_start 100 30 "env TERM=dumb $BIN search $T/search.lua"
