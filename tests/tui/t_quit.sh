@@ -24,5 +24,6 @@ S=$(tui_session)
 [ -f "$S/checkpoint.bin" ] || fail "no checkpoint in $S"
 "$BIN" resume "$S" --headless --quiet > "$T/resume.out" 2>&1 || fail "resume failed: $(cat "$T/resume.out")"
 [ -f "$S/structure.json" ] || fail "the resumed session has no structure.json"
-tui_events "$S" | grep -q '^log|policy|.*v2 policy' || fail "the resumed run did not use the reloaded policy"
+ev=$(tui_events "$S")
+grep -q '^log|policy|.*v2 policy' <<< "$ev" || fail "the resumed run did not use the reloaded policy"
 pass "quit asks, q y stops at exit 130 with a checkpoint, the resume finishes with the reloaded policy"

@@ -30,11 +30,11 @@ S=$(tui_session)
 st="$S/structure.json"
 [ -f "$st" ] || fail "no structure.json in $S"
 names=$(tui_structure_names "$st")
-echo "$names" | grep -qx "$pinned" || fail "the pinned $pinned is not in the structure: $names"
-echo "$names" | grep -qx "$pruned" && fail "the pruned $pruned is in the structure: $names"
+grep -qx "$pinned" <<< "$names" || fail "the pinned $pinned is not in the structure: $names"
+grep -qx "$pruned" <<< "$names" && fail "the pruned $pruned is in the structure: $names"
 ev=$(tui_events "$S")
-echo "$ev" | grep -q "^pin|user|$pinned" || fail "no user pin event in the log"
-echo "$ev" | grep -q "^prune|user|$pruned" || fail "no user prune event in the log"
-echo "$ev" | grep -q "^refused|user|policy reload: " || fail "no refused reload in the log"
-echo "$ev" | grep -q "^step|" || fail "the search did not go on after the failed reload"
+grep -q "^pin|user|$pinned" <<< "$ev" || fail "no user pin event in the log"
+grep -q "^prune|user|$pruned" <<< "$ev" || fail "no user prune event in the log"
+grep -q "^refused|user|policy reload: " <<< "$ev" || fail "no refused reload in the log"
+grep -q "^step|" <<< "$ev" || fail "the search did not go on after the failed reload"
 pass "pinned $pinned kept, pruned $pruned gone, bad reload refused, search finished"
