@@ -64,10 +64,8 @@ static pf_status run_headless(struct search *s, struct search_progress *pg, int 
  * count. */
 static void tui_info(const struct run_config *cfg, const struct backend *be,
                      struct ui_info *info) {
-    static const char *const methods[] = {"bipeft", "s3delta", "manual", "random", "full"};
-    int mi = (int)cfg->search.method;
     memset(info, 0, sizeof *info);
-    info->method = mi >= 0 && mi < 5 ? methods[mi] : "";
+    info->method = cfg_method_name(cfg->search.method);
     info->task = cfg->task.name;
     info->model = cfg->model.path;
     info->device = be->name;

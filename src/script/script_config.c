@@ -17,6 +17,12 @@
 
 /* ---- names ---- */
 
+const char *const cfg_method_names[] = {"bipeft", "s3delta", "manual", "random", "full", NULL};
+
+const char *cfg_method_name(int m) {
+    return m >= 0 && m <= CFG_METHOD_FULL ? cfg_method_names[m] : "bipeft";
+}
+
 static const char *const kind_names[CFG_KIND_COUNT] = {
     "lora", "lra", "bitfit", "ln", "serial_adapter", "parallel_adapter", "prefix", "ia3"};
 static const char *const target_names[CFG_T_COUNT] = {
@@ -827,7 +833,6 @@ static int v_search(struct vctx *v, int t, void *out, const void *arg) {
         "s3delta_beta", "s3delta_rank", "baseline", NULL};
     static const char *const crit[] = {"tra_val_cos1", "tra", "val", "tra_val", "tra_val_cos2",
                                        NULL};
-    static const char *const methods[] = {"bipeft", "s3delta", "manual", "random", "full", NULL};
     static const char *const orders[] = {"alternate", "binary_then_rank", "rank_then_binary",
                                          NULL};
     static const char *const baselines[] = {"none", "lora", NULL};
@@ -845,7 +850,7 @@ static int v_search(struct vctx *v, int t, void *out, const void *arg) {
              opt(v, t, "criterion", 0, v_enum, &cr, crit) &&
              opt(v, t, "gumbel", 0, v_bool, &c->search.gumbel, NULL) &&
              opt(v, t, "iterative", 0, v_bool, &c->search.iterative, NULL) &&
-             opt(v, t, "method", 0, v_enum, &method, methods) &&
+             opt(v, t, "method", 0, v_enum, &method, cfg_method_names) &&
              opt(v, t, "order", 0, v_enum, &order, orders) &&
              opt(v, t, "early_stop", 0, v_bool, &c->search.early_stop, NULL) &&
              opt(v, t, "arch_reg", 0, v_num, &c->search.arch_reg, &N_NONNEG) &&

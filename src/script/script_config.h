@@ -29,6 +29,10 @@
 
 enum cfg_method { CFG_METHOD_BIPEFT, CFG_METHOD_S3DELTA, CFG_METHOD_MANUAL, CFG_METHOD_RANDOM,
                   CFG_METHOD_FULL };
+/* "bipeft", "s3delta", ... by enum cfg_method, NULL-terminated (the config's spelling). */
+extern const char *const cfg_method_names[];
+/* The name of m ("bipeft" when out of range). */
+const char *cfg_method_name(int m);
 enum cfg_order { CFG_ORDER_ALTERNATE, CFG_ORDER_BINARY_THEN_RANK, CFG_ORDER_RANK_THEN_BINARY };
 
 enum cfg_mode { CFG_MODE_SEARCH, CFG_MODE_TRAIN };

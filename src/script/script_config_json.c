@@ -17,7 +17,6 @@ static const char *const family_names[] = {"auto", "bert", "roberta", "gpt2", "l
 static const char *const type_names[] = {"classification", "regression"};
 static const char *const format_names[] = {"auto", "tsv", "csv", "jsonl"};
 static const char *const sched_names[] = {"constant", "linear", "cosine", "step", "custom"};
-static const char *const method_names[] = {"bipeft", "s3delta", "manual", "random", "full"};
 static const char *const order_names[] = {"alternate", "binary_then_rank", "rank_then_binary"};
 
 static cJSON *int_array(const int *v, int n) {
@@ -149,7 +148,7 @@ static cJSON *config_json(const struct run_config *c) {
     cJSON_AddStringToObject(s, "criterion", c->search.criterion);
     cJSON_AddBoolToObject(s, "gumbel", c->search.gumbel);
     cJSON_AddBoolToObject(s, "iterative", c->search.iterative);
-    cJSON_AddStringToObject(s, "method", method_names[c->search.method]);
+    cJSON_AddStringToObject(s, "method", cfg_method_name(c->search.method));
     cJSON_AddStringToObject(s, "order", order_names[c->search.order]);
     cJSON_AddBoolToObject(s, "early_stop", c->search.early_stop);
     cJSON_AddNumberToObject(s, "arch_reg", c->search.arch_reg);

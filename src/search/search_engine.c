@@ -20,14 +20,9 @@
 #include "util/atomic.h"
 #include "util/xalloc.h"
 
-static const char *method_name(int m) {
-    static const char *const n[] = {"bipeft", "s3delta", "manual", "random", "full"};
-    return m >= 0 && m < 5 ? n[m] : "bipeft";
-}
-
 /* The label runs carry: the method plus what an ablation changed. */
 static void method_label(const struct run_config *c, char *buf, size_t n) {
-    const char *m = method_name(c->search.method);
+    const char *m = cfg_method_name(c->search.method);
     if (c->search.method != CFG_METHOD_BIPEFT) {
         snprintf(buf, n, "%s", m);
         return;
@@ -554,7 +549,7 @@ pf_status search_apply(struct search *s, const struct search_request *rq, const 
                         "while it runs", s->phase == SPH_RETRAIN ? "retraining" : "done");
     if (st == PF_OK && !needs_search(&s->cfg))
         st = pf_err_set(err, PF_ERR_ARG, "method %s has no search to steer",
-                        method_name(s->cfg.search.method));
+                        cfg_method_name(s->cfg.search.method));
     if (st == PF_OK)
         st = search_act(s, verb, mod, (double)rq->value, source, err);
     if (st != PF_OK) {
@@ -1006,7 +1001,7 @@ static pf_status write_summary(struct search *s, struct pf_err *err) {
                      "  \"guard_stages\": %d,\n  \"metric\": \"%s\",\n  \"dev\": %.6f,\n"
                      "  \"test\": %.6f,\n  \"search_seconds\": %.3f,\n"
                      "  \"retrain_seconds\": %.3f",
-                     s->t.task.name, method_name(s->cfg.search.method), (long long)r->budget,
+                     s->t.task.name, cfg_method_name(s->cfg.search.method), (long long)r->budget,
                      (long long)r->params, r->n_modules, (long long)r->iterations,
                      (long long)r->planned, r->stages_done, r->stages_total,
                      r->early_stopped ? "true" : "false", r->guard_stages, r->metric,
