@@ -6,6 +6,9 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "core/backend.h"
+#include "script/script_config.h"
+#include "search/search.h"
 #include "search/search_log.h"
 
 static void write_task(void) {
@@ -76,4 +79,19 @@ void search_fixture_session_meta(const char *root, const char *id, const char *c
     for (int i = 0; kv[i]; i += 2)
         CHECK_OK(search_log_set_meta(lg, kv[i], kv[i + 1], &err), &err);
     search_log_close(lg);
+}
+
+struct search *search_fixture_open(const char *config_path, const char *dir, struct backend **be,
+                                   int no_retrain) {
+    struct run_config cfg;
+    struct pf_err err = {0};
+    CHECK_OK(script_config_load(config_path, NULL, &cfg, &err), &err);
+    *be = backend_open("cpu", 1, &err);
+    cr_assert_not_null(*be, "%s", err.msg);
+    char sd[700];
+    snprintf(sd, sizeof sd, "%s/%s", check_temp_dir(), dir);
+    struct search_opts o = {.session_dir = sd, .quiet = 1, .no_retrain = no_retrain};
+    struct search *s = NULL;
+    CHECK_OK(search_open(&s, &cfg, *be, &o, &err), &err);
+    return s;
 }

@@ -11,6 +11,13 @@
 
 const char *search_fixture_config(const char *file, const char *search, const char *extra);
 
+struct backend;
+struct search;
+/* A search session of the config at config_path in <temp>/<dir> (quiet, cpu backend with one
+ * thread into *be; no_retrain: stop after the structure). */
+struct search *search_fixture_open(const char *config_path, const char *dir, struct backend **be,
+                                   int no_retrain);
+
 /* Every event of DIR/log.db in seq order (at most 4096; the caller frees the list). */
 struct evlist {
     int n;

@@ -64,17 +64,7 @@ static int count(const struct collect *c, enum search_event_type t, const char *
 
 static struct search *open_session(const char *cfgfile, const char *search, const char *extra,
                                    const char *dir, struct backend **be, int no_retrain) {
-    struct run_config cfg;
-    load_config(search_config(cfgfile, search, extra), &cfg);
-    struct pf_err err = {0};
-    *be = backend_open("cpu", 1, &err);
-    cr_assert_not_null(*be, "%s", err.msg);
-    char sd[700];
-    snprintf(sd, sizeof sd, "%s/%s", check_temp_dir(), dir);
-    struct search_opts o = {.session_dir = sd, .quiet = 1, .no_retrain = no_retrain};
-    struct search *s = NULL;
-    CHECK_OK(search_open(&s, &cfg, *be, &o, &err), &err);
-    return s;
+    return search_fixture_open(search_config(cfgfile, search, extra), dir, be, no_retrain);
 }
 
 /* Random module weights (the zero-initialised factors would hide the gates' gradients), and a

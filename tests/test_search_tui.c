@@ -128,18 +128,8 @@ static struct search *open_with_policy(const char *pol, const char *dir, struct 
     char extra[256], cfgname[128];
     snprintf(extra, sizeof extra, "policy = '%s',", pol);
     snprintf(cfgname, sizeof cfgname, "%s.cfg.lua", dir);
-    struct run_config cfg;
-    struct pf_err err = {0};
-    CHECK_OK(script_config_load(search_fixture_config(cfgname, search_extra, extra), NULL, &cfg,
-                                &err), &err);
-    *be = backend_open("cpu", 1, &err);
-    cr_assert_not_null(*be, "%s", err.msg);
-    char sd[700];
-    snprintf(sd, sizeof sd, "%s/%s", check_temp_dir(), dir);
-    struct search_opts o = {.session_dir = sd, .quiet = 1, .no_retrain = no_retrain};
-    struct search *s = NULL;
-    CHECK_OK(search_open(&s, &cfg, *be, &o, &err), &err);
-    return s;
+    return search_fixture_open(search_fixture_config(cfgname, search_extra, extra), dir, be,
+                               no_retrain);
 }
 
 /* The absolute path of a file in the temp folder. */
