@@ -15,8 +15,10 @@ long benchmark can be run in parts).
     JOBS=2 THREADS=1 python3 bench/search/suite.py      (two runs at a time, one thread each)
 
 A run whose row is already in suite.tsv is skipped (RERUN=1 runs it again), so the benchmark
-can be stopped and started again; REPORT=1 only prints the tables. Every row records the host and
-the number of runs sharing it (jobs), since wall times compare only within one machine and load.
+can be stopped and started again; REPORT=1 only prints the tables. Every row records the host
+(SUITE_HOST names it, else the host name) and the number of runs sharing it (jobs), since wall
+times compare only within one machine and load. SUITE_SESSIONS puts the sessions elsewhere;
+ORDER=long starts the longest methods first.
 """
 import concurrent.futures
 import platform
@@ -30,6 +32,7 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.environ.get("SUITE_OUT", os.path.join(ROOT, "bench", "search", "out"))
+SESSIONS = os.environ.get("SUITE_SESSIONS", os.path.join(OUT, "suite-sessions"))
 BIN = os.path.join(ROOT, "bin", "bipeft")
 TASKS = ["fortune_tech", "wn_super", "wn_hyper", "wn_freq"]
 
@@ -57,7 +60,7 @@ local t = include("suite_{task}.lua", {{
   space = peft.s1{{ ranks = {{ 1, 4, 8 }} }},
   search = {{ checkpoint_every = 0, snapshot_every = 50, baseline = "none" }},
   train = {{ log_every = 50 }},
-  session = "{out}/suite-sessions",
+  session = "{sessions}",
   seed = {seed},
   threads = {threads},
 }})
@@ -116,18 +119,21 @@ def main():
                     todo.append(key)
     print(f"suite: {len(todo)} runs to do, {jobs} at a time, {threads} thread(s) each",
           file=sys.stderr)
-    host = platform.node()
+    if os.environ.get("ORDER") == "long":  # longest runs first, for a machine lent for minutes
+        cost = {"s3delta": 0, "bipeft": 1, "full": 2}
+        todo.sort(key=lambda k: (cost.get(k[1], 3), k[3], k[0]))
+    host = os.environ.get("SUITE_HOST") or platform.node()
     lock = threading.Lock()
 
     def one(key):
         nonlocal rows
         task, name, budget, seed = key
         tag = f"{task}-{name}-b{budget}-s{seed}"
-        sess = os.path.join(OUT, "suite-sessions", tag)
+        sess = os.path.join(SESSIONS, tag)
         subprocess.run(["rm", "-rf", sess], check=True)
         cfg = os.path.join(ROOT, "configs", f"_suite_{tag}.lua")
         with open(cfg, "w") as f:
-            f.write(TEMPLATE.format(task=task, budget=budget, out=OUT, seed=seed,
+            f.write(TEMPLATE.format(task=task, budget=budget, sessions=SESSIONS, seed=seed,
                                     threads=threads, extra=known[name]))
         t0 = time.time()
         try:
