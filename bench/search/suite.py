@@ -18,7 +18,8 @@ A run whose row is already in suite.tsv is skipped (RERUN=1 runs it again), so t
 can be stopped and started again; REPORT=1 only prints the tables. Every row records the host
 (SUITE_HOST names it, else the host name) and the number of runs sharing it (jobs), since wall
 times compare only within one machine and load. SUITE_SESSIONS puts the sessions elsewhere;
-ORDER=long starts the longest methods first.
+ORDER=long starts the longest methods first,
+ORDER=seed every task's first seed first.
 """
 import concurrent.futures
 import platform
@@ -122,6 +123,8 @@ def main():
     if os.environ.get("ORDER") == "long":  # longest runs first, for a machine lent for minutes
         cost = {"s3delta": 0, "bipeft": 1, "full": 2}
         todo.sort(key=lambda k: (cost.get(k[1], 3), k[3], k[0]))
+    elif os.environ.get("ORDER") == "seed":  # every task's first seed, then the next
+        todo.sort(key=lambda k: k[3])
     host = os.environ.get("SUITE_HOST") or platform.node()
     lock = threading.Lock()
 
