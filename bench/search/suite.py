@@ -15,7 +15,8 @@ long benchmark can be run in parts).
     JOBS=2 THREADS=1 python3 bench/search/suite.py      (two runs at a time, one thread each)
 
 A run whose row is already in suite.tsv is skipped (RERUN=1 runs it again), so the benchmark
-can be stopped and started again; REPORT=1 only prints the tables. Every row records the host
+can be stopped and started again; rows another machine ran, kept beside it as suite-*.tsv, count
+as done and are in the report; REPORT=1 only prints the tables. Every row records the host
 (SUITE_HOST names it, else the host name) and the number of runs sharing it (jobs), since wall
 times compare only within one machine and load. SUITE_SESSIONS puts the sessions elsewhere;
 ORDER=long starts the longest methods first,
@@ -103,10 +104,14 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     tsv = os.path.join(OUT, "suite.tsv")
     rows = read_rows(tsv)
+    others = []  # rows another machine ran (suite-*.tsv): done too
+    for name in sorted(os.listdir(OUT)):
+        if name.startswith("suite-") and name.endswith(".tsv"):
+            others += read_rows(os.path.join(OUT, name))
+    done = {(r["task"], r["method"], r["budget"], r["seed"]) for r in rows + others}
     if os.environ.get("REPORT") == "1":
-        report(rows)
+        report(rows + others)
         return
-    done = {(r["task"], r["method"], r["budget"], r["seed"]) for r in rows}
     todo = []
     for task in tasks:
         for seed in seeds:
@@ -176,23 +181,109 @@ def main():
 
 
 def report(rows):
-    for task in sorted({r["task"] for r in rows}):
+    """Markdown: one table per task, then the medians of every task side by side."""
+    seen = {}
+    for r in rows:  # later files win: one row per (task, method, budget, seed)
+        seen[(r["task"], r["method"], r["budget"], r["seed"])] = r
+    rows = list(seen.values())
+    order = [name for name, _ in METHODS]
+    tasks = [t for t in TASKS if any(r["task"] == t for r in rows)]
+    budgets = sorted({r["budget"] for r in rows}, key=float)
+    med = {}
+    for task in tasks:
         rs = [r for r in rows if r["task"] == task]
-        print(f"\n### {task} ({rs[0]['metric']}, test; median and min-max over seeds)\n")
-        print("| budget | method | test | params (max) | search s | retrain s | iterations |")
-        print("|---|---|---|---|---|---|---|")
-        for budget in sorted({r["budget"] for r in rs}, key=float):
-            for name, _ in METHODS:
-                g = [r for r in rs if r["method"] == name and r["budget"] == budget]
-                if not g:
+        print(f"\n### {task} ({rs[0]['metric']}, test; median and min-max over the seeds run)\n")
+        print("| budget | method | seeds | test | params (max) | search s | retrain s | host |")
+        print("|---|---|---|---|---|---|---|---|")
+        for budget in budgets:
+            for name in order:
+                g = [r for r in rs if r["method"] == name and
+                     (r["budget"] == budget or name == "full")]
+                if not g or (name == "full" and budget != budgets[0]):
                     continue
                 t = [float(r["test"]) for r in g]
-                print(f"| {budget} | {name} | {statistics.median(t):.3f} "
+                med[(task, budget, name)] = (statistics.median(t), len(t))
+                b = "-" if name == "full" else budget
+                seeds = ",".join(sorted(r["seed"] for r in g))
+                hosts = ",".join(sorted({r.get("host", "") for r in g}))
+                print(f"| {b} | {name} | {seeds} | {statistics.median(t):.3f} "
                       f"({min(t):.3f}-{max(t):.3f}) | {max(int(r['params']) for r in g)} | "
-                      f"{statistics.median(float(r['search']) for r in g):.1f} | "
-                      f"{statistics.median(float(r['retrain']) for r in g):.1f} | "
-                      f"{statistics.median(int(r['iterations']) for r in g):.0f}/"
-                      f"{g[0]['planned']} |")
+                      f"{statistics.median(float(r['search']) for r in g):.0f} | "
+                      f"{statistics.median(float(r['retrain']) for r in g):.0f} | {hosts} |")
+    kinds = ["lora", "lra", "bitfit", "ln"]
+    print("\n### Where the searched budget went (mean parameters per kind over the seeds run)\n")
+    print("| task | budget | method | " + " | ".join(kinds) + " | modules | layers used |")
+    print("|---|---|---|" + "---|" * (len(kinds) + 2))
+    for task in tasks:
+        for budget in budgets:
+            for name in ("bipeft", "s3delta"):
+                structs = []
+                for r in rows:
+                    if (r["task"], r["budget"], r["method"]) != (task, budget, name):
+                        continue
+                    tag = f"{task}-{name}-b{budget}-s{r['seed']}"
+                    path = os.path.join(SESSIONS, tag, "structure.json")
+                    if os.path.exists(path):
+                        with open(path) as f:
+                            structs.append(json.load(f)["modules"])
+                if not structs:
+                    continue
+                per = {k: statistics.mean(sum(m["params"] for m in st if m["kind"] == k)
+                                          for st in structs) for k in kinds}
+                nmod = statistics.mean(len(st) for st in structs)
+                layers = sorted({m["layer"] for st in structs for m in st if "layer" in m})
+                print(f"| {task} | {budget} | {name} | " +
+                      " | ".join(f"{per[k]:.0f}" for k in kinds) +
+                      f" | {nmod:.1f} | {','.join(map(str, layers))} |")
+    print("\n### BIPEFT against the paper's expectations (medians over the seeds both methods ran)\n")
+    print("| task | budget | B | BIPEFT - S3Delta (points) | BIPEFT - best manual (points) | "
+          "search time BIPEFT / S3Delta | BIPEFT params / B |")
+    print("|---|---|---|---|---|---|---|")
+    for task in tasks:
+        for budget in budgets:
+            def grp(name):
+                return [r for r in rows if (r["task"], r["budget"], r["method"]) ==
+                        (task, budget, name)]
+            bi, s3 = grp("bipeft"), grp("s3delta")
+            if not bi:
+                continue
+
+            def gap(other):  # median difference over the seeds both have
+                seeds = {r["seed"] for r in bi} & {r["seed"] for r in other}
+                if not seeds:
+                    return None
+                return (statistics.median(float(r["test"]) for r in bi if r["seed"] in seeds) -
+                        statistics.median(float(r["test"]) for r in other if r["seed"] in seeds))
+            cells = []
+            g = gap(s3)
+            cells.append(f"{100 * g:+.1f}" if g is not None else "")
+            man = [gap(grp(n)) for n in ("manual-lora", "manual-adapter", "manual-bitfit")]
+            man = [x for x in man if x is not None]
+            cells.append(f"{100 * min(man):+.1f}" if man else "")
+            cells.append(f"{statistics.median(float(r['search']) for r in bi) / statistics.median(float(r['search']) for r in s3):.2f}"
+                         if s3 else "")
+            use, bud = [], ""
+            for r in bi:
+                path = os.path.join(SESSIONS, f"{task}-bipeft-b{budget}-s{r['seed']}",
+                                    "summary.json")
+                if os.path.exists(path):
+                    with open(path) as f:
+                        sm = json.load(f)
+                    use.append(sm["params"] / sm["budget"])
+                    bud = sm["budget"]
+            cells.append(f"{min(use):.2f}-{max(use):.2f}" if use else "")
+            print(f"| {task} | {budget} | {bud} | " + " | ".join(cells) + " |")
+    print("\n### Every task (median test metric over the seeds run; n = seeds)\n")
+    cols = [(t, b) for t in tasks for b in budgets]
+    print("| method | " + " | ".join(f"{t} {b}" for t, b in cols) + " |")
+    print("|---|" + "---|" * len(cols))
+    for name in order:
+        cells = []
+        for t, b in cols:
+            v = med.get((t, budgets[0] if name == "full" else b, name))
+            cells.append(f"{v[0]:.3f} (n={v[1]})" if v else "")
+        if any(cells):
+            print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
