@@ -7,7 +7,10 @@
 #   sh bench/search/lent_pack.sh      then the device tool: carry .devpack, run lent_suite.sh
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-[ -f "$ROOT/data/suite/wn_super/train.tsv" ] || { echo "lent_pack: no suite data: make data" >&2; exit 1; }
+if [ ! -f "$ROOT/data/suite/wn_super/train.tsv" ]; then
+    echo "lent_pack: $ROOT/data/suite has no data: run make data first" >&2
+    exit 1
+fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 git clone -q "$ROOT" "$TMP/src"

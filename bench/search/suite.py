@@ -19,8 +19,7 @@ can be stopped and started again; rows another machine ran, kept beside it as su
 as done and are in the report; REPORT=1 only prints the tables. Every row records the host
 (SUITE_HOST names it, else the host name) and the number of runs sharing it (jobs), since wall
 times compare only within one machine and load. SUITE_SESSIONS puts the sessions elsewhere;
-ORDER=long starts the longest methods first,
-ORDER=seed every task's first seed first.
+ORDER=seed runs every task's first seed before any second one.
 """
 import concurrent.futures
 import platform
@@ -125,10 +124,7 @@ def main():
                     todo.append(key)
     print(f"suite: {len(todo)} runs to do, {jobs} at a time, {threads} thread(s) each",
           file=sys.stderr)
-    if os.environ.get("ORDER") == "long":  # longest runs first, for a machine lent for minutes
-        cost = {"s3delta": 0, "bipeft": 1, "full": 2}
-        todo.sort(key=lambda k: (cost.get(k[1], 3), k[3], k[0]))
-    elif os.environ.get("ORDER") == "seed":  # every task's first seed, then the next
+    if os.environ.get("ORDER") == "seed":  # every task's first seed, then the next
         todo.sort(key=lambda k: k[3])
     host = os.environ.get("SUITE_HOST") or platform.node()
     lock = threading.Lock()
@@ -180,6 +176,15 @@ def main():
     report(rows)
 
 
+def session_json(task, name, budget, seed, file):
+    """A run's structure.json or summary.json, or None (rows of another machine have none)."""
+    path = os.path.join(SESSIONS, f"{task}-{name}-b{budget}-s{seed}", file)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 def report(rows):
     """Markdown: one table per task, then the medians of every task side by side."""
     seen = {}
@@ -217,15 +222,10 @@ def report(rows):
     for task in tasks:
         for budget in budgets:
             for name in ("bipeft", "s3delta"):
-                structs = []
-                for r in rows:
-                    if (r["task"], r["budget"], r["method"]) != (task, budget, name):
-                        continue
-                    tag = f"{task}-{name}-b{budget}-s{r['seed']}"
-                    path = os.path.join(SESSIONS, tag, "structure.json")
-                    if os.path.exists(path):
-                        with open(path) as f:
-                            structs.append(json.load(f)["modules"])
+                structs = [session_json(task, name, budget, r["seed"], "structure.json")
+                           for r in rows if (r["task"], r["budget"], r["method"]) ==
+                           (task, budget, name)]
+                structs = [st["modules"] for st in structs if st]
                 if not structs:
                     continue
                 per = {k: statistics.mean(sum(m["params"] for m in st if m["kind"] == k)
@@ -235,7 +235,8 @@ def report(rows):
                 print(f"| {task} | {budget} | {name} | " +
                       " | ".join(f"{per[k]:.0f}" for k in kinds) +
                       f" | {nmod:.1f} | {','.join(map(str, layers))} |")
-    print("\n### BIPEFT against the paper's expectations (medians over the seeds both methods ran)\n")
+    print("\n### BIPEFT against the paper's expectations "
+          "(medians over the seeds both methods ran)\n")
     print("| task | budget | B | BIPEFT - S3Delta (points) | BIPEFT - best manual (points) | "
           "search time BIPEFT / S3Delta | BIPEFT params / B |")
     print("|---|---|---|---|---|---|---|")
@@ -260,17 +261,16 @@ def report(rows):
             man = [gap(grp(n)) for n in ("manual-lora", "manual-adapter", "manual-bitfit")]
             man = [x for x in man if x is not None]
             cells.append(f"{100 * min(man):+.1f}" if man else "")
-            cells.append(f"{statistics.median(float(r['search']) for r in bi) / statistics.median(float(r['search']) for r in s3):.2f}"
-                         if s3 else "")
-            use, bud = [], ""
-            for r in bi:
-                path = os.path.join(SESSIONS, f"{task}-bipeft-b{budget}-s{r['seed']}",
-                                    "summary.json")
-                if os.path.exists(path):
-                    with open(path) as f:
-                        sm = json.load(f)
-                    use.append(sm["params"] / sm["budget"])
-                    bud = sm["budget"]
+            if s3:
+                ratio = (statistics.median(float(r["search"]) for r in bi) /
+                         statistics.median(float(r["search"]) for r in s3))
+                cells.append(f"{ratio:.2f}")
+            else:
+                cells.append("")
+            sums = [x for x in (session_json(task, "bipeft", budget, r["seed"], "summary.json")
+                                for r in bi) if x]
+            use = [x["params"] / x["budget"] for x in sums]
+            bud = sums[0]["budget"] if sums else ""
             cells.append(f"{min(use):.2f}-{max(use):.2f}" if use else "")
             print(f"| {task} | {budget} | {bud} | " + " | ".join(cells) + " |")
     print("\n### Every task (median test metric over the seeds run; n = seeds)\n")
