@@ -35,6 +35,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.environ.get("SUITE_OUT", os.path.join(ROOT, "bench", "search", "out"))
 SESSIONS = os.environ.get("SUITE_SESSIONS", os.path.join(OUT, "suite-sessions"))
 BIN = os.path.join(ROOT, "bin", "bipeft")
+# the first 78 runs' structures, kept as the means the report printed (their sessions are gone)
+EARLY = os.path.join(ROOT, "docs", "results", "suite-structures-early.tsv")
 TASKS = ["fortune_tech", "wn_super", "wn_hyper", "wn_freq"]
 
 METHODS = [
@@ -77,15 +79,35 @@ return t
 """
 
 KEYS = ["task", "method", "budget", "seed", "metric", "test", "dev", "params", "search",
-        "retrain", "iterations", "planned", "wall", "threads", "jobs", "host"]
+        "retrain", "iterations", "planned", "wall", "threads", "jobs", "host",
+        "B", "lora", "lra", "bitfit", "ln", "modules", "layers"]
+KINDS = ["lora", "lra", "bitfit", "ln"]
+
+
+def structure_cells(summary, structure):
+    """The budget B and the structure's parameters per kind, modules and layers used: kept in
+    the row itself, since the session folders are scratch (older rows lack these cells)."""
+    cells = {"B": summary.get("budget", "")}
+    if structure:
+        mods = structure["modules"]
+        for k in KINDS:
+            cells[k] = sum(m["params"] for m in mods if m["kind"] == k)
+        cells["modules"] = len(mods)
+        cells["layers"] = ",".join(str(x) for x in sorted({m["layer"] for m in mods
+                                                            if "layer" in m}))
+    return cells
 
 
 def read_rows(path):
+    """The rows of a TSV file with a header line; lines starting with # are comments."""
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        keys = f.readline().rstrip("\n").split("\t")
-        return [dict(zip(keys, line.rstrip("\n").split("\t"))) for line in f if line.strip()]
+        lines = [x.rstrip("\n") for x in f if x.strip() and not x.startswith("#")]
+    if not lines:
+        return []
+    keys = lines[0].split("\t")
+    return [dict(zip(keys, line.split("\t"))) for line in lines[1:]]
 
 
 def main():
@@ -157,6 +179,12 @@ def main():
                    retrain=s["retrain_seconds"], iterations=s["iterations"],
                    planned=s["planned"], wall=round(wall, 1), threads=threads, jobs=jobs,
                    host=host)
+        sp = os.path.join(sess, "structure.json")
+        st = None
+        if os.path.exists(sp):
+            with open(sp) as f:
+                st = json.load(f)
+        row.update(structure_cells(s, st))
         with lock:
             rows = [x for x in rows if (x["task"], x["method"], x["budget"], x["seed"]) != key]
             rows.append({k: str(v) for k, v in row.items()})
@@ -183,6 +211,28 @@ def session_json(task, name, budget, seed, file):
         return None
     with open(path) as f:
         return json.load(f)
+
+
+def row_structure(r):
+    """(parameters per kind, modules, layers) of a row: its own cells, else its session's
+    structure.json, else None."""
+    if r.get("modules"):
+        layers = {int(x) for x in r["layers"].split(",") if x}
+        return {k: int(r[k]) for k in KINDS}, int(r["modules"]), layers
+    st = session_json(r["task"], r["method"], r["budget"], r["seed"], "structure.json")
+    if not st:
+        return None
+    mods = st["modules"]
+    return ({k: sum(m["params"] for m in mods if m["kind"] == k) for k in KINDS}, len(mods),
+            {m["layer"] for m in mods if "layer" in m})
+
+
+def row_budget(r):
+    """The parameter budget B of a row: its own cell, else its session's summary.json."""
+    if r.get("B"):
+        return int(r["B"])
+    s = session_json(r["task"], r["method"], r["budget"], r["seed"], "summary.json")
+    return s["budget"] if s else None
 
 
 def report(rows):
@@ -215,26 +265,38 @@ def report(rows):
                       f"({min(t):.3f}-{max(t):.3f}) | {max(int(r['params']) for r in g)} | "
                       f"{statistics.median(float(r['search']) for r in g):.0f} | "
                       f"{statistics.median(float(r['retrain']) for r in g):.0f} | {hosts} |")
-    kinds = ["lora", "lra", "bitfit", "ln"]
-    print("\n### Where the searched budget went (mean parameters per kind over the seeds run)\n")
-    print("| task | budget | method | " + " | ".join(kinds) + " | modules | layers used |")
-    print("|---|---|---|" + "---|" * (len(kinds) + 2))
+    kinds = KINDS
+    early = {(r["task"], r["budget"], r["method"]): r for r in read_rows(EARLY)}
+    print("\n### Where the searched budget went (mean parameters per kind; n = seeds whose "
+          "structure is on record)\n")
+    print("| task | budget | method | n | " + " | ".join(kinds) + " | modules | layers used |")
+    print("|---|---|---|---|" + "---|" * (len(kinds) + 2))
     for task in tasks:
         for budget in budgets:
             for name in ("bipeft", "s3delta"):
-                structs = [session_json(task, name, budget, r["seed"], "structure.json")
-                           for r in rows if (r["task"], r["budget"], r["method"]) ==
-                           (task, budget, name)]
-                structs = [st["modules"] for st in structs if st]
-                if not structs:
+                grp = [r for r in rows if (r["task"], r["budget"], r["method"]) ==
+                       (task, budget, name)]
+                have = [(r["seed"], row_structure(r)) for r in grp]
+                structs = [x for _, x in have if x]
+                n = len(structs)
+                per = {k: sum(x[0][k] for x in structs) for k in kinds}
+                nmod = sum(x[1] for x in structs)
+                layers = set().union(*(x[2] for x in structs))
+                # seeds whose structure is not on record: the earlier runs' means, weighted by
+                # their seeds, when they cover exactly those seeds
+                e = early.get((task, budget, name))
+                if e and set(e["seeds"].split(",")) == {sd for sd, x in have if not x}:
+                    w = len(e["seeds"].split(","))
+                    for k in kinds:
+                        per[k] += w * float(e[k])
+                    nmod += w * float(e["modules"])
+                    layers |= {int(x) for x in e["layers"].split(",") if x}
+                    n += w
+                if not n:
                     continue
-                per = {k: statistics.mean(sum(m["params"] for m in st if m["kind"] == k)
-                                          for st in structs) for k in kinds}
-                nmod = statistics.mean(len(st) for st in structs)
-                layers = sorted({m["layer"] for st in structs for m in st if "layer" in m})
-                print(f"| {task} | {budget} | {name} | " +
-                      " | ".join(f"{per[k]:.0f}" for k in kinds) +
-                      f" | {nmod:.1f} | {','.join(map(str, layers))} |")
+                print(f"| {task} | {budget} | {name} | {n} | " +
+                      " | ".join(f"{per[k] / n:.0f}" for k in kinds) +
+                      f" | {nmod / n:.1f} | {','.join(map(str, sorted(layers)))} |")
     print("\n### BIPEFT against the paper's expectations "
           "(medians over the seeds both methods ran)\n")
     print("| task | budget | B | BIPEFT - S3Delta (points) | BIPEFT - best manual (points) | "
@@ -267,10 +329,14 @@ def report(rows):
                 cells.append(f"{ratio:.2f}")
             else:
                 cells.append("")
-            sums = [x for x in (session_json(task, "bipeft", budget, r["seed"], "summary.json")
-                                for r in bi) if x]
-            use = [x["params"] / x["budget"] for x in sums]
-            bud = sums[0]["budget"] if sums else ""
+            # B depends only on the task's model and the budget fraction: one row that
+            # records it gives it for every seed
+            bs = {row_budget(r) for r in rows if (r["task"], r["budget"]) == (task, budget)}
+            bs.discard(None)
+            if len(bs) > 1:
+                sys.exit(f"suite: {task} {budget}: rows disagree on the budget B: {sorted(bs)}")
+            bud = bs.pop() if bs else ""
+            use = [int(r["params"]) / bud for r in bi] if bud else []
             cells.append(f"{min(use):.2f}-{max(use):.2f}" if use else "")
             print(f"| {task} | {budget} | {bud} | " + " | ".join(cells) + " |")
     print("\n### Every task (median test metric over the seeds run; n = seeds)\n")
