@@ -19,7 +19,9 @@ can be stopped and started again; rows another machine ran, kept beside it as su
 as done and are in the report; REPORT=1 only prints the tables. Every row records the host
 (SUITE_HOST names it, else the host name) and the number of runs sharing it (jobs), since wall
 times compare only within one machine and load. SUITE_SESSIONS puts the sessions elsewhere;
-ORDER=seed runs every task's first seed before any second one.
+ORDER=seed runs every task's first seed before any second one. Creating
+bench/search/out/suite.stop lets the runs under way finish and starts no new one (remove it
+before the next start).
 """
 import concurrent.futures
 import platform
@@ -146,15 +148,21 @@ def main():
                     todo.append(key)
     print(f"suite: {len(todo)} runs to do, {jobs} at a time, {threads} thread(s) each",
           file=sys.stderr)
+    if os.path.exists(os.path.join(OUT, "suite.stop")):
+        sys.exit("suite: bench/search/out/suite.stop exists: remove it to start runs")
     if os.environ.get("ORDER") == "seed":  # every task's first seed, then the next
         todo.sort(key=lambda k: k[3])
     host = os.environ.get("SUITE_HOST") or platform.node()
     lock = threading.Lock()
 
+    stop = os.path.join(OUT, "suite.stop")
+
     def one(key):
         nonlocal rows
         task, name, budget, seed = key
         tag = f"{task}-{name}-b{budget}-s{seed}"
+        if os.path.exists(stop):  # drain: the runs under way finish, no new one starts
+            return
         sess = os.path.join(SESSIONS, tag)
         subprocess.run(["rm", "-rf", sess], check=True)
         cfg = os.path.join(ROOT, "configs", f"_suite_{tag}.lua")
