@@ -16,9 +16,10 @@ long benchmark can be run in parts).
 
 A run whose row is already in suite.tsv is skipped (RERUN=1 runs it again), so the benchmark
 can be stopped and started again; rows another machine ran, kept beside it as suite-*.tsv, count
-as done and are in the report; REPORT=1 only prints the tables. Every row records the host
-(SUITE_HOST names it, else the host name) and the number of runs sharing it (jobs), since wall
-times compare only within one machine and load. SUITE_SESSIONS puts the sessions elsewhere;
+as done and are in the report. REPORT=1 only prints the tables; REPORT=results writes them into
+docs/RESULTS.md (between its markers) and every row into docs/results/suite.tsv. Every row
+records the host (SUITE_HOST names it, else the host name) and the number of runs sharing it
+(jobs), since wall times compare only within one machine and load. SUITE_SESSIONS puts the sessions elsewhere;
 ORDER=seed runs every task's first seed before any second one. Creating
 bench/search/out/suite.stop lets the runs under way finish and starts no new one (remove it
 before the next start).
@@ -134,6 +135,9 @@ def main():
     done = {(r["task"], r["method"], r["budget"], r["seed"]) for r in rows + others}
     if os.environ.get("REPORT") == "1":
         report(rows + others)
+        return
+    if os.environ.get("REPORT") == "results":
+        write_results(rows + others)
         return
     todo = []
     for task in tasks:
@@ -255,7 +259,7 @@ def report(rows):
     med = {}
     for task in tasks:
         rs = [r for r in rows if r["task"] == task]
-        print(f"\n### {task} ({rs[0]['metric']}, test; median and min-max over the seeds run)\n")
+        print(f"\n#### {task} ({rs[0]['metric']}, test; median and min-max over the seeds run)\n")
         print("| budget | method | seeds | test | params (max) | search s | retrain s | host |")
         print("|---|---|---|---|---|---|---|---|")
         for budget in budgets:
@@ -275,7 +279,7 @@ def report(rows):
                       f"{statistics.median(float(r['retrain']) for r in g):.0f} | {hosts} |")
     kinds = KINDS
     early = {(r["task"], r["budget"], r["method"]): r for r in read_rows(EARLY)}
-    print("\n### Where the searched budget went (mean parameters per kind; n = seeds whose "
+    print("\n#### Where the searched budget went (mean parameters per kind; n = seeds whose "
           "structure is on record)\n")
     print("| task | budget | method | n | " + " | ".join(kinds) + " | modules | layers used |")
     print("|---|---|---|---|" + "---|" * (len(kinds) + 2))
@@ -305,7 +309,7 @@ def report(rows):
                 print(f"| {task} | {budget} | {name} | {n} | " +
                       " | ".join(f"{per[k] / n:.0f}" for k in kinds) +
                       f" | {nmod / n:.1f} | {','.join(map(str, sorted(layers)))} |")
-    print("\n### BIPEFT against the paper's expectations "
+    print("\n#### BIPEFT against the paper's expectations "
           "(medians over the seeds both methods ran)\n")
     print("| task | budget | B | BIPEFT - S3Delta (points) | BIPEFT - best manual (points) | "
           "search time BIPEFT / S3Delta | BIPEFT params / B |")
@@ -337,17 +341,17 @@ def report(rows):
                 cells.append(f"{ratio:.2f}")
             else:
                 cells.append("")
-            # B depends only on the task's model and the budget fraction: one row that
-            # records it gives it for every seed
-            bs = {row_budget(r) for r in rows if (r["task"], r["budget"]) == (task, budget)}
+            # B depends only on the model (every suite task uses models/bipeft-base) and the
+            # budget fraction: one row that records it gives it for every task and seed
+            bs = {row_budget(r) for r in rows if r["budget"] == budget}
             bs.discard(None)
             if len(bs) > 1:
-                sys.exit(f"suite: {task} {budget}: rows disagree on the budget B: {sorted(bs)}")
+                sys.exit(f"suite: budget {budget}: rows disagree on B: {sorted(bs)}")
             bud = bs.pop() if bs else ""
             use = [int(r["params"]) / bud for r in bi] if bud else []
             cells.append(f"{min(use):.2f}-{max(use):.2f}" if use else "")
             print(f"| {task} | {budget} | {bud} | " + " | ".join(cells) + " |")
-    print("\n### Every task (median test metric over the seeds run; n = seeds)\n")
+    print("\n#### Every task (median test metric over the seeds run; n = seeds)\n")
     cols = [(t, b) for t in tasks for b in budgets]
     print("| method | " + " | ".join(f"{t} {b}" for t, b in cols) + " |")
     print("|---|" + "---|" * len(cols))
@@ -358,6 +362,33 @@ def report(rows):
             cells.append(f"{v[0]:.3f} (n={v[1]})" if v else "")
         if any(cells):
             print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def write_results(rows):
+    """REPORT=results: the tables into docs/RESULTS.md between its markers, and every row
+    (this machine's and the other machines') into docs/results/suite.tsv."""
+    import contextlib
+    import io
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        report(rows)
+    path = os.path.join(ROOT, "docs", "RESULTS.md")
+    with open(path) as f:
+        text = f.read()
+    begin = "<!-- begin: REPORT=1 python3 bench/search/suite.py -->\n"
+    end = "<!-- end of the generated tables -->"
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+        sys.exit(f"suite: {path}: expected one '{begin.strip()}' before one '{end}'")
+    a, b = text.index(begin) + len(begin), text.index(end)
+    text = text[:a] + buf.getvalue().lstrip("\n") + "\n" + text[b:]
+    for p, body in ((path, text), (os.path.join(ROOT, "docs", "results", "suite.tsv"),
+                                   "\t".join(KEYS) + "\n" + "".join(
+                                       "\t".join(r.get(k, "") for k in KEYS) + "\n"
+                                       for r in rows))):
+        with open(p + ".tmp", "w") as f:
+            f.write(body)
+        os.replace(p + ".tmp", p)
+    print(f"suite: wrote {path} and docs/results/suite.tsv ({len(rows)} rows)", file=sys.stderr)
 
 
 if __name__ == "__main__":
