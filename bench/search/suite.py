@@ -19,8 +19,8 @@ can be stopped and started again; rows another machine ran, kept beside it as su
 as done and are in the report. REPORT=1 only prints the tables; REPORT=results writes them into
 docs/RESULTS.md (between its markers) and every row into docs/results/suite.tsv. Every row
 records the host (SUITE_HOST names it, else the host name) and the number of runs sharing it
-(jobs), since wall times compare only within one machine and load. SUITE_SESSIONS puts the sessions elsewhere;
-ORDER=seed runs every task's first seed before any second one. Creating
+(jobs), since wall times compare only within one machine and load. SUITE_SESSIONS puts the
+sessions elsewhere; ORDER=seed runs every task's first seed before any second one. Creating
 bench/search/out/suite.stop lets the runs under way finish and starts no new one (remove it
 before the next start).
 """
@@ -152,14 +152,13 @@ def main():
                     todo.append(key)
     print(f"suite: {len(todo)} runs to do, {jobs} at a time, {threads} thread(s) each",
           file=sys.stderr)
-    if os.path.exists(os.path.join(OUT, "suite.stop")):
-        sys.exit("suite: bench/search/out/suite.stop exists: remove it to start runs")
+    stop = os.path.join(OUT, "suite.stop")
+    if os.path.exists(stop):
+        sys.exit(f"suite: {stop} exists: remove it to start runs")
     if os.environ.get("ORDER") == "seed":  # every task's first seed, then the next
         todo.sort(key=lambda k: k[3])
     host = os.environ.get("SUITE_HOST") or platform.node()
     lock = threading.Lock()
-
-    stop = os.path.join(OUT, "suite.stop")
 
     def one(key):
         nonlocal rows
@@ -247,12 +246,17 @@ def row_budget(r):
     return s["budget"] if s else None
 
 
+def unique_rows(rows):
+    """One row per (task, method, budget, seed): later files win."""
+    seen = {}
+    for r in rows:
+        seen[(r["task"], r["method"], r["budget"], r["seed"])] = r
+    return list(seen.values())
+
+
 def report(rows):
     """Markdown: one table per task, then the medians of every task side by side."""
-    seen = {}
-    for r in rows:  # later files win: one row per (task, method, budget, seed)
-        seen[(r["task"], r["method"], r["budget"], r["seed"])] = r
-    rows = list(seen.values())
+    rows = unique_rows(rows)
     order = [name for name, _ in METHODS]
     tasks = [t for t in TASKS if any(r["task"] == t for r in rows)]
     budgets = sorted({r["budget"] for r in rows}, key=float)
@@ -369,6 +373,7 @@ def write_results(rows):
     (this machine's and the other machines') into docs/results/suite.tsv."""
     import contextlib
     import io
+    rows = unique_rows(rows)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         report(rows)
