@@ -8,7 +8,7 @@ configs/suite_<task>.lua turned into a search with configs/default.lua's setting
 ranks {1, 4, 8}, 4 search epochs, 3 retraining epochs). Prints a Markdown table per task of the
 test metric (median and min-max over seeds), parameters used, and the search and retrain wall
 times; writes every number to bench/search/out/suite.tsv (rows of earlier runs are kept, so a
-long benchmark can be run in parts).
+long benchmark can be run in parts; the rows committed in docs/results/suite.tsv count as done).
 
     python3 bench/search/suite.py                       (make && make data first; hours)
     TASKS=wn_super SEEDS=1 BUDGETS=2e-3 METHODS=bipeft,manual-lora python3 bench/search/suite.py
@@ -40,6 +40,7 @@ SESSIONS = os.environ.get("SUITE_SESSIONS", os.path.join(OUT, "suite-sessions"))
 BIN = os.path.join(ROOT, "bin", "bipeft")
 # the first 78 runs' structures, kept as the means the report printed (their sessions are gone)
 EARLY = os.path.join(ROOT, "docs", "results", "suite-structures-early.tsv")
+COMMITTED = os.path.join(ROOT, "docs", "results", "suite.tsv")
 TASKS = ["fortune_tech", "wn_super", "wn_hyper", "wn_freq"]
 
 METHODS = [
@@ -132,12 +133,15 @@ def main():
     for name in sorted(os.listdir(OUT)):
         if name.startswith("suite-") and name.endswith(".tsv"):
             others += read_rows(os.path.join(OUT, name))
-    done = {(r["task"], r["method"], r["budget"], r["seed"]) for r in rows + others}
+    # the committed rows count as done as well, so a fresh clone knows them; in the report a
+    # row of this machine or another one wins over a committed one
+    known_rows = read_rows(COMMITTED) + rows + others
+    done = {(r["task"], r["method"], r["budget"], r["seed"]) for r in known_rows}
     if os.environ.get("REPORT") == "1":
-        report(rows + others)
+        report(known_rows)
         return
     if os.environ.get("REPORT") == "results":
-        write_results(rows + others)
+        write_results(known_rows)
         return
     todo = []
     for task in tasks:
@@ -212,7 +216,7 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
         for fut in [ex.submit(one, k) for k in todo]:
             fut.result()
-    report(rows)
+    report(read_rows(COMMITTED) + rows + others)
 
 
 def session_json(task, name, budget, seed, file):
