@@ -135,7 +135,8 @@ def main():
             others += read_rows(os.path.join(OUT, name))
     # the committed rows count as done as well, so a fresh clone knows them; in the report a
     # row of this machine or another one wins over a committed one
-    known_rows = read_rows(COMMITTED) + rows + others
+    committed = read_rows(COMMITTED)
+    known_rows = committed + rows + others
     done = {(r["task"], r["method"], r["budget"], r["seed"]) for r in known_rows}
     if os.environ.get("REPORT") == "1":
         report(known_rows)
@@ -216,38 +217,16 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
         for fut in [ex.submit(one, k) for k in todo]:
             fut.result()
-    report(read_rows(COMMITTED) + rows + others)
-
-
-def session_json(task, name, budget, seed, file):
-    """A run's structure.json or summary.json, or None (rows of another machine have none)."""
-    path = os.path.join(SESSIONS, f"{task}-{name}-b{budget}-s{seed}", file)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+    report(committed + rows + others)
 
 
 def row_structure(r):
-    """(parameters per kind, modules, layers) of a row: its own cells, else its session's
-    structure.json, else None."""
-    if r.get("modules"):
-        layers = {int(x) for x in r["layers"].split(",") if x}
-        return {k: int(r[k]) for k in KINDS}, int(r["modules"]), layers
-    st = session_json(r["task"], r["method"], r["budget"], r["seed"], "structure.json")
-    if not st:
+    """(parameters per kind, modules, layers) of a row, from its own cells; None for rows
+    older than those cells."""
+    if not r.get("modules"):
         return None
-    mods = st["modules"]
-    return ({k: sum(m["params"] for m in mods if m["kind"] == k) for k in KINDS}, len(mods),
-            {m["layer"] for m in mods if "layer" in m})
-
-
-def row_budget(r):
-    """The parameter budget B of a row: its own cell, else its session's summary.json."""
-    if r.get("B"):
-        return int(r["B"])
-    s = session_json(r["task"], r["method"], r["budget"], r["seed"], "summary.json")
-    return s["budget"] if s else None
+    layers = {int(x) for x in r["layers"].split(",") if x}
+    return {k: int(r[k]) for k in KINDS}, int(r["modules"]), layers
 
 
 def unique_rows(rows):
@@ -351,8 +330,7 @@ def report(rows):
                 cells.append("")
             # B depends only on the model (every suite task uses models/bipeft-base) and the
             # budget fraction: one row that records it gives it for every task and seed
-            bs = {row_budget(r) for r in rows if r["budget"] == budget}
-            bs.discard(None)
+            bs = {int(r["B"]) for r in rows if r["budget"] == budget and r.get("B")}
             if len(bs) > 1:
                 sys.exit(f"suite: budget {budget}: rows disagree on B: {sorted(bs)}")
             bud = bs.pop() if bs else ""
