@@ -202,7 +202,7 @@ static const struct bad_case bad_cases[] = {
     {"policy = \"mine\",", NULL, ":6: policy: expected \"default\" or a .lua file, got \"mine\""},
     {"search = { criterion = \"grad\" },", NULL,
      ":6: search.criterion: expected one of \"tra_val_cos1\", \"tra\", \"val\", \"tra_val\", "
-     "\"tra_val_cos2\", got \"grad\""},
+     "\"tra_val_cos2\", \"gate\", got \"grad\""},
     /* search: method and its settings */
     {"search = { method = \"darts\" },", NULL,
      ":6: search.method: expected one of \"bipeft\", \"s3delta\", \"manual\", \"random\", "
@@ -243,7 +243,8 @@ static const struct bad_case bad_cases[] = {
      ":6: search.methd: unknown key (expected one of: stages, trigger_threshold, "
      "trigger_window, ema, prune_begin_epoch, hard_stages, criterion, gumbel, iterative, "
      "method, order, early_stop, arch_reg, checkpoint_every, snapshot_every, pin, retrain, "
-     "retrain_epochs, s3delta_beta, s3delta_rank, baseline)"},
+     "retrain_epochs, s3delta_beta, s3delta_rank, baseline, sens_norm, weight_rank, gate_grad, "
+     "fill, stage_span)"},
     /* search.pin */
     {"search = { pin = \"L3.lora.q\" },", NULL,
      ":6: search.pin: expected a table, got \"L3.lora.q\""},
@@ -409,7 +410,9 @@ Test(script_config, check_config_accepts_every_shipped_config) {
         n++;
     cr_assert_geq(n, 8, "%d configs", n);
     cr_assert_eq(run_bin("check-config configs/default.lua", out, sizeof out, 0), 0);
-    cr_assert(strstr(out, "\"trigger_threshold\":\t0.85") && strstr(out, "\"ranks\":\t[1, 4, 8]"),
+    /* the selection settings that won issue 18's ablations (docs/SEARCH.md) */
+    cr_assert(strstr(out, "\"trigger_threshold\":\t0.85") && strstr(out, "\"ranks\":\t[1, 2]") &&
+                  strstr(out, "\"sens_norm\":\t\"rank\"") && strstr(out, "\"fill\":\ttrue"),
               "%s", out);
 }
 

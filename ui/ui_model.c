@@ -527,6 +527,11 @@ static void on_module_event(struct ui_model *m, const struct search_event *ev) {
             md->pinned = 1;
         ui_model_log(m, UI_LOG_DECISION, "pin %s (%s)", name, ev->source);
         break;
+    case SEV_RESTORE:
+        if (md)
+            md->pruned = 0;
+        ui_model_log(m, UI_LOG_DECISION, "restore %s (%s)", name, ev->source);
+        break;
     default: /* SEV_UNPIN */
         if (md)
             md->pinned = 0;
@@ -588,7 +593,9 @@ void ui_model_apply(struct ui_model *m, const struct search_event *ev) {
         ui_model_log(m, UI_LOG_INFO, "stage done (%s): E %.0f, %d left", ev->source, ev->value,
                      ev->stage);
         break;
-    case SEV_PRUNE: case SEV_FIX: case SEV_PIN: case SEV_UNPIN: on_module_event(m, ev); break;
+    case SEV_PRUNE: case SEV_FIX: case SEV_PIN: case SEV_UNPIN: case SEV_RESTORE:
+        on_module_event(m, ev);
+        break;
     case SEV_BUDGET:
         m->budget = ev->value;
         ui_model_log(m, UI_LOG_DECISION, "budget %.0f (%s)", ev->value, ev->source);

@@ -153,7 +153,7 @@ void ui_replay_free(struct ui_replay *r) {
 int ui_replay_is_decision(enum search_event_type t) {
     switch (t) {
     case SEV_TRIGGER: case SEV_PRUNE: case SEV_FIX: case SEV_PIN: case SEV_UNPIN:
-    case SEV_BUDGET: case SEV_REFUSED:
+    case SEV_BUDGET: case SEV_REFUSED: case SEV_RESTORE:
         return 1;
     default:
         return 0;

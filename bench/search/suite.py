@@ -5,7 +5,7 @@ Every method (BIPEFT, S3Delta-style, manual LoRA / adapter / BitFit at the same 
 fine-tuning; ablations with METHODS=...) on every suite task with the committed base model
 (models/bipeft-base), for 3 seeds and 2 budgets, each a `bipeft search` session of
 configs/suite_<task>.lua turned into a search with configs/default.lua's settings (S1 space,
-ranks {1, 4, 8}, 4 search epochs, 3 retraining epochs). Prints a Markdown table per task of the
+ranks {1, 2}, 4 search epochs, 3 retraining epochs; S3Delta on ranks {1, 4, 8}). Prints a Markdown table per task of the
 test metric (median and min-max over seeds), parameters used, and the search and retrain wall
 times; writes every number to bench/search/out/suite.tsv (rows of earlier runs are kept, so a
 long benchmark can be run in parts; the rows committed in docs/results/suite.tsv count as done).
@@ -41,13 +41,19 @@ BIN = os.path.join(ROOT, "bin", "bipeft")
 # the first 78 runs' structures, kept as the means the report printed (their sessions are gone)
 EARLY = os.path.join(ROOT, "docs", "results", "suite-structures-early.tsv")
 COMMITTED = os.path.join(ROOT, "docs", "results", "suite.tsv")
+ABLATED = os.path.join(ROOT, "docs", "results", "ablations.tsv")  # the abl-* rows
 TASKS = ["fortune_tech", "wn_super", "wn_hyper", "wn_freq"]
 
 METHODS = [
     ("bipeft", "search = {}"),
     ("bipeft-noiter", "search = { iterative = false, early_stop = false }"),
     ("bipeft-nogumbel", "search = { gumbel = false }"),
-    ("s3delta", "search = { method = 's3delta' }, optim = { arch_lr = 0.1 }"),
+    # S3Delta keeps the space it was measured on before issue 18 (ranks {1, 4, 8}), so the
+    # baseline BIPEFT must beat did not move; s3delta-r12 runs it on BIPEFT's ranks {1, 2}
+    ("s3delta", "search = { method = 's3delta' }, optim = { arch_lr = 0.1 }, "
+     "space = peft.s1{ ranks = { 1, 4, 8 } }"),
+    ("s3delta-r12", "search = { method = 's3delta' }, optim = { arch_lr = 0.1 }, "
+     "space = peft.s1{ ranks = { 1, 2 } }"),
     ("manual-lora", "search = { method = 'manual' }, space = peft.space{ peft.lora{ "
      "targets = { 'q', 'k', 'v', 'o', 'ffn_up', 'ffn_down' }, ranks = { 1, 2, 4, 8 } } }"),
     ("manual-adapter", "search = { method = 'manual' }, space = peft.space{ peft.lra{ "
@@ -60,23 +66,78 @@ METHODS = [
 ]
 DEFAULT_METHODS = "bipeft,s3delta,manual-lora,manual-adapter,manual-bitfit,full"
 
+# Ablations of BIPEFT (issue 18, docs/SEARCH.md): one factor each against `bipeft-v1`, the
+# search as committed before the search-quality work (configs/default.lua then: S1 with ranks
+# {1, 4, 8}, scores divided by the size at the largest rank, no fill, no stage spacing), then
+# combinations. OLD_DEFAULT is applied before each variant's own settings, so the variants mean
+# the same thing whatever configs/default.lua holds now. Their rows go to
+# docs/results/ablations.tsv, not into the main tables. A variant's space, when given, replaces
+# the S1 with ranks {1, 4, 8}.
+OLD_DEFAULT = ("search = { sens_norm = 'rmax', fill = false, stage_span = 0 }, "
+               "space = peft.s1{ ranks = { 1, 4, 8 } }")
+S1_NO_LRA = "peft.s1{ ranks = { 1, 4, 8 }, kinds = { 'lora', 'bitfit', 'ln' } }"
+ABLATIONS = [
+    ("bipeft-v1", ""),
+    ("abl-fill", "search = { fill = true }"),
+    ("abl-norm-rank", "search = { sens_norm = 'rank' }"),
+    ("abl-norm-none", "search = { sens_norm = 'none' }"),
+    ("abl-gate", "search = { criterion = 'gate' }"),
+    ("abl-gate-rank", "search = { criterion = 'gate', sens_norm = 'rank' }"),
+    ("abl-tra", "search = { criterion = 'tra' }"),
+    ("abl-ranks12", "space = peft.s1{ ranks = { 1, 2 } }"),
+    ("abl-ranks14", "space = peft.s1{ ranks = { 1, 4 } }"),
+    ("abl-wsample", "search = { weight_rank = 'sample' }"),
+    ("abl-nolra", f"space = {S1_NO_LRA}"),
+    ("abl-gategrad", "search = { gate_grad = 'sampled' }"),
+    ("abl-begin2", "search = { prune_begin_epoch = 2 }"),
+    ("abl-stages100", "search = { stages = 100, hard_stages = 10 }"),
+    ("abl-span1", "search = { stage_span = 1 }"),
+    # combinations: the one-factor winners together (c1), then one factor on top of c1
+    ("abl-c1", "search = { sens_norm = 'rank', fill = true }, "
+     "space = peft.s1{ ranks = { 1, 2 } }"),
+    ("abl-c1-nolra", "search = { sens_norm = 'rank', fill = true }, "
+     "space = peft.s1{ ranks = { 1, 2 }, kinds = { 'lora', 'bitfit', 'ln' } }"),
+    ("abl-c1-gate", "search = { sens_norm = 'rank', fill = true, criterion = 'gate' }, "
+     "space = peft.s1{ ranks = { 1, 2 } }"),
+    ("abl-c1-span1", "search = { sens_norm = 'rank', fill = true, stage_span = 1 }, "
+     "space = peft.s1{ ranks = { 1, 2 } }"),
+    ("abl-c1-wsample", "search = { sens_norm = 'rank', fill = true, weight_rank = 'sample' }, "
+     "space = peft.s1{ ranks = { 1, 2 } }"),
+    ("abl-c1-nofill", "search = { sens_norm = 'rank' }, space = peft.s1{ ranks = { 1, 2 } }"),
+    ("abl-c1-ema95", "search = { sens_norm = 'rank', fill = true, ema = 0.95 }, "
+     "space = peft.s1{ ranks = { 1, 2 } }"),
+    # c2 = c1 without low-rank adapters (S1 = LoRA, BitFit, LN), then one factor on top
+    ("abl-c2-span1", "search = { sens_norm = 'rank', fill = true, stage_span = 1 }, "
+     "space = peft.s1{ ranks = { 1, 2 }, kinds = { 'lora', 'bitfit', 'ln' } }"),
+    ("abl-c2-ema95", "search = { sens_norm = 'rank', fill = true, ema = 0.95 }, "
+     "space = peft.s1{ ranks = { 1, 2 }, kinds = { 'lora', 'bitfit', 'ln' } }"),
+    ("abl-c2-wsample", "search = { sens_norm = 'rank', fill = true, weight_rank = 'sample' }, "
+     "space = peft.s1{ ranks = { 1, 2 }, kinds = { 'lora', 'bitfit', 'ln' } }"),
+    ("abl-c2-ranks124", "search = { sens_norm = 'rank', fill = true }, "
+     "space = peft.s1{ ranks = { 1, 2, 4 }, kinds = { 'lora', 'bitfit', 'ln' } }"),
+    ("abl-c2-begin2", "search = { sens_norm = 'rank', fill = true, prune_begin_epoch = 2 }, "
+     "space = peft.s1{ ranks = { 1, 2 }, kinds = { 'lora', 'bitfit', 'ln' } }"),
+]
+METHODS += ABLATIONS
+ABLATION_NAMES = {n for n, _ in ABLATIONS}
+
 TEMPLATE = """-- generated by bench/search/suite.py
 local t = include("suite_{task}.lua", {{
   mode = "search",
   budget = {{ fraction = {budget} }},
-  space = peft.s1{{ ranks = {{ 1, 4, 8 }} }},
   search = {{ checkpoint_every = 0, snapshot_every = 50, baseline = "none" }},
   train = {{ log_every = 50 }},
   session = "{sessions}",
   seed = {seed},
   threads = {threads},
 }})
-local o = {{ {extra} }}
-for k, v in pairs(o) do
-  if type(v) == "table" and type(t[k]) == "table" and k ~= "space" then
-    for k2, v2 in pairs(v) do t[k][k2] = v2 end
-  else
-    t[k] = v
+for _, o in ipairs({{ {{ {pre} }}, {{ {extra} }} }}) do
+  for k, v in pairs(o) do
+    if type(v) == "table" and type(t[k]) == "table" and k ~= "space" then
+      for k2, v2 in pairs(v) do t[k][k2] = v2 end
+    else
+      t[k] = v
+    end
   end
 end
 return t
@@ -115,12 +176,13 @@ def read_rows(path):
 
 
 def main():
+    quick = "--quick" in sys.argv[1:]
     tasks = os.environ.get("TASKS", ",".join(TASKS)).split(",")
-    methods = os.environ.get("METHODS", DEFAULT_METHODS).split(",")
-    budgets = os.environ.get("BUDGETS", "2e-3,5e-3").split(",")
+    methods = os.environ.get("METHODS", "bipeft" if quick else DEFAULT_METHODS).split(",")
+    budgets = os.environ.get("BUDGETS", "2e-3" if quick else "2e-3,5e-3").split(",")
     seeds = [int(s) for s in os.environ.get("SEEDS", "1,2,3").split(",")]
-    threads = int(os.environ.get("THREADS", "2"))
-    jobs = int(os.environ.get("JOBS", "1"))
+    threads = int(os.environ.get("THREADS", "1" if quick else "2"))
+    jobs = int(os.environ.get("JOBS", "2" if quick else "1"))
     rerun = os.environ.get("RERUN") == "1"
     known = dict(METHODS)
     for m in methods:
@@ -135,7 +197,7 @@ def main():
             others += read_rows(os.path.join(OUT, name))
     # the committed rows count as done as well, so a fresh clone knows them; in the report a
     # row of this machine or another one wins over a committed one
-    committed = read_rows(COMMITTED)
+    committed = read_rows(COMMITTED) + read_rows(ABLATED)
     known_rows = committed + rows + others
     done = {(r["task"], r["method"], r["budget"], r["seed"]) for r in known_rows}
     if os.environ.get("REPORT") == "1":
@@ -143,6 +205,9 @@ def main():
         return
     if os.environ.get("REPORT") == "results":
         write_results(known_rows)
+        return
+    if os.environ.get("REPORT") == "quick":
+        quick_report(known_rows, methods, budgets)
         return
     todo = []
     for task in tasks:
@@ -176,7 +241,8 @@ def main():
         cfg = os.path.join(ROOT, "configs", f"_suite_{tag}.lua")
         with open(cfg, "w") as f:
             f.write(TEMPLATE.format(task=task, budget=budget, sessions=SESSIONS, seed=seed,
-                                    threads=threads, extra=known[name]))
+                                    threads=threads, extra=known[name],
+                                    pre=OLD_DEFAULT if name in ABLATION_NAMES else ""))
         t0 = time.time()
         try:
             r = subprocess.run([BIN, "search", cfg, "--session", sess, "--quiet"],
@@ -204,7 +270,9 @@ def main():
         with lock:
             rows = [x for x in rows if (x["task"], x["method"], x["budget"], x["seed"]) != key]
             rows.append({k: str(v) for k, v in row.items()})
-            print(f"{tag:44s} {s['metric']} test {s['test']:.4f} params {s['params']:7d} "
+            # the ablation loop shows dev only: test is for the final tables
+            shown = ("dev", s["dev"]) if quick else ("test", s["test"])
+            print(f"{tag:44s} {s['metric']} {shown[0]} {shown[1]:.4f} params {s['params']:7d} "
                   f"search {s['search_seconds']:6.1f}s retrain {s['retrain_seconds']:6.1f}s",
                   file=sys.stderr)
             tmp = tsv + ".tmp"
@@ -217,7 +285,66 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
         for fut in [ex.submit(one, k) for k in todo]:
             fut.result()
-    report(committed + rows + others)
+    if quick:
+        quick_report(committed + rows + others, methods, budgets)
+    else:
+        report(committed + rows + others)
+
+
+def ablation_order(name):
+    """Ablations in the order METHODS lists them (unknown names last, by name)."""
+    names = [n for n, _ in METHODS]
+    return (names.index(name) if name in names else len(names), name)
+
+
+def quick_report(rows, methods, budgets):
+    """The ablation loop's table (dev metric only: test is for the final tables): per method
+    and budget, the median dev metric over seeds per task, their mean, the change against
+    `bipeft-v1` (the search before issue 18) on the same seeds, budget use, where the budget
+    went and the search time. The S3Delta-style, manual-LoRA and current `bipeft` rows are
+    printed as references."""
+    rows = unique_rows(rows)
+    show = list(dict.fromkeys(["s3delta", "manual-lora", "bipeft-v1", "bipeft"] + methods))
+    for budget in budgets:
+        print(f"\n#### budget {budget}: dev metric, median over seeds (n)\n")
+        print("| method | " + " | ".join(TASKS) + " | mean | vs v1 | budget use "
+              "(min-med) | lora/lra/bitfit/ln % | search s |")
+        print("|---|" + "---|" * (len(TASKS) + 5))
+        base = {(r["task"], r["seed"]): float(r["dev"]) for r in rows
+                if r["method"] == "bipeft-v1" and r["budget"] == budget}
+        for name in show:
+            g = [r for r in rows if r["method"] == name and r["budget"] == budget]
+            if not g:
+                continue
+            cells, meds = [], []
+            for t in TASKS:
+                d = [float(r["dev"]) for r in g if r["task"] == t]
+                if d:
+                    meds.append(statistics.median(d))
+                    cells.append(f"{meds[-1]:.4f} ({len(d)})")
+                else:
+                    cells.append("")
+            mean = f"{statistics.mean(meds):.4f}" if len(meds) == len(TASKS) else ""
+            # the change on the (task, seed) pairs both have, per task median, then the mean
+            diffs = []
+            for t in TASKS:
+                d = [float(r["dev"]) - base[(t, r["seed"])] for r in g
+                     if r["task"] == t and (t, r["seed"]) in base]
+                if d:
+                    diffs.append(statistics.median(d))
+            vs = f"{100 * statistics.mean(diffs):+.2f}" if diffs and name != "bipeft-v1" else ""
+            use = sorted(int(r["params"]) / int(r["B"]) for r in g if r.get("B"))
+            usecell = f"{use[0]:.2f}-{statistics.median(use):.2f}" if use else ""
+            st = [row_structure(r) for r in g]
+            st = [x for x in st if x]
+            if st:
+                tot = sum(sum(x[0].values()) for x in st) or 1
+                kinds = "/".join(f"{100 * sum(x[0][k] for x in st) / tot:.0f}" for k in KINDS)
+            else:
+                kinds = ""
+            sec = statistics.median(float(r["search"]) for r in g)
+            print(f"| {name} | " + " | ".join(cells) + f" | {mean} | {vs} | {usecell} | "
+                  f"{kinds} | {sec:.0f} |")
 
 
 def row_structure(r):
@@ -239,8 +366,8 @@ def unique_rows(rows):
 
 def report(rows):
     """Markdown: one table per task, then the medians of every task side by side."""
-    rows = unique_rows(rows)
-    order = [name for name, _ in METHODS]
+    rows = [r for r in unique_rows(rows) if not r["method"].startswith("abl-")]
+    order = [name for name, _ in METHODS if not name.startswith("abl-")]
     tasks = [t for t in TASKS if any(r["task"] == t for r in rows)]
     budgets = sorted({r["budget"] for r in rows}, key=float)
     med = {}
@@ -356,6 +483,8 @@ def write_results(rows):
     import contextlib
     import io
     rows = unique_rows(rows)
+    abl = [r for r in rows if r["method"] in ABLATION_NAMES]
+    rows = [r for r in rows if r["method"] not in ABLATION_NAMES]
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         report(rows)
@@ -368,10 +497,20 @@ def write_results(rows):
         sys.exit(f"suite: {path}: expected one '{begin.strip()}' before one '{end}'")
     a, b = text.index(begin) + len(begin), text.index(end)
     text = text[:a] + buf.getvalue().lstrip("\n") + "\n" + text[b:]
-    for p, body in ((path, text), (os.path.join(ROOT, "docs", "results", "suite.tsv"),
-                                   "\t".join(KEYS) + "\n" + "".join(
-                                       "\t".join(r.get(k, "") for k in KEYS) + "\n"
-                                       for r in rows))):
+    # the ablation table (dev only), from the abl-* rows, when RESULTS.md has its markers
+    ab, ae = "<!-- begin: the ablation table (suite.py quick_report) -->\n", \
+        "<!-- end of the ablation table -->"
+    if text.count(ab) == 1 and text.count(ae) == 1 and text.index(ab) < text.index(ae):
+        names = sorted({r["method"] for r in abl}, key=ablation_order)
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            quick_report(rows + abl, names, sorted({r["budget"] for r in abl}, key=float))
+        a, b = text.index(ab) + len(ab), text.index(ae)
+        text = text[:a] + buf.getvalue().lstrip("\n") + "\n" + text[b:]
+    def tsv(rs):
+        return "\t".join(KEYS) + "\n" + "".join("\t".join(r.get(k, "") for k in KEYS) + "\n"
+                                               for r in rs)
+    for p, body in ((path, text), (COMMITTED, tsv(rows)), (ABLATED, tsv(abl))):
         with open(p + ".tmp", "w") as f:
             f.write(body)
         os.replace(p + ".tmp", p)

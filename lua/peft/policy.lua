@@ -129,6 +129,8 @@ function policy.default(config)
   local S = config.search
   local window, threshold = S.trigger_window, S.trigger_threshold
   local history, seen = {}, 0 -- the last window+1 selection vectors; how many ever stored
+  local span = S.stage_span or 0
+  local first -- the step of the first stage (stage_span)
   local P = {}
 
   function P.tau(epoch, epochs)
@@ -141,6 +143,9 @@ function policy.default(config)
 
   -- Fires when the budget-aware selection has been stable: mean cosine similarity with the
   -- `window` most recent selections >= threshold, once more than `window` are stored.
+  -- With search.stage_span > 0 the stages are spread over that many epochs: stage k (0-based)
+  -- fires no earlier than first + k * span * steps_per_epoch / stages_total, where first is
+  -- the step of the first stage, so the modules left adapt between stages.
   function P.trigger(search)
     if search:stages_left() <= 0 or search:epoch() < S.prune_begin_epoch then return false end
     local v = rules.selection(search:column("sensitivity"), search:column("cost"),
@@ -154,6 +159,14 @@ function policy.default(config)
     history[#history + 1] = v
     seen = seen + 1
     if #history > window then table.remove(history, 1) end
+    if fire and span > 0 then
+      local done = search:stages_total() - search:stages_left()
+      if first == nil then first = search:step() end
+      if search:step() < first + done * span * search:steps_per_epoch() / search:stages_total()
+      then
+        fire = false
+      end
+    end
     return fire
   end
 
@@ -180,7 +193,7 @@ function policy.default(config)
     return search:stages_left() <= 0
   end
 
-  -- Checkpoints: the trigger's history is this policy's only state.
+  -- Checkpoints: the trigger's history (and the first stage's step) is this policy's state.
   local function copy_list(v)
     local c = {}
     for i = 1, #v do c[i] = v[i] end
@@ -190,7 +203,7 @@ function policy.default(config)
   function P.save()
     local h = {}
     for j = 1, #history do h[j] = copy_list(history[j]) end
-    return {history = h, seen = seen}
+    return {history = h, seen = seen, first = first}
   end
 
   function P.load(t)
@@ -205,7 +218,10 @@ function policy.default(config)
       h[j] = copy_list(t.history[j])
     end
     while #h > window do table.remove(h, 1) end -- a smaller trigger_window since the save
-    history, seen = h, t.seen
+    if t.first ~= nil and type(t.first) ~= "number" then
+      error("load: first is not a step number", 2)
+    end
+    history, seen, first = h, t.seen, t.first
   end
 
   return P

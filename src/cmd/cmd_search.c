@@ -139,6 +139,18 @@ static int finish(const char *name, struct search *s, struct backend *be,
         if (b->has_dev)
             printf("  dev %s %.4f", b->metric, b->dev);
         printf("  (%d modules, %.1f s)\n", b->n_modules, b->seconds);
+        /* the comparison the search exists for, in points (100 x the metric's difference) */
+        if ((r.has_test && b->has_test) || (r.has_dev && b->has_dev)) {
+            printf("  %-20s", "found - baseline");
+            if (r.has_test && b->has_test)
+                printf("  test %+.2f points", 100.0 * (r.test - b->test));
+            if (r.has_dev && b->has_dev)
+                printf("  dev %+.2f points", 100.0 * (r.dev - b->dev));
+            printf("  (%s; the found structure %s the baseline on test)\n", r.metric,
+                   !r.has_test || !b->has_test ? "is compared with"
+                   : r.test >= b->test         ? "is at or above"
+                                               : "is below");
+        }
     }
     printf("  saved in %s: structure.json, retrain/%s\n", dir,
            r.has_baseline ? ", baseline-lora/" : "");

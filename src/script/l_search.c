@@ -233,6 +233,10 @@ static int l_search_epoch(lua_State *L) {
     lua_pushinteger(L, check_search(L)->epoch);
     return 1;
 }
+static int l_search_steps_per_epoch(lua_State *L) {
+    lua_pushinteger(L, check_search(L)->steps_per_epoch);
+    return 1;
+}
 static int l_search_global_stability(lua_State *L) {
     lua_pushnumber(L, check_search(L)->global_stability);
     return 1;
@@ -392,6 +396,7 @@ void script_search_open(lua_State *L) {
         {"stages_total", l_search_stages_total},
         {"step", l_search_step},
         {"epoch", l_search_epoch},
+        {"steps_per_epoch", l_search_steps_per_epoch},
         {"global_stability", l_search_global_stability},
         {"stability_window", l_search_stability_window},
         {"state", l_search_state},

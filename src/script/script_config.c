@@ -18,6 +18,9 @@
 /* ---- names ---- */
 
 const char *const cfg_method_names[] = {"bipeft", "s3delta", "manual", "random", "full", NULL};
+const char *const cfg_sens_norm_names[] = {"rmax", "rank", "none", NULL};
+const char *const cfg_weight_rank_names[] = {"argmax", "sample", NULL};
+const char *const cfg_gate_grad_names[] = {"always", "sampled", NULL};
 
 const char *cfg_method_name(int m) {
     return m >= 0 && m <= CFG_METHOD_FULL ? cfg_method_names[m] : "bipeft";
@@ -99,6 +102,8 @@ void script_config_defaults(struct run_config *c) {
     c->search.snapshot_every = 10;
     c->search.retrain = 1;
     c->search.s3delta_beta = 1.0;
+    c->search.sens_norm = CFG_NORM_RMAX;
+    c->search.weight_rank = CFG_WRANK_ARGMAX;
     c->seed = 42;
     c->train.head = 1;
     c->train.max_nan_skips = 5;
@@ -207,7 +212,7 @@ static int path_line(const struct vctx *v, const char **file) {
 }
 
 __attribute__((format(printf, 2, 3))) static int verr(struct vctx *v, const char *fmt, ...) {
-    char msg[320];
+    char msg[sizeof ((struct pf_err *)0)->msg];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -830,9 +835,10 @@ static int v_search(struct vctx *v, int t, void *out, const void *arg) {
         "stages", "trigger_threshold", "trigger_window", "ema", "prune_begin_epoch",
         "hard_stages", "criterion", "gumbel", "iterative", "method", "order", "early_stop",
         "arch_reg", "checkpoint_every", "snapshot_every", "pin", "retrain", "retrain_epochs",
-        "s3delta_beta", "s3delta_rank", "baseline", NULL};
+        "s3delta_beta", "s3delta_rank", "baseline", "sens_norm", "weight_rank", "gate_grad",
+        "fill", "stage_span", NULL};
     static const char *const crit[] = {"tra_val_cos1", "tra", "val", "tra_val", "tra_val_cos2",
-                                       NULL};
+                                       "gate", NULL};
     static const char *const orders[] = {"alternate", "binary_then_rank", "rank_then_binary",
                                          NULL};
     static const char *const baselines[] = {"none", "lora", NULL};
@@ -840,6 +846,11 @@ static int v_search(struct vctx *v, int t, void *out, const void *arg) {
                                   rank_r = {0, 65536};
     int cr = 0, method = c->search.method, order = c->search.order;
     int baseline = c->search.baseline_lora;
+    int norm = c->search.sens_norm, wrank = c->search.weight_rank;
+    int ggrad = c->search.gate_grad_sampled;
+    for (int i = 0; crit[i]; i++)
+        if (!strcmp(crit[i], c->search.criterion))
+            cr = i;
     int ok = is_table(v, t) && check_keys(v, t, keys) &&
              opt(v, t, "stages", 0, v_int, &c->search.stages, &st_r) &&
              opt(v, t, "trigger_threshold", 0, v_num, &c->search.trigger_threshold, &N_PROB) &&
@@ -861,8 +872,16 @@ static int v_search(struct vctx *v, int t, void *out, const void *arg) {
              opt(v, t, "retrain_epochs", 0, v_int, &c->search.retrain_epochs, &ep_r) &&
              opt(v, t, "s3delta_beta", 0, v_num, &c->search.s3delta_beta, &N_POS) &&
              opt(v, t, "s3delta_rank", 0, v_int, &c->search.s3delta_rank, &rank_r) &&
-             opt(v, t, "baseline", 0, v_enum, &baseline, baselines);
+             opt(v, t, "baseline", 0, v_enum, &baseline, baselines) &&
+             opt(v, t, "sens_norm", 0, v_enum, &norm, cfg_sens_norm_names) &&
+             opt(v, t, "weight_rank", 0, v_enum, &wrank, cfg_weight_rank_names) &&
+             opt(v, t, "gate_grad", 0, v_enum, &ggrad, cfg_gate_grad_names) &&
+             opt(v, t, "fill", 0, v_bool, &c->search.fill, NULL) &&
+             opt(v, t, "stage_span", 0, v_num, &c->search.stage_span, &N_NONNEG);
     c->search.baseline_lora = baseline;
+    c->search.sens_norm = (enum cfg_sens_norm)norm;
+    c->search.weight_rank = (enum cfg_weight_rank)wrank;
+    c->search.gate_grad_sampled = ggrad;
     c->search.method = (enum cfg_method)method;
     c->search.order = (enum cfg_order)order;
     if (ok)

@@ -31,6 +31,10 @@ enum cfg_method { CFG_METHOD_BIPEFT, CFG_METHOD_S3DELTA, CFG_METHOD_MANUAL, CFG_
                   CFG_METHOD_FULL };
 /* "bipeft", "s3delta", ... by enum cfg_method, NULL-terminated (the config's spelling). */
 extern const char *const cfg_method_names[];
+/* search.sens_norm, search.weight_rank, search.gate_grad values, by enum (NULL-ended) */
+extern const char *const cfg_sens_norm_names[];
+extern const char *const cfg_weight_rank_names[];
+extern const char *const cfg_gate_grad_names[];
 /* The name of m ("bipeft" when out of range). */
 const char *cfg_method_name(int m);
 enum cfg_order { CFG_ORDER_ALTERNATE, CFG_ORDER_BINARY_THEN_RANK, CFG_ORDER_RANK_THEN_BINARY };
@@ -72,6 +76,9 @@ struct cfg_schedule {
     double gamma;      /* step: factor */
     int64_t every;     /* step: units per factor */
 };
+
+enum cfg_sens_norm { CFG_NORM_RMAX, CFG_NORM_RANK, CFG_NORM_NONE };
+enum cfg_weight_rank { CFG_WRANK_ARGMAX, CFG_WRANK_SAMPLE };
 
 struct run_config {
     char file[CFG_PATH_MAX];     /* the config file as given */
@@ -124,7 +131,19 @@ struct run_config {
         double ema;                  /* sensitivity EMA beta (0.85) */
         int prune_begin_epoch;       /* first epoch the trigger may fire (2) */
         int hard_stages;             /* last stages that count hard masks only (10) */
-        char criterion[CFG_NAME_MAX]; /* tra_val_cos1 (default), tra, val, tra_val, tra_val_cos2 */
+        char criterion[CFG_NAME_MAX]; /* tra_val_cos1 (default), tra, val, tra_val, tra_val_cos2,
+                                         gate (|dL/dgate| on both halves) */
+        enum cfg_sens_norm sens_norm; /* what a module's score is divided by: rmax (the paper:
+                                         its parameters at the largest rank), rank (its exact
+                                         cost at the current rank), none */
+        enum cfg_weight_rank weight_rank; /* weight steps train the argmax rank (the paper) or
+                                             a Gumbel sample of the rank distribution */
+        int gate_grad_sampled;       /* 1: a matrix module's on/off logits get gradient only
+                                        from steps that sampled it on (the official code) */
+        int fill;                    /* 1: after the last stage, pruned modules come back,
+                                        most sensitive first, while they fit the budget */
+        double stage_span;           /* the default policy spreads the stages over this many
+                                        epochs after the first trigger (0: every trigger) */
         int gumbel;                  /* 1: hard Gumbel-softmax; 0: plain softmax (ablation) */
         int iterative;               /* 1: alternate binary and rank steps (BIPEFT) */
         enum cfg_method method;      /* bipeft (default), s3delta, manual, random, full */

@@ -162,6 +162,11 @@ static cJSON *config_json(const struct run_config *c) {
     cJSON_AddNumberToObject(s, "s3delta_beta", c->search.s3delta_beta);
     cJSON_AddNumberToObject(s, "s3delta_rank", c->search.s3delta_rank);
     cJSON_AddStringToObject(s, "baseline", c->search.baseline_lora ? "lora" : "none");
+    cJSON_AddStringToObject(s, "sens_norm", cfg_sens_norm_names[c->search.sens_norm]);
+    cJSON_AddStringToObject(s, "weight_rank", cfg_weight_rank_names[c->search.weight_rank]);
+    cJSON_AddStringToObject(s, "gate_grad", cfg_gate_grad_names[c->search.gate_grad_sampled]);
+    cJSON_AddBoolToObject(s, "fill", c->search.fill);
+    cJSON_AddNumberToObject(s, "stage_span", c->search.stage_span);
 
     cJSON *tr = cJSON_AddObjectToObject(r, "train");
     cJSON_AddBoolToObject(tr, "full", c->train.full);

@@ -61,6 +61,7 @@ struct script_search_view {
     int stage, stages_left, stages_total;
     int64_t step;
     int epoch;
+    int64_t steps_per_epoch;  /* iterations in one search epoch */
     double global_stability;  /* G over the rank-history window (NaN allowed) */
     int stability_window;     /* snapshots in that window */
     const char *state;        /* "warmup", "searching", "done" ... */

@@ -161,6 +161,17 @@ void search_sample(struct search *s, int arch_step, int stage) {
             sample(s, c->bl, 2, kind, i, 0, c->bsoft, &c->bhard);
             c->gate = value_of(s, c->bsoft, c->bhard, 1);
             c->in_graph_b = arch_step;
+            /* search.weight_rank = "sample": a weight step trains a rank drawn from the rank
+             * distribution, so every rank's components train, not only the argmax's */
+            if (!arch_step && c->n_ranks > 1 && !c->fixed &&
+                s->cfg.search.weight_rank == CFG_WRANK_SAMPLE) {
+                double soft[SRANK_MAX];
+                int h = 0;
+                sample(s, c->rl, c->n_ranks, kind, i, 2, soft, &h);
+                c->rhard = h;
+                for (int k = 0; k < c->n_ranks; k++)
+                    c->rval[k] = k == h;
+            }
         }
     }
 }
@@ -278,7 +289,9 @@ void search_arch_grads(struct search *s) {
             if (s3) {
                 double g = c->bsoft[1];
                 c->bg[1] += md->dgate * g * (1 - g) / (s->tau * s->cfg.search.s3delta_beta);
-            } else {
+            } else if (!(s->cfg.search.gate_grad_sampled && c->n_ranks > 0 && c->gate == 0)) {
+                /* gate_grad = "sampled": a matrix module sampled off gets no gradient, as in
+                 * the official code (its B side is detached, and zero when off) */
                 double dy[2] = {0, md->dgate};
                 search_softmax_back(c->bsoft, dy, 2, st_scale(s), c->bg);
             }

@@ -133,6 +133,7 @@ static pf_status build_candidates(struct search *s, struct pf_err *err) {
         }
         for (int j = 0; j < md->n_t; j++)
             cd->n_params += md->t[j].numel;
+        cd->norm = c->search.sens_norm;
         cd->vbuf = xcalloc((size_t)(cd->n_params ? cd->n_params : 1), sizeof *cd->vbuf);
         if (c->search.method == CFG_METHOD_S3DELTA && cd->n_ranks > 0) {
             int want = c->search.s3delta_rank, k = want ? -1 : 0;
@@ -781,6 +782,8 @@ static pf_status finish_search(struct search *s, struct pf_err *err) {
         while (st == PF_OK && s->stages_left > 0)
             st = search_do_stage(s, 1, err);
         PF_STEP(st, search_guard_fit(s, err));
+        if (st == PF_OK)
+            search_fill(s);
     }
     if (st != PF_OK)
         return st;

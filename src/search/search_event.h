@@ -43,6 +43,8 @@ enum search_event_type {
                         epoch = its epoch (0-based), value = running (EMA) training loss;
                         every ~1 % of the updates and at the last one (value2 NaN), and after
                         each dev evaluation (value2 = the task's primary dev metric) */
+    SEV_RESTORE,     /* a pruned module back in the structure (search.fill, source "fill"):
+                        rank = the rank it comes back at, value = its parameters */
     SEV_COUNT
 };
 

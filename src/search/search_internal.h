@@ -30,6 +30,7 @@ struct search_cand {
     int64_t cost[SRANK_MAX];     /* exact parameters at each candidate (vector: cost[0]) */
     int64_t full_cost;           /* at the largest candidate */
     int64_t n_params;            /* parameters stored in the supernet (w.g statistics) */
+    enum cfg_sens_norm norm;     /* search.sens_norm (search_score_norm) */
     /* architecture logits, their gradients and Adam moments */
     double bl[2], bg[2], bm[2], bv[2];                     /* binary: [off, on] */
     double rl[SRANK_MAX], rg[SRANK_MAX], rm[SRANK_MAX], rv[SRANK_MAX]; /* rank */
@@ -142,6 +143,8 @@ void search_set_discrete(struct search *s);
 /* The rank distribution of c: one-hot at the fixed rank, else the softmax of the rank logits
  * (c->n_ranks values into p). */
 void search_rank_probs(const struct search_cand *c, double *p);
+/* The divisor of c's score (search.sens_norm). */
+double search_score_norm(const struct search_cand *c);
 void search_stats_val(struct search *s);
 void search_stats_tra(struct search *s);
 double search_expected_params(struct search *s, int update_costs);
@@ -160,6 +163,7 @@ pf_status search_hook_trigger(struct search *s, int *fire, struct pf_err *err);
 pf_status search_do_stage(struct search *s, int guard, struct pf_err *err);
 pf_status search_hook_step(struct search *s, int *stop, struct pf_err *err);
 pf_status search_guard_fit(struct search *s, struct pf_err *err);
+void search_fill(struct search *s);
 
 /* search_engine.c */
 void search_emit(struct search *s, struct search_event *ev);

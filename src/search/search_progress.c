@@ -83,6 +83,7 @@ static void emit(void *ctx, const struct search_event *ev) {
         }
         break;
     case SEV_PRUNE: case SEV_FIX: case SEV_PIN: case SEV_UNPIN: case SEV_BUDGET:
+    case SEV_RESTORE:
         if (!p->verbose && strcmp(ev->source, "user") && strcmp(ev->source, "config"))
             break;
         line_end(p);

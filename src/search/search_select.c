@@ -39,6 +39,23 @@ static size_t max_tensor(const struct search *s) {
     return mx;
 }
 
+/* What a module's score is divided by (search.sens_norm): its parameters in the supernet
+ * (the paper: all of them at the largest rank, biases included), its exact cost at the
+ * current rank (so the score is per parameter it would cost now), or nothing. */
+double search_score_norm(const struct search_cand *c) {
+    switch (c->norm) {
+    case CFG_NORM_RANK: return (double)c->cost[search_cur_rank_idx(c)];
+    case CFG_NORM_NONE: return 1.0;
+    default: return (double)c->n_params;
+    }
+}
+
+/* search.criterion = "gate": |dL/dgate| of each half, the first-order change of the loss if
+ * the module's whole output were switched off, whatever its parametrisation. */
+static int gate_criterion(const struct search *s) {
+    return !strcmp(s->cfg.search.criterion, "gate");
+}
+
 /* V = w . grad of the architecture half's loss (spec: the "val" statistics). */
 void search_stats_val(struct search *s) {
     size_t mx = s->be->host_visible ? 1 : max_tensor(s);
@@ -60,7 +77,10 @@ void search_stats_val(struct search *s) {
             }
             off += md->t[j].numel;
         }
-        c->s_val = c->n_params ? sum / (double)c->n_params : 0;
+        if (gate_criterion(s))
+            sum = fabs(md->dgate);
+        double n = search_score_norm(c);
+        c->s_val = n > 0 ? sum / n : 0;
     }
     xfree(sw);
     xfree(sg);
@@ -95,9 +115,14 @@ void search_stats_tra(struct search *s) {
             off += md->t[j].numel;
         }
         rho /= md->n_t > 0 ? md->n_t : 1;
-        double tra = c->n_params ? sum / (double)c->n_params : 0, val = c->s_val, score;
+        if (gate_criterion(s))
+            sum = fabs(md->dgate);
+        double n = search_score_norm(c);
+        double tra = n > 0 ? sum / n : 0, val = c->s_val, score;
         c->s_tra = tra;
-        if (!strcmp(crit, "tra"))
+        if (gate_criterion(s))
+            score = tra + val;
+        else if (!strcmp(crit, "tra"))
             score = tra;
         else if (!strcmp(crit, "val"))
             score = val;
@@ -266,6 +291,7 @@ void search_build_view(struct search *s, struct script_search_view *v) {
     v->stage = s->stages_total - s->stages_left;
     v->step = s->it;
     v->epoch = s->epoch;
+    v->steps_per_epoch = s->per_epoch;
     v->global_stability = s->global_stab;
     v->stability_window = (int)s->win_count;
     v->state = s->phase == SPH_GUARD ? "guard"

@@ -105,6 +105,37 @@ pf_status search_do_stage(struct search *s, int guard, struct pf_err *err) {
     return PF_OK;
 }
 
+/* search.fill: after the guard, pruned modules come back, highest score first (ties by
+ * index), each at the rank it had when pruned, while the exact count stays within the
+ * budget: what the last stages' granularity left unused goes to the best modules that fit. */
+void search_fill(struct search *s) {
+    if (!s->cfg.search.fill)
+        return;
+    for (;;) {
+        int64_t room = s->budget - search_hard_params(s);
+        int best = -1;
+        for (int i = 0; i < s->nc; i++) {
+            const struct search_cand *c = &s->c[i];
+            if (!c->pruned || c->cost[search_cur_rank_idx(c)] > room)
+                continue;
+            if (best < 0 || c->sens_i > s->c[best].sens_i)
+                best = i;
+        }
+        if (best < 0)
+            return;
+        struct search_cand *c = &s->c[best];
+        c->pruned = 0; /* its rank stays fixed where it was */
+        search_expected_params(s, 1);
+        struct search_event e;
+        search_event_init(s, &e, SEV_RESTORE, "fill");
+        e.module = best;
+        e.rank = c->n_ranks ? c->ranks[search_cur_rank_idx(c)] : 0;
+        e.value = (double)c->cost[search_cur_rank_idx(c)];
+        snprintf(e.text, sizeof e.text, "%s", c->name);
+        search_emit(s, &e);
+    }
+}
+
 /* After the last stage: prune the least sensitive unpinned modules until the exact count of
  * the structure fits (pins reserve at most the budget, so this always ends). */
 pf_status search_guard_fit(struct search *s, struct pf_err *err) {

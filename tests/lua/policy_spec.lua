@@ -18,6 +18,9 @@ local function fake(mods, o)
   end
   function s:budget() return o.budget or 1000 end
   function s:stages_left() return o.stages_left or 10 end
+  function s:stages_total() return o.stages_total or 10 end
+  function s:step() return o.step or 0 end
+  function s:steps_per_epoch() return o.steps_per_epoch or 20 end
   function s:epoch() return o.epoch or 5 end
   function s:global_stability() return o.G or 1 end
   function s:stability_window() return o.window or 2 end
@@ -100,6 +103,42 @@ describe("policy.default", function()
     local s2 = fake(modules(4), {stages_left = 1})
     P.fix_ranks(s2)
     assert.are.same({{4, 4}, {3, 4}, {2, 4}, {1, 4}}, s2.fixed)
+  end)
+  it("stage_span spreads the stages: stage k not before first + k * span * per_epoch / K",
+     function()
+    -- span 1 epoch of 20 steps over 4 stages: a stage every 5 steps after the first
+    local cfg = {search = {trigger_window = 5, trigger_threshold = 0.85, prune_begin_epoch = 2,
+                           stage_span = 1}, schedule = config.schedule, optim = config.optim}
+    local P = peft.policy.default(cfg)
+    local o = {stages_total = 4, stages_left = 4, steps_per_epoch = 20, step = 0}
+    local s = fake(modules(6), o)
+    local fired = {}
+    for step = 1, 40 do
+      o.step = step
+      if P.trigger(s) then
+        fired[#fired + 1] = step
+        o.stages_left = o.stages_left - 1
+        if o.stages_left == 0 then break end
+      end
+    end
+    -- the selection is stable from the 7th call on: stages at 7, 12, 17, 22
+    assert.are.same({7, 12, 17, 22}, fired)
+    assert.are.equal(7, P.save().first)
+  end)
+  it("without stage_span a stable selection fires at every step", function()
+    local P = peft.policy.default(config)
+    local o = {stages_total = 4, stages_left = 4, step = 0}
+    local s = fake(modules(6), o)
+    local fired = {}
+    for step = 1, 40 do
+      o.step = step
+      if P.trigger(s) then
+        fired[#fired + 1] = step
+        o.stages_left = o.stages_left - 1
+        if o.stages_left == 0 then break end
+      end
+    end
+    assert.are.same({7, 8, 9, 10}, fired)
   end)
   it("should_stop after the last stage", function()
     local P = peft.policy.default(config)
