@@ -304,7 +304,8 @@ def quick_report(rows, methods, budgets):
     went and the search time. The S3Delta-style, manual-LoRA and current `bipeft` rows are
     printed as references."""
     rows = unique_rows(rows)
-    show = list(dict.fromkeys(["s3delta", "manual-lora", "bipeft-v1", "bipeft"] + methods))
+    show = list(dict.fromkeys(["s3delta", "s3delta-r12", "manual-lora", "bipeft-v1", "bipeft"]
+                               + methods))
     for budget in budgets:
         print(f"\n#### budget {budget}: dev metric, median over seeds (n)\n")
         print("| method | " + " | ".join(TASKS) + " | mean | vs v1 | budget use "
