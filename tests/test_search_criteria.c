@@ -61,9 +61,10 @@ Test(search_criteria, score_divisor_by_hand) {
         int q = find(s, "L0.lora.q"), v = find(s, "L1.lora.v"), b = find(s, "L0.bitfit.q");
         fix_at(s, q, 1);
         fix_at(s, v, 0);
-        cr_assert_eq(search_score_norm(&s->c[q]), want[n][0], "%s: lora.q", norms[n]);
-        cr_assert_eq(search_score_norm(&s->c[v]), want[n][1], "%s: lora.v", norms[n]);
-        cr_assert_eq(search_score_norm(&s->c[b]), want[n][2], "%s: bitfit.q", norms[n]);
+        enum cfg_sens_norm nm = s->cfg.search.sens_norm;
+        cr_assert_eq(search_score_norm(nm, &s->c[q]), want[n][0], "%s: lora.q", norms[n]);
+        cr_assert_eq(search_score_norm(nm, &s->c[v]), want[n][1], "%s: lora.v", norms[n]);
+        cr_assert_eq(search_score_norm(nm, &s->c[b]), want[n][2], "%s: bitfit.q", norms[n]);
         close_crit(s, be);
     }
 }

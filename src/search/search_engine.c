@@ -133,7 +133,6 @@ static pf_status build_candidates(struct search *s, struct pf_err *err) {
         }
         for (int j = 0; j < md->n_t; j++)
             cd->n_params += md->t[j].numel;
-        cd->norm = c->search.sens_norm;
         cd->vbuf = xcalloc((size_t)(cd->n_params ? cd->n_params : 1), sizeof *cd->vbuf);
         if (c->search.method == CFG_METHOD_S3DELTA && cd->n_ranks > 0) {
             int want = c->search.s3delta_rank, k = want ? -1 : 0;

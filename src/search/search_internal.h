@@ -30,7 +30,6 @@ struct search_cand {
     int64_t cost[SRANK_MAX];     /* exact parameters at each candidate (vector: cost[0]) */
     int64_t full_cost;           /* at the largest candidate */
     int64_t n_params;            /* parameters stored in the supernet (w.g statistics) */
-    enum cfg_sens_norm norm;     /* search.sens_norm (search_score_norm) */
     /* architecture logits, their gradients and Adam moments */
     double bl[2], bg[2], bm[2], bv[2];                     /* binary: [off, on] */
     double rl[SRANK_MAX], rg[SRANK_MAX], rm[SRANK_MAX], rv[SRANK_MAX]; /* rank */
@@ -144,7 +143,7 @@ void search_set_discrete(struct search *s);
  * (c->n_ranks values into p). */
 void search_rank_probs(const struct search_cand *c, double *p);
 /* The divisor of c's score (search.sens_norm). */
-double search_score_norm(const struct search_cand *c);
+double search_score_norm(enum cfg_sens_norm norm, const struct search_cand *c);
 void search_stats_val(struct search *s);
 void search_stats_tra(struct search *s);
 double search_expected_params(struct search *s, int update_costs);

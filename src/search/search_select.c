@@ -42,8 +42,8 @@ static size_t max_tensor(const struct search *s) {
 /* What a module's score is divided by (search.sens_norm): its parameters in the supernet
  * (the paper: all of them at the largest rank, biases included), its exact cost at the
  * current rank (so the score is per parameter it would cost now), or nothing. */
-double search_score_norm(const struct search_cand *c) {
-    switch (c->norm) {
+double search_score_norm(enum cfg_sens_norm norm, const struct search_cand *c) {
+    switch (norm) {
     case CFG_NORM_RANK: return (double)c->cost[search_cur_rank_idx(c)];
     case CFG_NORM_NONE: return 1.0;
     default: return (double)c->n_params;
@@ -60,6 +60,7 @@ static int gate_criterion(const struct search *s) {
 void search_stats_val(struct search *s) {
     size_t mx = s->be->host_visible ? 1 : max_tensor(s);
     float *sw = xmalloc(mx * sizeof *sw), *sg = xmalloc(mx * sizeof *sg);
+    int gate = gate_criterion(s);
     for (int i = 0; i < s->nc; i++) {
         struct search_cand *c = &s->c[i];
         if (c->pruned)
@@ -77,9 +78,9 @@ void search_stats_val(struct search *s) {
             }
             off += md->t[j].numel;
         }
-        if (gate_criterion(s))
+        if (gate)
             sum = fabs(md->dgate);
-        double n = search_score_norm(c);
+        double n = search_score_norm(s->cfg.search.sens_norm, c);
         c->s_val = n > 0 ? sum / n : 0;
     }
     xfree(sw);
@@ -92,6 +93,7 @@ void search_stats_tra(struct search *s) {
     float *sw = xmalloc(mx * sizeof *sw), *sg = xmalloc(mx * sizeof *sg);
     const char *crit = s->cfg.search.criterion;
     double beta = s->cfg.search.ema;
+    int gate = gate_criterion(s);
     for (int i = 0; i < s->nc; i++) {
         struct search_cand *c = &s->c[i];
         if (c->pruned)
@@ -115,12 +117,12 @@ void search_stats_tra(struct search *s) {
             off += md->t[j].numel;
         }
         rho /= md->n_t > 0 ? md->n_t : 1;
-        if (gate_criterion(s))
+        if (gate)
             sum = fabs(md->dgate);
-        double n = search_score_norm(c);
+        double n = search_score_norm(s->cfg.search.sens_norm, c);
         double tra = n > 0 ? sum / n : 0, val = c->s_val, score;
         c->s_tra = tra;
-        if (gate_criterion(s))
+        if (gate)
             score = tra + val;
         else if (!strcmp(crit, "tra"))
             score = tra;

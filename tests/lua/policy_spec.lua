@@ -104,6 +104,19 @@ describe("policy.default", function()
     P.fix_ranks(s2)
     assert.are.same({{4, 4}, {3, 4}, {2, 4}, {1, 4}}, s2.fixed)
   end)
+  -- the steps (1..n) at which P's trigger fires, each firing taking one stage off o
+  local function fire_steps(P, s, o, n)
+    local fired = {}
+    for step = 1, n do
+      o.step = step
+      if P.trigger(s) then
+        fired[#fired + 1] = step
+        o.stages_left = o.stages_left - 1
+        if o.stages_left == 0 then break end
+      end
+    end
+    return fired
+  end
   it("stage_span spreads the stages: stage k not before first + k * span * per_epoch / K",
      function()
     -- span 1 epoch of 20 steps over 4 stages: a stage every 5 steps after the first
@@ -112,15 +125,7 @@ describe("policy.default", function()
     local P = peft.policy.default(cfg)
     local o = {stages_total = 4, stages_left = 4, steps_per_epoch = 20, step = 0}
     local s = fake(modules(6), o)
-    local fired = {}
-    for step = 1, 40 do
-      o.step = step
-      if P.trigger(s) then
-        fired[#fired + 1] = step
-        o.stages_left = o.stages_left - 1
-        if o.stages_left == 0 then break end
-      end
-    end
+    local fired = fire_steps(P, s, o, 40)
     -- the selection is stable from the 7th call on: stages at 7, 12, 17, 22
     assert.are.same({7, 12, 17, 22}, fired)
     assert.are.equal(7, P.save().first)
@@ -129,15 +134,7 @@ describe("policy.default", function()
     local P = peft.policy.default(config)
     local o = {stages_total = 4, stages_left = 4, step = 0}
     local s = fake(modules(6), o)
-    local fired = {}
-    for step = 1, 40 do
-      o.step = step
-      if P.trigger(s) then
-        fired[#fired + 1] = step
-        o.stages_left = o.stages_left - 1
-        if o.stages_left == 0 then break end
-      end
-    end
+    local fired = fire_steps(P, s, o, 40)
     assert.are.same({7, 8, 9, 10}, fired)
   end)
   it("should_stop after the last stage", function()
