@@ -71,6 +71,17 @@ static const char *write_file(const char *name, const char *text) {
     return check_write_temp(name, text);
 }
 
+/* The oldest fallback not yet taken: it must be of hook `want`; its message (static). */
+static const char *fell_back(struct script_policy *P, enum script_hook want) {
+    static char why[600];
+    enum script_hook h;
+    cr_assert(script_policy_take_fallback(P, &h, why, sizeof why), "no fallback recorded");
+    cr_assert_eq(h, want, "fallback of %s, expected %s", script_hook_name(h),
+                 script_hook_name(want));
+    cr_assert(script_policy_falls_back(P, want));
+    return why;
+}
+
 static struct script_policy *load_policy(const char *text, double seconds) {
     struct script_limits lim;
     script_limits_default(&lim);
@@ -260,10 +271,11 @@ Test(script_policy, verbs_are_checked_and_logged) {
     cr_assert_str_eq(ev[6].source, "on_step");
     cr_assert_eq(f.v.budget, 900);
     cr_assert_eq(f.m[2].rank, 8);
-    /* the handle kept past its hook is stale */
+    /* the handle kept past its hook is stale: should_stop fails, the default's runs */
     int stop;
-    cr_assert_eq(script_policy_should_stop(P, &f.v, &stop, &err), PF_ERR_SCRIPT);
-    cr_assert(strstr(err.msg, "stale search handle"), "%s", err.msg);
+    cr_assert_eq(script_policy_should_stop(P, &f.v, &stop, &err), PF_OK, "%s", err.msg);
+    const char *why = fell_back(P, SCRIPT_HOOK_SHOULD_STOP);
+    cr_assert(strstr(why, "stale search handle"), "%s", why);
     script_policy_free(P);
 }
 
@@ -312,18 +324,28 @@ Test(script_policy, hook_error_reports_a_traceback) {
     struct fake f;
     fake_init(&f);
     struct pf_err err = {0};
-    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_ERR_SCRIPT);
-    cr_assert(strstr(err.msg, "policy on_step: ") && strstr(err.msg, "policy.lua:2: bad rule"),
-              "%s", err.msg);
+    /* the hook fails, the default policy's on_step runs instead (and from now on) */
+    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_OK, "%s", err.msg);
+    const char *why = fell_back(P, SCRIPT_HOOK_ON_STEP);
+    cr_assert(strstr(why, "policy on_step: ") && strstr(why, "policy.lua:2: bad rule"), "%s",
+              why);
     cr_assert(strstr(script_policy_traceback(P), "stack traceback") &&
                   strstr(script_policy_traceback(P), "helper"),
               "%s", script_policy_traceback(P));
-    int fire;
-    cr_assert_eq(script_policy_trigger(P, &f.v, &fire, &err), PF_ERR_SCRIPT);
-    cr_assert(strstr(err.msg, "policy trigger returned 1 (expected true or false)"), "%s",
-              err.msg);
+    int fire = -1;
+    cr_assert_eq(script_policy_trigger(P, &f.v, &fire, &err), PF_OK, "%s", err.msg);
+    cr_assert(fire == 0 || fire == 1);
+    why = fell_back(P, SCRIPT_HOOK_TRIGGER);
+    cr_assert(strstr(why, "policy trigger returned 1 (expected true or false)"), "%s", why);
     cr_assert_eq(script_policy_failures(P), 2);
     cr_assert_eq(script_policy_rebuilds(P), 0);
+    /* once fallen back, the policy's own hook is not called again: no new failure */
+    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_OK, "%s", err.msg);
+    cr_assert_eq(script_policy_failures(P), 2);
+    enum script_hook h;
+    char tmp[8];
+    cr_assert(!script_policy_take_fallback(P, &h, tmp, sizeof tmp));
+    cr_assert(!script_policy_falls_back(P, SCRIPT_HOOK_TAU));
     script_policy_free(P);
 }
 
@@ -337,9 +359,10 @@ Test(script_policy, case11_runaway_hook_is_stopped_and_the_state_rebuilt) {
     struct fake f;
     fake_init(&f);
     struct pf_err err = {0};
-    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_ERR_SCRIPT);
-    cr_assert(strstr(err.msg, "policy on_step: ") && strstr(err.msg, "policy.lua:3: time limit"),
-              "%s", err.msg);
+    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_OK, "%s", err.msg);
+    const char *why = fell_back(P, SCRIPT_HOOK_ON_STEP);
+    cr_assert(strstr(why, "policy on_step: ") && strstr(why, "policy.lua:3: time limit"), "%s",
+              why);
     cr_assert_eq(script_policy_rebuilds(P), 1);
     /* the rebuilt state runs the same policy from scratch (calls == 0 again) */
     double tau;
@@ -478,7 +501,8 @@ Test(script_policy, include_from_a_hook_after_reload_and_rebuild) {
     cr_assert_float_eq(tau, 3, 0);
     struct fake f;
     fake_init(&f);
-    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_ERR_SCRIPT);
+    cr_assert_eq(script_policy_on_step(P, &f.v, &err), PF_OK, "%s", err.msg);
+    (void)fell_back(P, SCRIPT_HOOK_ON_STEP);
     cr_assert_eq(script_policy_rebuilds(P), 1);
     cr_assert_eq(script_policy_tau(P, 0, 1, &tau, &err), PF_OK, "%s", err.msg);
     cr_assert_float_eq(tau, 3, 0);

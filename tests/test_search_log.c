@@ -96,7 +96,7 @@ Test(search_event, names_round_trip) {
     static const char *const want[] = {
         "start", "step", "sensitivity", "trigger", "stage", "prune", "fix", "pin", "unpin",
         "budget", "refused", "pause", "checkpoint", "eval", "phase", "log", "error", "done",
-        "train", "restore"};
+        "train", "restore", "fallback"};
     cr_assert_eq(sizeof want / sizeof *want, SEV_COUNT);
     for (int t = 0; t < SEV_COUNT; t++) {
         cr_assert_str_eq(search_event_name((enum search_event_type)t), want[t]);

@@ -620,6 +620,9 @@ void ui_model_apply(struct ui_model *m, const struct search_event *ev) {
         ui_model_log(m, UI_LOG_INFO, "phase %s", ev->text);
         break;
     case SEV_LOG: ui_model_log(m, UI_LOG_INFO, "policy: %s", ev->text); break;
+    case SEV_FALLBACK: /* the search goes on with the default hook */
+        ui_model_log(m, UI_LOG_ERROR, "policy hook failed, default used: %s", ev->text);
+        break;
     case SEV_ERROR:
         m->failed = 1;
         ui_model_log(m, UI_LOG_ERROR, "ERROR (%s): %s", ev->source, ev->text);

@@ -103,6 +103,8 @@ ABLATIONS = [
      "space = peft.s1{ ranks = { 1, 2 } }"),
     ("abl-c1-wsample", "search = { sens_norm = 'rank', fill = true, weight_rank = 'sample' }, "
      "space = peft.s1{ ranks = { 1, 2 } }"),
+    ("abl-c1-st20", "search = { sens_norm = 'rank', fill = true, stages = 20 }, "
+     "space = peft.s1{ ranks = { 1, 2 } }"),
     ("abl-c1-nofill", "search = { sens_norm = 'rank' }, space = peft.s1{ ranks = { 1, 2 } }"),
     ("abl-c1-ema95", "search = { sens_norm = 'rank', fill = true, ema = 0.95 }, "
      "space = peft.s1{ ranks = { 1, 2 } }"),

@@ -40,14 +40,21 @@ static int input_error(pf_status st) {
            st == PF_ERR_SCRIPT || st == PF_ERR_UNSUPPORTED || st == PF_ERR_SHAPE;
 }
 
+/* With --quiet: only a policy hook that failed (the search goes on with the default's). */
+static void warn_emit(void *ctx, const struct search_event *ev) {
+    (void)ctx;
+    if (ev->type == SEV_FALLBACK)
+        fprintf(stderr, "bipeft: policy hook failed at step %lld, the default policy's hook "
+                "runs from now on: %s\n", (long long)ev->step, ev->text);
+}
+
 /* The search run headless: the progress sink (unless quiet) and our Ctrl-C handler. */
 static pf_status run_headless(struct search *s, struct search_progress *pg, int quiet,
                               struct search_result *r, struct pf_err *err) {
-    if (!quiet) {
-        struct search_sink sk;
+    struct search_sink sk = {.emit = warn_emit, .ctx = NULL};
+    if (!quiet)
         search_progress_sink(pg, &sk);
-        search_add_sink(s, &sk, err);
-    }
+    search_add_sink(s, &sk, err);
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;

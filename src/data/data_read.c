@@ -18,6 +18,7 @@
 #include <utf8proc.h>
 
 #include "data/data.h"
+#include "util/file.h"
 
 #define READ_CHUNK 65536
 #define DEFAULT_MAX_RECORD (1 << 20)
@@ -741,9 +742,10 @@ static pf_status read_impl(const char *path, const struct data_task *task,
     r.max_rec = o && o->max_record_bytes > 0 ? (size_t)o->max_record_bytes : DEFAULT_MAX_RECORD;
     r.out = out;
     r.err = err;
-    r.f = fopen(path, "rb");
+    const char *why = NULL;
+    r.f = file_fopen_regular(path, &why);
     if (!r.f)
-        return pf_err_at(err, PF_ERR_IO, path, "cannot open: %s", strerror(errno));
+        return pf_err_at(err, PF_ERR_IO, path, "cannot open: %s", why);
     r.chunk = malloc(READ_CHUNK);
     if (!r.chunk)
         nomem(&r, "read buffer");

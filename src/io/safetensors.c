@@ -16,6 +16,7 @@
 
 #include "io/st_internal.h"
 #include "util/xalloc.h"
+#include "util/file.h"
 
 /* State while validating one header. */
 struct hctx {
@@ -383,9 +384,10 @@ static pf_status parse_header(struct st_file *f, const char *path, struct pf_err
 pf_status st_open(struct st_file *f, const char *path, struct pf_err *err) {
     memset(f, 0, sizeof *f);
     f->fd = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    const char *why = NULL;
+    int fd = file_open_regular(path, &why);
     if (fd < 0)
-        return pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s", path, why);
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         pf_status st = pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));

@@ -15,6 +15,7 @@
 #include "io/safetensors.h"
 #include "io/st_internal.h"
 #include "util/xalloc.h"
+#include "util/file.h"
 
 #define INDEX_NAME "model.safetensors.index.json"
 #define SINGLE_NAME "model.safetensors"
@@ -73,9 +74,10 @@ static int shard_name_ok(const char *s) {
 
 /* Read the whole index (bounded) as a NUL-terminated string. */
 static pf_status read_index(const char *path, char **text, size_t *len, struct pf_err *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    const char *why = NULL;
+    int fd = file_open_regular(path, &why);
     if (fd < 0)
-        return pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s", path, why);
     struct stat sb;
     pf_status st = PF_OK;
     if (fstat(fd, &sb) != 0)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "util/xalloc.h"
+#include "util/file.h"
 
 #define CONFIG_MAX_BYTES (16u << 20) /* a config.json is a few KB; refuse anything absurd */
 
@@ -439,9 +440,10 @@ pf_status hf_config_load(struct model_config *c, const char *path, struct pf_err
         snprintf(file, sizeof file, "%s/config.json", path);
     else
         snprintf(file, sizeof file, "%s", path);
-    FILE *f = fopen(file, "rb");
+    const char *why = NULL;
+    FILE *f = file_fopen_regular(file, &why);
     if (!f)
-        return pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s", file, strerror(errno));
+        return pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s", file, why);
     if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > CONFIG_MAX_BYTES) {
         fclose(f);
         return pf_err_set(err, PF_ERR_FORMAT, "%s: not a regular file of at most %u bytes",

@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "util/atomic.h"
 #include "util/xalloc.h"
+#include "util/file.h"
 
 #define STRUCT_MAX_BYTES (64u << 20)
 
@@ -211,9 +212,10 @@ pf_status peft_read_text(const char *path, size_t max, char **out, size_t *len,
                          struct pf_err *err) {
     *out = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
+    const char *why = NULL;
+    FILE *f = file_fopen_regular(path, &why);
     if (!f)
-        return pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s", path, why);
     char *buf = xmalloc(max + 1);
     size_t n = fread(buf, 1, max + 1, f);
     int bad = ferror(f);

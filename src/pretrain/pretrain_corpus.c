@@ -12,6 +12,7 @@
 #include "tok/tok.h"
 #include "util/rng.h"
 #include "util/xalloc.h"
+#include "util/file.h"
 
 pf_status pretrain_special_ids(const struct tokenizer *tok, struct pretrain_special *sp,
                                struct pf_err *err) {
@@ -56,9 +57,10 @@ static void add_line(struct lines *l, const int32_t *ids, int n) {
 
 static pf_status read_file(struct pretrain_corpus *pc, struct lines *l, const char *path,
                            const struct tokenizer *tok, struct pf_err *err) {
-    FILE *f = fopen(path, "rb");
+    const char *why = NULL;
+    FILE *f = file_fopen_regular(path, &why);
     if (!f)
-        return pf_err_set(err, PF_ERR_IO, "corpus %s: cannot open: %s", path, strerror(errno));
+        return pf_err_set(err, PF_ERR_IO, "corpus %s: cannot open: %s", path, why);
     char *buf = NULL;
     size_t cap = 0;
     ssize_t got;

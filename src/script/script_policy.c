@@ -35,6 +35,11 @@ struct loaded {
     struct script_sources src;
     struct run_config cfg;
     int ref[SCRIPT_HOOK_COUNT];
+    /* a policy of its own (not "default"): the default policy's hooks, built beside it, take
+     * over a hook of the policy that fails at run time (off[h] = 1 from then on) */
+    int def_ref[SCRIPT_HOOK_COUNT];
+    int off[SCRIPT_HOOK_COUNT];
+    int has_default;
     char policy_file[CFG_PATH_MAX];
 };
 
@@ -53,6 +58,9 @@ struct script_policy {
     int n_ev, cap_ev;
     char trace[4096];
     int failures, rebuilds;
+    /* the fallbacks not yet taken by script_policy_take_fallback: hook and why */
+    struct { enum script_hook h; char why[512]; } fb[SCRIPT_HOOK_COUNT];
+    int n_fb;
 };
 
 struct script_policy *script_policy_new(const struct script_limits *lim) {
@@ -150,7 +158,8 @@ static void resolve_policy(const char *config_path, const char *name, char *out,
  * hook). Raises a message naming the file on a bad table. */
 static int take_hooks(lua_State *L) {
     struct loaded *l = lua_touserdata(L, 2);
-    const char *file = l->policy_file;
+    int *refs = lua_toboolean(L, 3) ? l->def_ref : l->ref;
+    const char *file = lua_toboolean(L, 3) ? "default policy" : l->policy_file;
     char tmp[64];
     if (lua_type(L, 1) != LUA_TTABLE)
         return luaL_error(L, "%s: a policy must return a table of hooks, got %s", file,
@@ -170,13 +179,13 @@ static int take_hooks(lua_State *L) {
         lua_getfield(L, 1, hook_names[h]);
         if (h >= SCRIPT_HOOK_FIRST_OPTIONAL && lua_isnil(L, -1)) {
             lua_pop(L, 1);
-            l->ref[h] = LUA_NOREF;
+            refs[h] = LUA_NOREF;
             continue;
         }
         if (lua_type(L, -1) != LUA_TFUNCTION)
             return luaL_error(L, "%s: hook '%s' is %s (expected a function)", file, hook_names[h],
                               lua_isnil(L, -1) ? "missing" : luaL_typename(L, -1));
-        l->ref[h] = luaL_ref(L, LUA_REGISTRYINDEX);
+        refs[h] = luaL_ref(L, LUA_REGISTRYINDEX);
     }
     return 0;
 }
@@ -241,6 +250,26 @@ static pf_status build(struct script_policy *P, struct loaded *l, struct pf_err 
         lua_pushlightuserdata(L, l);
         st = script_call(S, 2, 0, err);
     }
+    for (int h = 0; h < SCRIPT_HOOK_COUNT; h++)
+        l->def_ref[h] = LUA_NOREF;
+    if (st == PF_OK && strcmp(name, "default") != 0) {
+        /* the default policy on the same config: what a hook that fails falls back to */
+        lua_pushcfunction(L, push_config);
+        lua_pushlightuserdata(L, &l->cfg);
+        if (raw)
+            lua_pushvalue(L, raw);
+        st = script_call(S, raw ? 2 : 1, 1, err);
+        PF_STEP(st, script_run_buffer(S, "=default policy", default_policy_chunk,
+                                      sizeof default_policy_chunk - 1, 1, 1, err));
+        if (st == PF_OK) {
+            lua_pushcfunction(L, take_hooks);
+            lua_insert(L, -2);
+            lua_pushlightuserdata(L, l);
+            lua_pushboolean(L, 1);
+            st = script_call(S, 3, 0, err);
+        }
+        l->has_default = st == PF_OK;
+    }
     lua_settop(L, 0);
     if (st != PF_OK)
         snprintf(P->trace, sizeof P->trace, "%s", script_traceback(S)[0] ? script_traceback(S)
@@ -290,6 +319,8 @@ static void rebuild(struct script_policy *P) {
     P->cur.src = fresh.src; /* the same copies */
     script_set_sources(P->cur.S, &P->cur.src);
     memcpy(P->cur.ref, fresh.ref, sizeof fresh.ref);
+    memcpy(P->cur.def_ref, fresh.def_ref, sizeof fresh.def_ref); /* off[] stays */
+    P->cur.has_default = fresh.has_default;
     P->rebuilds++;
 }
 
@@ -303,7 +334,7 @@ enum { ARGS_NUMBERS, ARGS_SEARCH, ARGS_SEARCH_NUM, ARGS_NONE, ARGS_VALUE };
 static int hook_tramp(lua_State *L) {
     struct script_policy *P = script_owner(script_from_lua(L));
     int h = (int)lua_tointeger(L, 1), kind = (int)lua_tointeger(L, 2), n = 1;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, P->cur.ref[h]);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, P->cur.off[h] ? P->cur.def_ref[h] : P->cur.ref[h]);
     if (kind == ARGS_NONE) {
         n = 0;
     } else if (kind == ARGS_VALUE) {
@@ -386,8 +417,44 @@ static pf_status bad_result(struct script_policy *P, enum script_hook h, const c
     return PF_ERR_SCRIPT;
 }
 
-static pf_status number_hook(struct script_policy *P, enum script_hook h, int64_t t,
-                             int64_t total, int allow_zero, double *out, struct pf_err *err) {
+/* Hook h of the policy failed (raised, or returned a bad value: err says which). When the
+ * policy is not the default one and h has not failed before, the default policy's h takes
+ * over from now on, the failure is kept for script_policy_take_fallback, and the call is to
+ * be made again (returns 1). Memory errors are not the hook's fault and do not fall back. */
+static int fall_back(struct script_policy *P, enum script_hook h, pf_status st,
+                     const struct pf_err *err) {
+    if (st == PF_ERR_NOMEM || !P->cur.S || !P->cur.has_default || P->cur.off[h] ||
+        P->cur.def_ref[h] == LUA_NOREF ||
+        h >= SCRIPT_HOOK_FIRST_OPTIONAL)
+        return 0;
+    P->cur.off[h] = 1;
+    if (P->n_fb < SCRIPT_HOOK_COUNT) {
+        P->fb[P->n_fb].h = h;
+        snprintf(P->fb[P->n_fb].why, sizeof P->fb[P->n_fb].why, "%s",
+                 err ? err->msg : "failed");
+        P->n_fb++;
+    }
+    return 1;
+}
+
+int script_policy_take_fallback(struct script_policy *P, enum script_hook *h, char *why,
+                                size_t n) {
+    if (P->n_fb == 0)
+        return 0;
+    *h = P->fb[0].h;
+    snprintf(why, n, "%s", P->fb[0].why);
+    memmove(&P->fb[0], &P->fb[1], (size_t)(P->n_fb - 1) * sizeof P->fb[0]);
+    P->n_fb--;
+    return 1;
+}
+
+int script_policy_falls_back(const struct script_policy *P, enum script_hook h) {
+    return (unsigned)h < SCRIPT_HOOK_COUNT && P->cur.off[h];
+}
+
+static pf_status number_hook_once(struct script_policy *P, enum script_hook h, int64_t t,
+                                  int64_t total, int allow_zero, double *out,
+                                  struct pf_err *err) {
     pf_status st = run_hook(P, h, ARGS_NUMBERS, NULL, (double)t, (double)total, 1, err);
     if (st != PF_OK)
         return st;
@@ -400,6 +467,15 @@ static pf_status number_hook(struct script_policy *P, enum script_hook h, int64_
     return PF_OK;
 }
 
+static pf_status number_hook(struct script_policy *P, enum script_hook h, int64_t t,
+                             int64_t total, int allow_zero, double *out, struct pf_err *err) {
+    pf_status st;
+    do
+        st = number_hook_once(P, h, t, total, allow_zero, out, err);
+    while (st != PF_OK && fall_back(P, h, st, err));
+    return st;
+}
+
 pf_status script_policy_tau(struct script_policy *P, int epoch, int epochs, double *tau,
                             struct pf_err *err) {
     return number_hook(P, SCRIPT_HOOK_TAU, epoch, epochs, 0, tau, err);
@@ -410,8 +486,9 @@ pf_status script_policy_lr(struct script_policy *P, int64_t step, int64_t steps,
     return number_hook(P, SCRIPT_HOOK_LR, step, steps, 1, lr, err);
 }
 
-static pf_status bool_hook(struct script_policy *P, enum script_hook h,
-                           const struct script_search_view *view, int *out, struct pf_err *err) {
+static pf_status bool_hook_once(struct script_policy *P, enum script_hook h,
+                                const struct script_search_view *view, int *out,
+                                struct pf_err *err) {
     pf_status st = run_hook(P, h, ARGS_SEARCH, view, 0, 0, 1, err);
     if (st != PF_OK)
         return st;
@@ -421,6 +498,26 @@ static pf_status bool_hook(struct script_policy *P, enum script_hook h,
     *out = lua_toboolean(L, -1);
     lua_pop(L, 1);
     return PF_OK;
+}
+
+static pf_status bool_hook(struct script_policy *P, enum script_hook h,
+                           const struct script_search_view *view, int *out, struct pf_err *err) {
+    pf_status st;
+    do
+        st = bool_hook_once(P, h, view, out, err);
+    while (st != PF_OK && fall_back(P, h, st, err));
+    return st;
+}
+
+/* A hook with no result (select_prune, fix_ranks, on_step), with the fallback. */
+static pf_status void_hook(struct script_policy *P, enum script_hook h, int kind,
+                           const struct script_search_view *view, double a,
+                           struct pf_err *err) {
+    pf_status st;
+    do
+        st = run_hook(P, h, kind, view, a, 0, 0, err);
+    while (st != PF_OK && fall_back(P, h, st, err));
+    return st;
 }
 
 pf_status script_policy_trigger(struct script_policy *P, const struct script_search_view *view,
@@ -437,17 +534,17 @@ pf_status script_policy_should_stop(struct script_policy *P,
 pf_status script_policy_select_prune(struct script_policy *P,
                                      const struct script_search_view *view, double delta,
                                      struct pf_err *err) {
-    return run_hook(P, SCRIPT_HOOK_SELECT_PRUNE, ARGS_SEARCH_NUM, view, delta, 0, 0, err);
+    return void_hook(P, SCRIPT_HOOK_SELECT_PRUNE, ARGS_SEARCH_NUM, view, delta, err);
 }
 
 pf_status script_policy_fix_ranks(struct script_policy *P, const struct script_search_view *view,
                                   struct pf_err *err) {
-    return run_hook(P, SCRIPT_HOOK_FIX_RANKS, ARGS_SEARCH, view, 0, 0, 0, err);
+    return void_hook(P, SCRIPT_HOOK_FIX_RANKS, ARGS_SEARCH, view, 0, err);
 }
 
 pf_status script_policy_on_step(struct script_policy *P, const struct script_search_view *view,
                                 struct pf_err *err) {
-    return run_hook(P, SCRIPT_HOOK_ON_STEP, ARGS_SEARCH, view, 0, 0, 0, err);
+    return void_hook(P, SCRIPT_HOOK_ON_STEP, ARGS_SEARCH, view, 0, err);
 }
 
 /* ---- the policy's saved state ---- */

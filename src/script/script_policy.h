@@ -170,6 +170,18 @@ void script_policy_clear_events(struct script_policy *P);
 const char *script_policy_traceback(const struct script_policy *P);
 /* Hook failures since load; state rebuilds after limit errors. */
 int script_policy_failures(const struct script_policy *P);
+
+/* Fallback: a policy of its own (not "default") has the default policy's hooks built beside
+ * it. When one of its hooks tau, lr, trigger, select_prune, fix_ranks, on_step or should_stop
+ * raises or returns a bad value, the default's hook of that name is called instead, then and
+ * from then on (until the policy is reloaded), and the call succeeds. Each such failure is
+ * kept once: script_policy_take_fallback gives the oldest not yet taken (1; its hook and
+ * the error, as err->msg said it) or 0. A hook that already fell back, or the default
+ * policy's own hooks, fail as before. */
+int script_policy_take_fallback(struct script_policy *P, enum script_hook *h, char *why,
+                                size_t n);
+/* 1 when hook h runs the default policy's hook (an earlier failure). */
+int script_policy_falls_back(const struct script_policy *P, enum script_hook h);
 int script_policy_rebuilds(const struct script_policy *P);
 /* Stop the running hook (from any thread); cleared at the start of the next hook call. */
 void script_policy_cancel(struct script_policy *P);

@@ -16,6 +16,7 @@
 
 #include "script/script_internal.h"
 #include "util/xalloc.h"
+#include "util/file.h"
 
 #define HOOK_EVERY 1000      /* instructions between two hook calls */
 #define INCLUDE_DEPTH_MAX 16 /* include chains longer than this are a loop */
@@ -278,9 +279,10 @@ void script_sources_free(struct script_sources *src) {
 }
 
 static char *read_whole_file(const char *path, size_t *len, struct pf_err *err) {
-    FILE *f = fopen(path, "rb");
+    const char *why = NULL;
+    FILE *f = file_fopen_regular(path, &why);
     if (!f) {
-        pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s", path, why);
         return NULL;
     }
     size_t cap = 4096, n = 0;

@@ -9,6 +9,7 @@
 
 #include "script/script_internal.h"
 #include "util/err.h"
+#include "util/file.h"
 
 /* Each file becomes start/end symbols; the paths are relative to the repository root, where
  * make runs the compiler. */
@@ -45,7 +46,8 @@ static const struct {
 };
 
 static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
+    const char *why = NULL;
+    FILE *f = file_fopen_regular(path, &why);
     if (!f)
         return NULL;
     size_t cap = 1 << 16, n = 0, got;

@@ -160,33 +160,28 @@ static int selective(const struct search *s) {
     return s->cfg.search.method == CFG_METHOD_BIPEFT && s->cfg.search.early_stop && !s->joint;
 }
 
-/* Everything a session needs, from DIR/config.lua (new sessions write it first). */
-static pf_status setup(struct search *s, int create, struct pf_err *err) {
-    char p[1100];
-    snprintf(p, sizeof p, "%s/config.lua", s->dir);
-    s->pol = script_policy_new(NULL);
-    pf_status st = script_policy_load(s->pol, p, NULL, err);
-    if (st != PF_OK)
-        return st;
-    s->cfg = *script_policy_config(s->pol);
+/* The smallest module a structure can hold: the cheapest candidate at its smallest rank. */
+static int64_t smallest_module(const struct search *s, int *which) {
+    int64_t best = -1;
+    *which = -1;
+    for (int i = 0; i < s->nc; i++) {
+        const struct search_cand *cd = &s->c[i];
+        for (int k = 0; k < (cd->n_ranks ? cd->n_ranks : 1); k++)
+            if (cd->cost[k] > 0 && (best < 0 || cd->cost[k] < best)) {
+                best = cd->cost[k];
+                *which = i;
+            }
+    }
+    return best;
+}
+
+/* The model, tokenizer and data, the budget, the supernet's candidates and the two data
+ * halves, from s->cfg: every check of the config against the model and the data, and nothing
+ * written, so that a fresh session is refused before its folder exists. */
+static pf_status setup_engine(struct search *s, struct pf_err *err) {
     const struct run_config *c = &s->cfg;
     s->joint = !c->search.iterative && c->search.method == CFG_METHOD_BIPEFT;
-    PF_STEP(st, search_log_open(s->dir, create, &s->log, err));
-    if (st != PF_OK)
-        return st;
-    struct search_sink ls;
-    search_log_sink(s->log, &ls);
-    s->sinks[s->n_sinks++] = ls;
-    /* where a policy reload reads from: given by search_open, else (a resume) the session's
-     * meta, else (a session older than the key) the session's copy */
-    if (!s->policy_source[0])
-        st = search_log_get_meta(s->log, "policy_source", s->policy_source,
-                                 sizeof s->policy_source, err);
-    if (st == PF_OK && !s->policy_source[0])
-        snprintf(s->policy_source, sizeof s->policy_source, "%s", script_policy_file(s->pol));
-    if (st != PF_OK)
-        return st;
-    st = trainer_open(&s->t, c, s->be, err);
+    pf_status st = trainer_open(&s->t, c, s->be, err);
     if (st != PF_OK)
         return st;
     s->have_trainer = 1;
@@ -215,6 +210,13 @@ static pf_status setup(struct search *s, int create, struct pf_err *err) {
         PF_STEP(st, build_candidates(s, err));
         if (st != PF_OK)
             return st;
+        int which;
+        int64_t least = smallest_module(s, &which);
+        if (least > s->budget)
+            return pf_err_set(err, PF_ERR_ARG, "%s: budget: %lld parameters cannot hold any "
+                              "module of the space: the smallest, %s, costs %lld (raise the "
+                              "budget to at least %lld)", c->file, (long long)s->budget,
+                              s->c[which].name, (long long)least, (long long)least);
     }
     s->stages_total = s->stages_left = c->search.stages;
     if (needs_search(c)) {
@@ -243,6 +245,43 @@ static pf_status setup(struct search *s, int create, struct pf_err *err) {
         s->per_epoch = data_loader_batches(s->ld_w);
         s->planned = s->per_epoch * c->optim.epochs;
     }
+    return st;
+}
+
+/* Everything a session needs, from DIR/config.lua (new sessions write it first): the folder's
+ * lock, the config and policy, the engine (unless search_open set it up already from the
+ * same config), the log and its meta. */
+static pf_status setup(struct search *s, int create, struct pf_err *err) {
+    char p[1100];
+    snprintf(p, sizeof p, "%s/config.lua", s->dir);
+    pf_status st = s->lock_fd >= 0 ? PF_OK : search_session_lock(s->dir, &s->lock_fd, err);
+    if (st != PF_OK)
+        return st;
+    s->pol = script_policy_new(NULL);
+    st = script_policy_load(s->pol, p, NULL, err);
+    if (st != PF_OK)
+        return st;
+    s->cfg = *script_policy_config(s->pol);
+    const struct run_config *c = &s->cfg;
+    if (s->have_trainer)
+        s->t.cfg = s->cfg; /* the same values, every path absolute: as a resume opens it */
+    else
+        st = setup_engine(s, err);
+    PF_STEP(st, search_log_open(s->dir, create, &s->log, err));
+    if (st != PF_OK)
+        return st;
+    struct search_sink ls;
+    search_log_sink(s->log, &ls);
+    s->sinks[s->n_sinks++] = ls;
+    /* where a policy reload reads from: given by search_open, else (a resume) the session's
+     * meta, else (a session older than the key) the session's copy */
+    if (!s->policy_source[0])
+        st = search_log_get_meta(s->log, "policy_source", s->policy_source,
+                                 sizeof s->policy_source, err);
+    if (st == PF_OK && !s->policy_source[0])
+        snprintf(s->policy_source, sizeof s->policy_source, "%s", script_policy_file(s->pol));
+    if (st != PF_OK)
+        return st;
     if (create) {
         char lbl[64], now[32];
         method_label(c, lbl, sizeof lbl);
@@ -275,6 +314,7 @@ static struct search *alloc_search(struct backend *be, const struct search_opts 
     pthread_cond_init(&s->cv, &ca);
     pthread_condattr_destroy(&ca);
     s->t0 = progress_now();
+    s->lock_fd = -1;
     s->flag = SSTAGE_BINARY;
     s->global_stab = NAN;
     return s;
@@ -323,6 +363,10 @@ pf_status search_open(struct search **out, const struct run_config *cfg, struct 
     method_label(cfg, lbl, sizeof lbl);
     pf_status st = search_session_policy_source(cfg, s->policy_source,
                                                 sizeof s->policy_source, err);
+    if (st == PF_OK) { /* every check of the config, the model and the data before any write */
+        s->cfg = *cfg;
+        st = setup_engine(s, err);
+    }
     PF_STEP(st, search_session_dir(cfg, lbl, o ? o->session_dir : NULL, s->dir, sizeof s->dir,
                                    err));
     PF_STEP(st, search_session_write_config(cfg, s->dir, err));
@@ -420,6 +464,8 @@ void search_close(struct search *s) {
     xfree(s->metric_hist);
     script_policy_free(s->pol);
     search_log_close(s->log);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the session's lock */
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     xfree(s);
@@ -676,6 +722,7 @@ static pf_status iterate(struct search *s, int *end, struct pf_err *err) {
     double tau = 1, lr = 0;
     pf_status st = script_policy_tau(s->pol, s->epoch, c->optim.epochs, &tau, err);
     PF_STEP(st, script_policy_lr(s->pol, s->it, s->planned, &lr, err));
+    search_report_fallbacks(s);
     if (st != PF_OK)
         return st;
     if (!(tau > 0) || !isfinite(tau) || !isfinite(lr) || lr < 0)

@@ -12,6 +12,7 @@ static const char *const names[SEV_COUNT] = {
     [SEV_CHECKPOINT] = "checkpoint", [SEV_EVAL] = "eval", [SEV_PHASE] = "phase",
     [SEV_LOG] = "log",           [SEV_ERROR] = "error", [SEV_DONE] = "done",
     [SEV_TRAIN] = "train",       [SEV_RESTORE] = "restore",
+    [SEV_FALLBACK] = "fallback",
 };
 
 const char *search_event_name(enum search_event_type t) {

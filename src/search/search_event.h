@@ -45,6 +45,9 @@ enum search_event_type {
                         each dev evaluation (value2 = the task's primary dev metric) */
     SEV_RESTORE,     /* a pruned module back in the structure (search.fill, source "fill"):
                         rank = the rank it comes back at, value = its parameters */
+    SEV_FALLBACK,    /* a policy hook failed at run time and the default policy's hook of that
+                        name takes over (source "policy"): text = "HOOK: the error" with the
+                        user's policy file named, value = the step */
     SEV_COUNT
 };
 

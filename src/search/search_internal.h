@@ -62,6 +62,7 @@ struct search_pending {
 struct search {
     struct run_config cfg;
     char dir[1024];
+    int lock_fd;                 /* the session folder's lock (search_session_lock), or -1 */
     struct backend *be;
     struct trainer t;
     int have_trainer;
@@ -158,6 +159,9 @@ pf_status search_act(struct search *s, enum script_verb verb, int module, double
                      const char *source, struct pf_err *err);
 
 /* search_stage.c */
+/* SEV_FALLBACK events for the policy hooks that failed since the last call (the default
+ * policy's hook took over; script_policy_take_fallback), naming the user's policy file. */
+void search_report_fallbacks(struct search *s);
 pf_status search_hook_trigger(struct search *s, int *fire, struct pf_err *err);
 pf_status search_do_stage(struct search *s, int guard, struct pf_err *err);
 pf_status search_hook_step(struct search *s, int *stop, struct pf_err *err);

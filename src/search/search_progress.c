@@ -90,7 +90,7 @@ static void emit(void *ctx, const struct search_event *ev) {
         fprintf(p->f, "bipeft: %s: %s %s%s (%s)\n", p->name, search_event_name(ev->type),
                 ev->text, ev->type == SEV_FIX ? "" : "", ev->source);
         break;
-    case SEV_REFUSED: case SEV_ERROR: case SEV_LOG:
+    case SEV_REFUSED: case SEV_ERROR: case SEV_LOG: case SEV_FALLBACK:
         line_end(p);
         fprintf(p->f, "bipeft: %s: %s (%s): %s\n", p->name, search_event_name(ev->type),
                 ev->source, ev->text);

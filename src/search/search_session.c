@@ -4,12 +4,15 @@
  * reads DIR/config.lua, so a session never depends on files that may change after it
  * started (other than the model and the data). */
 #define _XOPEN_SOURCE 700 /* realpath */
+#define _DEFAULT_SOURCE   /* flock */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -269,4 +272,37 @@ pf_status search_session_write_config(const struct run_config *in, const char *d
     }
     free(json);
     return st;
+}
+
+pf_status search_session_lock(const char *dir, int *fd, struct pf_err *err) {
+    *fd = -1;
+    char p[1100];
+    if (snprintf(p, sizeof p, "%s/lock", dir) >= (int)sizeof p)
+        return pf_err_set(err, PF_ERR_ARG, "%s: session path too long", dir);
+    int f = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f < 0)
+        return pf_err_set(err, PF_ERR_IO, "%s: cannot open the session's lock file: %s", p,
+                          strerror(errno));
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t k = pread(f, pid, sizeof pid - 1, 0);
+        close(f);
+        pid[k > 0 ? k : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        if (e == EWOULDBLOCK)
+            return pf_err_set(err, PF_ERR_IO, "session %s is in use by process %s (wait for it "
+                              "to end, or stop it: it writes a checkpoint on SIGINT/SIGTERM)",
+                              dir, pid[0] ? pid : "(unknown)");
+        return pf_err_set(err, PF_ERR_IO, "%s: cannot lock: %s", p, strerror(e));
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) != 0 || pwrite(f, pid, (size_t)n, 0) != n) {
+        int e = errno;
+        close(f);
+        return pf_err_set(err, PF_ERR_IO, "%s: cannot write the owner's pid: %s", p, strerror(e));
+    }
+    *fd = f;
+    return PF_OK;
 }

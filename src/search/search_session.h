@@ -24,4 +24,10 @@ pf_status search_session_write_config(const struct run_config *cfg, const char *
 pf_status search_session_policy_source(const struct run_config *cfg, char *out, size_t n,
                                        struct pf_err *err);
 
+/* An exclusive lock on the session folder (flock on DIR/lock, which holds the owner's pid):
+ * *fd is the lock's descriptor, held until it is closed (search_close), and released by the
+ * kernel when the process ends however it ends. A second run of the same session (two
+ * resumes, or a resume while the search runs) gets "session DIR is in use by process P". */
+pf_status search_session_lock(const char *dir, int *fd, struct pf_err *err);
+
 #endif

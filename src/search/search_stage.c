@@ -7,9 +7,47 @@
 
 #include "search/search_internal.h"
 
+/* s with every occurrence of the session's copy of the policy (DIR/policy.lua) replaced by the
+ * user's file it was copied from, into out. */
+static void user_file_names(const struct search *s, const char *in, char *out, size_t n) {
+    const char *copy = script_policy_file(s->pol);
+    size_t lc = strlen(copy), k = 0;
+    out[0] = '\0';
+    while (*in && k + 1 < n) {
+        if (lc && !strncmp(in, copy, lc) && strcmp(s->policy_source, "default")) {
+            k += (size_t)snprintf(out + k, n - k, "%s", s->policy_source);
+            if (k >= n)
+                return;
+            in += lc;
+        } else {
+            out[k++] = *in++;
+            out[k] = '\0';
+        }
+    }
+}
+
+void search_report_fallbacks(struct search *s) {
+    enum script_hook h;
+    char why[512], named[640];
+    while (script_policy_take_fallback(s->pol, &h, why, sizeof why)) {
+        user_file_names(s, why, named, sizeof named);
+        struct search_event e;
+        search_event_init(s, &e, SEV_FALLBACK, "policy");
+        e.value = (double)s->it;
+        const char *msg = named;
+        char pre[64]; /* the message starts with "policy HOOK: " (script_policy.c) */
+        snprintf(pre, sizeof pre, "policy %s: ", script_hook_name(h));
+        if (!strncmp(msg, pre, strlen(pre)))
+            msg += strlen(pre);
+        snprintf(e.text, sizeof e.text, "%s: %s", script_hook_name(h), msg);
+        search_emit(s, &e);
+    }
+}
+
 /* The script layer's verb log after a hook: log lines and refusals become events (accepted
  * verbs were emitted by the engine when it applied them). */
 static void drain(struct search *s) {
+    search_report_fallbacks(s);
     const struct script_event *ev;
     int n = script_policy_events(s->pol, &ev);
     for (int i = 0; i < n; i++) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tok/tok_internal.h"
 #include "util/xalloc.h"
@@ -199,9 +200,9 @@ pf_status tok_load_dir(struct tokenizer **out, const char *dir, const char *mode
         return pf_err_set(err, PF_ERR_ARG, "tok_load_dir: NULL argument");
     *out = NULL;
     char *p = join(dir, "tokenizer.json");
-    FILE *f = fopen(p, "rb");
-    if (f) {
-        fclose(f);
+    /* existence only (tok_load_json refuses what is not a regular file): opening a FIFO here
+     * would block */
+    if (access(p, F_OK) == 0) {
         pf_status st = tok_load_json(out, p, err);
         xfree(p);
         return st;
@@ -222,15 +223,11 @@ pf_status tok_load_dir(struct tokenizer **out, const char *dir, const char *mode
     if (!missing)
         return st;
     char *vp = join(dir, "vocab.json"), *mp = join(dir, "merges.txt");
-    f = fopen(vp, "rb");
-    if (f) {
-        fclose(f);
+    if (access(vp, F_OK) == 0) {
         st = load_bpe_files(out, vp, mp, model_type, err);
     } else {
         char *sp = join(dir, "tokenizer.model");
-        FILE *g = fopen(sp, "rb");
-        if (g)
-            fclose(g);
+        int g = access(sp, F_OK) == 0;
         st = pf_err_set(err, g ? PF_ERR_UNSUPPORTED : PF_ERR_IO,
                         "%s: no tokenizer.json, vocab.txt or vocab.json + merges.txt%s", dir,
                         g ? " (a SentencePiece tokenizer.model alone is not supported)" : "");

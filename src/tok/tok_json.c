@@ -20,6 +20,7 @@
 
 #include "tok/tok_internal.h"
 #include "util/xalloc.h"
+#include "util/file.h"
 
 #define MAX_DEPTH 16
 
@@ -933,11 +934,12 @@ pf_status tok_read_file(const char *path, size_t max, char **data, size_t *len, 
     *len = 0;
     if (missing)
         *missing = 0;
-    FILE *f = fopen(path, "rb");
+    const char *why = NULL;
+    FILE *f = file_fopen_regular(path, &why);
     if (!f) {
         if (missing)
             *missing = errno == ENOENT;
-        return pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
+        return pf_err_set(err, PF_ERR_IO, "%s: %s", path, why);
     }
     pf_status st = PF_OK;
     long size = -1;

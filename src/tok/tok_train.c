@@ -7,6 +7,7 @@
 
 #include "tok/tok_train_internal.h"
 #include "util/xalloc.h"
+#include "util/file.h"
 
 #define DEFAULT_MAX_WORDS 4000000
 
@@ -89,9 +90,10 @@ pf_status tok_trainer_add_file(struct tok_trainer *tr, const char *path, struct 
     pf_status st = check_open(tr, err);
     if (st != PF_OK)
         return st;
-    FILE *f = fopen(path, "rb");
+    const char *why = NULL;
+    FILE *f = file_fopen_regular(path, &why);
     if (!f)
-        return pf_err_set(err, PF_ERR_IO, "%s: %s", path, strerror(errno));
+        return pf_err_set(err, PF_ERR_IO, "%s: %s", path, why);
     char *line = NULL;
     size_t cap = 0;
     ssize_t got;

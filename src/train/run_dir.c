@@ -13,6 +13,7 @@
 #include "peft/peft_io.h"
 #include "util/atomic.h"
 #include "util/xalloc.h"
+#include "util/file.h"
 
 #define RUN_JSON_MAX (1u << 20)
 
@@ -79,10 +80,11 @@ pf_status run_info_read(const char *dir, struct run_info *ri, struct pf_err *err
     memset(ri, 0, sizeof *ri);
     char path[1024];
     path_join(path, sizeof path, dir, "run.json");
-    FILE *f = fopen(path, "rb");
+    const char *why = NULL;
+    FILE *f = file_fopen_regular(path, &why);
     if (!f)
         return pf_err_set(err, PF_ERR_IO, "%s: cannot open: %s (is %s a run folder written by "
-                          "bipeft train?)", path, strerror(errno), dir);
+                          "bipeft train?)", path, why, dir);
     char *buf = xmalloc(RUN_JSON_MAX + 1);
     size_t len = fread(buf, 1, RUN_JSON_MAX + 1, f);
     fclose(f);

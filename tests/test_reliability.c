@@ -1,0 +1,236 @@
+/* test_reliability.c - issue 19's reliability defects, each as a new user meets it: a budget
+ * no module fits (refused before any session folder exists), special files where a model,
+ * tokenizer or data file belongs (refused at once, not a hang), a policy hook that fails at
+ * run time (the default's hook takes over and the search ends with a summary), and a session
+ * that is already in use (a second run of it refused, naming the owner). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "search_fixture.h"
+#include "core/backend.h"
+#include "search/search.h"
+
+static char out[16384], errb[16384];
+
+static int run(const char *const *args) {
+    return check_run_argv(args, out, sizeof out, errb, sizeof errb);
+}
+
+/* Occurrences of needle in hay. */
+static int occurrences(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+static int exists(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* <temp>/<name> into buf. */
+static const char *temp_path(char *buf, size_t n, const char *name) {
+    snprintf(buf, n, "%s/%s", check_temp_dir(), name);
+    return buf;
+}
+
+/* item 5 (and 4): a budget of 3 parameters; the smallest module of the fixture's space costs
+ * more. Refused with the smallest module's size, and no session folder (nor the session root)
+ * was made. */
+Test(reliability, budget_no_module_fits_is_refused_before_any_folder, .timeout = 60) {
+    char root[700], dir[800], cfg[600];
+    temp_path(root, sizeof root, "budget3_root");
+    snprintf(dir, sizeof dir, "%s/s", root);
+    snprintf(cfg, sizeof cfg, "%s", search_fixture_config("budget3.lua", "",
+                                                          "budget = { params = 3 },"));
+    const char *a[] = {"search", cfg, "--session", dir, "--quiet", NULL};
+    cr_assert_eq(run(a), 2, "%s", errb);
+    cr_assert(strstr(errb, "budget: 3 parameters cannot hold any module"), "%s", errb);
+    cr_assert(strstr(errb, "the smallest, "), "%s", errb);
+    cr_assert(strstr(errb, "budget3.lua"), "the message names the user's config: %s", errb);
+    cr_assert(!exists(dir) && !exists(root), "a folder was made for a refused search");
+    /* the same without --session: nothing under the config's session root */
+    char sroot[700];
+    temp_path(sroot, sizeof sroot, "sessions");
+    int before = exists(sroot);
+    const char *b[] = {"search", cfg, "--quiet", NULL};
+    cr_assert_eq(run(b), 2, "%s", errb);
+    if (!before)
+        cr_assert(!exists(sroot), "the session root was made for a refused search");
+}
+
+/* A copy of the fixture model folder in <temp>/<name> (config.json, model.safetensors,
+ * tokenizer.json), into dir. */
+static void copy_model(const char *name, char *dir, size_t n) {
+    temp_path(dir, n, name);
+    char cmd[6000];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s' && cp '%s/tests/data/hf/llama-cls/"
+             "config.json' '%s/tests/data/hf/llama-cls/model.safetensors' '%s/tests/data/hf/"
+             "llama-cls/tokenizer.json' '%s/'", dir, dir, getenv("PWD"), getenv("PWD"),
+             getenv("PWD"), dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* item 6: a FIFO as tokenizer.json, as config.json, as the model weights and as the training
+ * data, and /dev/zero as the training data: each answered within seconds (the test's timeout)
+ * with the file and what it is, and no session folder. */
+Test(reliability, special_files_are_refused_not_waited_on, .timeout = 60) {
+    static const char *const files[] = {"tokenizer.json", "config.json", "model.safetensors"};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        char mdir[700], fifo[800], name[64], extra[1000], cfg[600], sess[700];
+        snprintf(name, sizeof name, "fifo_model_%zu", k);
+        copy_model(name, mdir, sizeof mdir);
+        snprintf(fifo, sizeof fifo, "%s/%s", mdir, files[k]);
+        cr_assert_eq(unlink(fifo), 0);
+        cr_assert_eq(mkfifo(fifo, 0644), 0, "mkfifo: %s", strerror(errno));
+        snprintf(extra, sizeof extra, "model = { path = '%s' },", mdir);
+        snprintf(name, sizeof name, "fifo_%zu.lua", k);
+        snprintf(cfg, sizeof cfg, "%s", search_fixture_config(name, "", extra));
+        snprintf(name, sizeof name, "fifo_sess_%zu", k);
+        temp_path(sess, sizeof sess, name);
+        const char *a[] = {"search", cfg, "--session", sess, "--quiet", NULL};
+        cr_assert_eq(run(a), 2, "%s: %s", files[k], errb);
+        /* model.safetensors is looked at (stat) before it is opened, with its own message */
+        cr_assert(strstr(errb, fifo) && strstr(errb, k < 2 ? "not a regular file (it is a FIFO)"
+                                                           : "not a readable regular file"),
+                  "%s: %s", files[k], errb);
+        cr_assert(!exists(sess), "%s: a session folder was made", files[k]);
+    }
+    char fifo[800], extra[1200], cfg[600], sess[700];
+    temp_path(fifo, sizeof fifo, "train_fifo.tsv");
+    unlink(fifo);
+    cr_assert_eq(mkfifo(fifo, 0644), 0);
+    const char *trains[] = {fifo, "/dev/zero"};
+    const char *what[] = {"(it is a FIFO)", "(it is a character device)"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(extra, sizeof extra, "task = { name = 'words', train = '%s', dev = '%s/dev.tsv',"
+                 " test = '%s/test.tsv', labels = { '0', '1' }, max_len = 16 },", trains[k],
+                 check_temp_dir(), check_temp_dir());
+        snprintf(cfg, sizeof cfg, "%s", search_fixture_config("train_special.lua", "", extra));
+        temp_path(sess, sizeof sess, "train_special_sess");
+        const char *a[] = {"search", cfg, "--session", sess, "--quiet", NULL};
+        cr_assert_eq(run(a), 2, "%s: %s", trains[k], errb);
+        cr_assert(strstr(errb, trains[k]) && strstr(errb, what[k]), "%s", errb);
+        cr_assert(!exists(sess));
+    }
+}
+
+/* Writes a policy into <temp>/<name>: the default policy with the given hooks replaced
+ * (`body` is Lua that assigns P.<hook>; `base` is the default policy's table). */
+static const char *write_policy(const char *name, const char *body) {
+    char src[4096];
+    snprintf(src, sizeof src, "local base = peft.policy.default(...)\n"
+             "local P = {}\nfor k, v in pairs(base) do P[k] = v end\n%s\nreturn P\n", body);
+    static char path[700];
+    snprintf(path, sizeof path, "%s", check_write_temp(name, src));
+    return path;
+}
+
+/* item 3: on_step raises at step 3. The search ends with rc 0 and a summary; the failure is
+ * reported once on stderr, naming the user's policy file and line and the hook; the log holds
+ * one "fallback" event; the structure fits the budget. */
+Test(reliability, policy_hook_raising_falls_back_and_the_search_finishes, .timeout = 300) {
+    const char *pol = write_policy("raise_step3.lua",
+                                   "function P.on_step(s)\n"
+                                   "  if s:step() == 3 then error('boom at step 3') end\n"
+                                   "  return base.on_step(s)\n"
+                                   "end");
+    char extra[1000], cfg[600], sess[700];
+    snprintf(extra, sizeof extra, "policy = '%s',", pol);
+    snprintf(cfg, sizeof cfg, "%s", search_fixture_config("raise_step3_cfg.lua", "", extra));
+    temp_path(sess, sizeof sess, "raise_step3_sess");
+    const char *a[] = {"search", cfg, "--session", sess, "--quiet", NULL};
+    cr_assert_eq(run(a), 0, "%s", errb);
+    cr_assert_eq(occurrences(errb, "policy hook failed"), 1, "%s", errb);
+    cr_assert(strstr(errb, "at step 3"), "%s", errb);
+    char want[800];
+    snprintf(want, sizeof want, "on_step: %s:5: boom at step 3", pol); /* its line 5 */
+    cr_assert(strstr(errb, want), "expected '%s' in: %s", want, errb);
+    cr_assert(!strstr(errb, "policy.lua"), "the session's copy is named: %s", errb);
+    char p[800];
+    snprintf(p, sizeof p, "%s/summary.json", sess);
+    cr_assert(exists(p), "no summary");
+    struct evlist *ev = search_fixture_events(sess);
+    int fb = 0, err_ev = 0;
+    for (int i = 0; i < ev->n; i++) {
+        fb += ev->ev[i].type == SEV_FALLBACK;
+        err_ev += ev->ev[i].type == SEV_ERROR;
+        if (ev->ev[i].type == SEV_FALLBACK) {
+            cr_assert_eq(ev->ev[i].step, 3);
+            cr_assert(strstr(ev->ev[i].text, "on_step: ") == ev->ev[i].text, "%s",
+                      ev->ev[i].text);
+        }
+    }
+    free(ev);
+    cr_assert_eq(fb, 1);
+    cr_assert_eq(err_ev, 0);
+}
+
+/* item 3: hooks that return values the engine cannot use - tau "hot", lr -1, a trigger that
+ * returns {}, should_stop nil - each fall back once; the search finishes. */
+Test(reliability, policy_hooks_returning_bad_values_fall_back, .timeout = 300) {
+    const char *pol = write_policy("bad_values.lua",
+                                   "function P.tau() return 'hot' end\n"
+                                   "function P.lr() return -1 end\n"
+                                   "function P.trigger() return {} end\n"
+                                   "function P.should_stop() return nil end");
+    char extra[1000], cfg[600], sess[700];
+    snprintf(extra, sizeof extra, "policy = '%s',", pol);
+    snprintf(cfg, sizeof cfg, "%s", search_fixture_config("bad_values_cfg.lua", "", extra));
+    temp_path(sess, sizeof sess, "bad_values_sess");
+    const char *a[] = {"search", cfg, "--session", sess, "--quiet", NULL};
+    cr_assert_eq(run(a), 0, "%s", errb);
+    cr_assert_eq(occurrences(errb, "policy hook failed"), 4, "%s", errb);
+    static const char *const hooks[] = {"tau: ", "lr: ", "trigger: ", "should_stop: "};
+    static const char *const why[] = {"returned \"hot\"", "returned -1", "returned a table",
+                                      "returned nil"};
+    struct evlist *ev = search_fixture_events(sess);
+    for (int k = 0; k < 4; k++) {
+        int n = 0;
+        for (int i = 0; i < ev->n; i++)
+            if (ev->ev[i].type == SEV_FALLBACK && strstr(ev->ev[i].text, hooks[k]) ==
+                                                      ev->ev[i].text) {
+                n++;
+                cr_assert(strstr(ev->ev[i].text, why[k]), "%s", ev->ev[i].text);
+            }
+        cr_assert_eq(n, 1, "hook %s fell back %d times", hooks[k], n);
+    }
+    free(ev);
+    char p[800];
+    snprintf(p, sizeof p, "%s/summary.json", sess);
+    cr_assert(exists(p), "no summary");
+}
+
+/* item 1: while a session is open (a search runs it), a resume of it is refused with "in use
+ * by process P" and changes nothing; once it is closed, the resume works. */
+Test(reliability, a_session_in_use_is_refused, .timeout = 120) {
+    struct backend *be = NULL;
+    struct search *s = search_fixture_open(search_fixture_config("locked.lua", "", ""),
+                                           "locked_sess", &be, 1);
+    char dir[800];
+    temp_path(dir, sizeof dir, "locked_sess");
+    struct search_opts o = {.quiet = 1, .no_retrain = 1};
+    struct search *t = NULL;
+    struct pf_err err = {0};
+    cr_assert_neq(search_resume(&t, dir, be, &o, &err), PF_OK);
+    cr_assert_null(t);
+    char want[64];
+    snprintf(want, sizeof want, "in use by process %ld", (long)getpid());
+    cr_assert(strstr(err.msg, want), "%s", err.msg);
+    /* the same from the command line */
+    const char *a[] = {"resume", dir, "--quiet", NULL};
+    cr_assert_eq(run(a), 2, "%s", errb);
+    cr_assert(strstr(errb, want), "%s", errb);
+    search_close(s);
+    cr_assert_eq(search_resume(&t, dir, be, &o, &err), PF_OK, "%s", err.msg);
+    search_close(t);
+    backend_close(be);
+}
