@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -172,6 +173,52 @@ Test(export, native_round_trip) {
     cr_assert(memcmp(l1, l2, (size_t)n1 * sizeof(float)) == 0, "logits differ");
     free(l1);
     free(l2);
+}
+
+/* Every export format written by `bipeft export` under umask `mask` (a shell sets it: the
+ * umask is read once per process): the folder is 0777 & ~mask, every file in it 0666 & ~mask
+ * (issue 19, item 8: tokenizer.json was 0600, native folders 0700). */
+static void modes_under_umask(const char *run, unsigned mask, const char *tag) {
+    static const char *const fmts[] = {"native", "peft", "merged"};
+    const char *bin = getenv("BIPEFT_BIN");
+    cr_assert_not_null(bin, "BIPEFT_BIN is not set (run through make test)");
+    for (size_t k = 0; k < sizeof fmts / sizeof fmts[0]; k++) {
+        char name[64], cmd[1500];
+        snprintf(name, sizeof name, "mode-%s-%s", tag, fmts[k]);
+        const char *out = tmp_path(name);
+        snprintf(cmd, sizeof cmd, "umask %03o && '%s' export '%s' --format %s --out '%s' "
+                 ">/dev/null", mask, bin, run, fmts[k], out);
+        cr_assert_eq(system(cmd), 0, "%s", cmd);
+        struct stat sb;
+        cr_assert_eq(stat(out, &sb), 0);
+        cr_assert_eq(sb.st_mode & 0777, 0777 & ~mask, "%s: folder mode %o", out,
+                     sb.st_mode & 0777);
+        DIR *d = opendir(out);
+        cr_assert_not_null(d);
+        int files = 0;
+        for (struct dirent *e; (e = readdir(d));) {
+            if (e->d_name[0] == '.')
+                continue;
+            char p[600];
+            snprintf(p, sizeof p, "%s/%s", out, e->d_name);
+            cr_assert_eq(stat(p, &sb), 0);
+            if (S_ISDIR(sb.st_mode))
+                continue;
+            cr_assert_eq(sb.st_mode & 0777, 0666 & ~mask, "%s: mode %o", p, sb.st_mode & 0777);
+            files++;
+        }
+        closedir(d);
+        cr_assert_gt(files, 0);
+    }
+}
+
+Test(export, outputs_get_the_usual_permissions) {
+    const struct peft_spec s[] = {LORA(CFG_T_Q, 0, 4, 2, 8), LORA(CFG_T_V, 1, 2, 2, 0)};
+    char run[300]; /* tmp_path's buffers are reused */
+    snprintf(run, sizeof run, "%s", tmp_path("mode-run"));
+    make_run("bert-cls", run, s, 2, 1, 17);
+    modes_under_umask(run, 022, "022");
+    modes_under_umask(run, 002, "002");
 }
 
 /* ---- merged ---- */

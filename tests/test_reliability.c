@@ -234,3 +234,26 @@ Test(reliability, a_session_in_use_is_refused, .timeout = 120) {
     search_close(t);
     backend_close(be);
 }
+
+/* item 11: the checkpoints of a session that had run are deleted. A resume is refused (it
+ * would silently start again at iteration 0), naming --restart; with --restart it starts
+ * again and finishes. */
+Test(reliability, resume_without_checkpoints_needs_restart, .timeout = 300) {
+    char cfg[600], sess[700], p[800];
+    snprintf(cfg, sizeof cfg, "%s", search_fixture_config("restart.lua", "", ""));
+    temp_path(sess, sizeof sess, "restart_sess");
+    const char *a[] = {"search", cfg, "--session", sess, "--quiet", NULL};
+    cr_assert_eq(run(a), 0, "%s", errb);
+    snprintf(p, sizeof p, "%s/checkpoint.bin", sess);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/checkpoint.prev.bin", sess);
+    unlink(p);
+    const char *b[] = {"resume", sess, "--quiet", NULL};
+    cr_assert_eq(run(b), 2, "%s", errb);
+    cr_assert(strstr(errb, "checkpoints (checkpoint.bin, checkpoint.prev.bin) are gone") &&
+                  strstr(errb, "--restart"), "%s", errb);
+    const char *c[] = {"resume", sess, "--restart", "--quiet", NULL};
+    cr_assert_eq(run(c), 0, "%s", errb);
+    snprintf(p, sizeof p, "%s/summary.json", sess);
+    cr_assert(exists(p));
+}

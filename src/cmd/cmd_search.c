@@ -1,5 +1,5 @@
 /* cmd_search.c - `bipeft search CONFIG.lua [--headless] [--session DIR] [--paused] [--quiet]
- * [--verbose]` and `bipeft resume DIR [--previous] [--headless] [--paused] [--quiet]
+ * [--verbose]` and `bipeft resume DIR [--previous] [--restart] [--headless] [--paused] [--quiet]
  * [--verbose]`: run a search session (search/search.h) to the end, then print the result on
  * stdout.
  *
@@ -243,14 +243,18 @@ int cmd_search(const struct cmd_ctx *ctx, int argc, char **argv) {
 
 int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv) {
     const char *dir = NULL;
-    int headless = 0, quiet = 0, verbose = 0, previous = 0, paused = 0;
-    const char *usage = "usage: bipeft resume DIR [--previous] [--headless] [--paused] "
-                        "[--quiet] [--verbose]";
+    int headless = 0, quiet = 0, verbose = 0, previous = 0, paused = 0, restart = 0;
+    const char *usage = "usage: bipeft resume DIR [--previous] [--restart] [--headless] "
+                        "[--paused] [--quiet] [--verbose]";
     for (int i = 0; i < argc; i++) {
         if (common_flag(argv[i], &headless, &quiet, &verbose, &paused))
             continue;
         if (!strcmp(argv[i], "--previous")) {
             previous = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--restart")) {
+            restart = 1;
             continue;
         }
         if (argv[i][0] == '-' || dir) {
@@ -281,7 +285,7 @@ int cmd_resume(const struct cmd_ctx *ctx, int argc, char **argv) {
     struct backend *be = cmd_open_config_backend(ctx, &cfg, "resume");
     if (!be)
         return 2;
-    struct search_opts o = {.quiet = quiet || tui, .previous = previous,
+    struct search_opts o = {.quiet = quiet || tui, .previous = previous, .restart = restart,
                             .interrupt = &interrupted};
     struct search *s = NULL;
     pf_status st = search_resume(&s, dir, be, &o, &err);

@@ -16,6 +16,7 @@
 #include "io/st_internal.h"
 #include "util/atomic.h"
 #include "util/xalloc.h"
+#include "util/file.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "safetensors data is little-endian; this writer copies host memory unswapped");
@@ -288,7 +289,7 @@ pf_status st_write(const char *path, const struct st_wtensor *t, int n,
     /* what names the first failing step; its errno is kept before cleanup calls clobber it */
     const char *what = NULL;
     int e = 0;
-    if (fchmod(fd, 0644) != 0)
+    if (fchmod(fd, (mode_t)file_mode_for_file()) != 0)
         what = "chmod", e = errno;
     if (!what && (write_all(fd, len8, 8) != 0 || write_all(fd, hdr.p, hdr.len) != 0))
         what = "write", e = errno;

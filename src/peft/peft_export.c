@@ -14,6 +14,7 @@
 
 #include "util/atomic.h"
 #include "util/xalloc.h"
+#include "util/file.h"
 
 pf_status export_format_parse(const char *s, enum export_format *out, struct pf_err *err) {
     if (!strcmp(s, "peft"))
@@ -77,6 +78,12 @@ pf_status export_dir_open(struct export_dir *d, const char *out_dir, struct pf_e
     if (!mkdtemp(d->work))
         return pf_err_set(err, PF_ERR_IO, "%s: cannot create a temporary folder: %s", d->work,
                           strerror(errno));
+    if (chmod(d->work, (mode_t)file_mode_for_dir()) != 0) { /* mkdtemp makes it 0700 */
+        pf_status st = pf_err_set(err, PF_ERR_IO, "%s: chmod failed: %s", d->work,
+                                  strerror(errno));
+        rmdir(d->work);
+        return st;
+    }
     d->staged = 1;
     return PF_OK;
 }
@@ -139,8 +146,10 @@ pf_status export_copy_file(const char *src, const char *dst, struct pf_err *err)
         return pf_err_set(err, PF_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     }
     pf_status st = PF_OK;
+    if (fchmod(out, (mode_t)file_mode_for_file()) != 0) /* mkstemp makes it 0600 */
+        st = pf_err_set(err, PF_ERR_IO, "%s: chmod failed: %s", tmp, strerror(errno));
     char *buf = xmalloc(1 << 16);
-    for (;;) {
+    for (; st == PF_OK;) {
         ssize_t r = read(in, buf, 1 << 16);
         if (r < 0 && errno == EINTR)
             continue;

@@ -60,6 +60,9 @@ struct search_opts {
                                          the next step boundary and return (NULL: none) */
     int previous;             /* search_resume: from checkpoint.prev.bin (the newest one is
                                  damaged) */
+    int restart;              /* search_resume: start again at iteration 0 when the checkpoints
+                                 are gone although the log shows the search had run (without
+                                 it, such a resume is refused) */
 };
 
 /* The outcome (also in DIR/summary.json). */

@@ -385,6 +385,27 @@ pf_status search_open(struct search **out, const struct run_config *cfg, struct 
     return PF_OK;
 }
 
+static int max_step(void *ctx, const struct search_event *ev) {
+    int64_t *m = ctx;
+    if (ev->step > *m)
+        *m = ev->step;
+    return 0;
+}
+
+/* The last iteration the session's log records (0 when it has no log, or no step yet). */
+static pf_status logged_iterations(const char *dir, int64_t *n, struct pf_err *err) {
+    *n = 0;
+    char p[1100];
+    snprintf(p, sizeof p, "%s/log.db", dir);
+    if (access(p, F_OK) != 0)
+        return PF_OK;
+    struct search_log *lg = NULL;
+    pf_status st = search_log_open(dir, 0, &lg, err);
+    PF_STEP(st, search_log_each(lg, SEV_STEP, max_step, n, err));
+    search_log_close(lg);
+    return st;
+}
+
 pf_status search_resume(struct search **out, const char *dir, struct backend *be,
                         const struct search_opts *o, struct pf_err *err) {
     *out = NULL;
@@ -408,6 +429,15 @@ pf_status search_resume(struct search **out, const char *dir, struct backend *be
         if (access(p, R_OK) != 0)
             st = pf_err_set(err, PF_ERR_IO, "%s: not a session folder (no config.lua; if a "
                             "search was killed while it started, run it again)", dir);
+        int64_t ran = 0;
+        if (st == PF_OK && !(o && o->restart))
+            st = logged_iterations(dir, &ran, err);
+        if (st == PF_OK && ran > 0)
+            st = pf_err_set(err, PF_ERR_IO, "%s: the checkpoints (checkpoint.bin, "
+                            "checkpoint.prev.bin) are gone, but the log shows the search at "
+                            "iteration %lld: a resume would start again at iteration 0 and "
+                            "drop the log; to do that, run bipeft resume %s --restart", dir,
+                            (long long)ran, dir);
         PF_STEP(st, start_fresh(s, err));
     } else if (st == PF_OK) {
         st = setup(s, 0, err);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/xalloc.h"
+#include "util/file.h"
 
 pf_status atomic_sync_dir(const char *path, struct pf_err *err) {
     char *dir = xstrdup(path);
@@ -42,7 +43,7 @@ pf_status atomic_write(const char *path, const void *data, size_t n, struct pf_e
     const char *what = NULL;
     int e = 0;
     const char *p = data;
-    if (fchmod(fd, 0644) != 0)
+    if (fchmod(fd, (mode_t)file_mode_for_file()) != 0)
         what = "chmod", e = errno;
     while (!what && n > 0) {
         ssize_t w = write(fd, p, n);
@@ -82,7 +83,7 @@ pf_status atomic_mkdirs(const char *dir, struct pf_err *err) {
         if (c != '/' && c != '\0')
             continue;
         *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) { /* less the umask, as mkdir -p */
             st = pf_err_set(err, PF_ERR_IO, "%s: cannot create folder: %s", p, strerror(errno));
             break;
         }

@@ -3,10 +3,29 @@
 #include "util/file.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+static mode_t umask_value;
+
+static void read_umask(void) {
+    umask_value = umask(022); /* umask can only be read by setting it: put it back at once */
+    umask(umask_value);
+}
+
+unsigned file_mode_for_file(void) {
+    pthread_once(&umask_once, read_umask);
+    return 0666u & ~(unsigned)umask_value;
+}
+
+unsigned file_mode_for_dir(void) {
+    pthread_once(&umask_once, read_umask);
+    return 0777u & ~(unsigned)umask_value;
+}
 
 static const char *kind_of(mode_t m) {
     return S_ISDIR(m)    ? "not a regular file (it is a folder)"

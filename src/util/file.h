@@ -15,4 +15,10 @@ int file_open_regular(const char *path, const char **why);
 /* The same as a stdio stream ("rb"); NULL on failure with *why as above. */
 FILE *file_fopen_regular(const char *path, const char **why);
 
+/* The permissions an output gets, as other tools give them: 0666 (files) or 0777 (folders)
+ * less the process's umask (read once). mkstemp and mkdtemp make 0600 / 0700; the files and
+ * folders bipeft writes are set to these before they are renamed into place. */
+unsigned file_mode_for_file(void);
+unsigned file_mode_for_dir(void);
+
 #endif
