@@ -29,7 +29,8 @@ static void usage(FILE *f) {
             "  --threads N             worker threads for kernels and OpenBLAS (default: all)\n"
             "  --device D              cpu (default) or cuda[:N]\n"
             "  --version               print the version and exit\n"
-            "  --help                  print this help and exit\n");
+            "  --help                  print this help and exit\n"
+            "--threads and --device may also follow the command.\n");
 }
 
 int main(int argc, char **argv) {
@@ -61,6 +62,32 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    /* the global options may also come after the command (no command has options of these
+     * names); "--" ends the scan: what follows goes to the command as it is */
+    int n = 0;
+    for (int j = i + 1; j < argc; j++) {
+        if (!strcmp(argv[j], "--")) {
+            while (j < argc)
+                argv[i + 1 + n++] = argv[j++];
+            break;
+        }
+        if (!strcmp(argv[j], "--threads") || !strcmp(argv[j], "--device")) {
+            if (j + 1 >= argc) {
+                fprintf(stderr, "bipeft: %s: %s needs a value\n", argv[i], argv[j]);
+                return 2;
+            }
+            if (argv[j][2] == 't' &&
+                !cmd_parse_int(NULL, argv[j], argv[j + 1], 0, 1024, &ctx.threads))
+                return 2;
+            if (argv[j][2] == 'd')
+                ctx.device = argv[j + 1];
+            j++;
+            continue;
+        }
+        argv[i + 1 + n++] = argv[j];
+    }
+    argc = i + 1 + n;
+    argv[argc] = NULL;
     for (const struct command *c = cmd_table; c->name; c++)
         if (!strcmp(c->name, argv[i]))
             return c->run(&ctx, argc - i - 1, argv + i + 1);

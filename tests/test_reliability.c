@@ -257,3 +257,64 @@ Test(reliability, resume_without_checkpoints_needs_restart, .timeout = 300) {
     snprintf(p, sizeof p, "%s/summary.json", sess);
     cr_assert(exists(p));
 }
+
+/* items 4 and 9: values no run can use are refused with the field, the rule and the range,
+ * before any folder exists: max_len 1 (was an internal message from the encoder after the
+ * session folder was made), lr 1e30 (was accepted and diverged), layers past the model's,
+ * ffn_gate on a BERT model. */
+Test(reliability, unusable_values_are_refused_with_the_range, .timeout = 60) {
+    static const char *const cases[][2] = {
+        {"task = { name = 'words', train = 'T/train.tsv', max_len = 1 },",
+         "task.max_len: expected an integer in [2, 65536], got 1"},
+        {"optim = { lr = 1e30 },", "optim.lr: expected a number in (0, 1], got 1e+30"},
+        {"optim = { arch_lr = 5 },", "optim.arch_lr: expected a number in (0, 1], got 5"},
+        {"space = peft.space{ peft.lora{ targets = { 'q' }, ranks = { 1 }, layers = "
+         "peft.layers(0, 40) } },", "layer 2 does not exist (the model has 2 layers, 0..1)"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char extra[1200], cfg[600], sess[700], name[64];
+        /* T: the fixture's temp folder */
+        const char *t = strstr(cases[k][0], "T/");
+        if (t)
+            snprintf(extra, sizeof extra, "%.*s%s%s", (int)(t - cases[k][0]), cases[k][0],
+                     check_temp_dir(), t + 1);
+        else
+            snprintf(extra, sizeof extra, "%s", cases[k][0]);
+        snprintf(name, sizeof name, "unusable_%zu.lua", k);
+        snprintf(cfg, sizeof cfg, "%s", search_fixture_config(name, "", extra));
+        snprintf(name, sizeof name, "unusable_sess_%zu", k);
+        temp_path(sess, sizeof sess, name);
+        const char *a[] = {"search", cfg, "--session", sess, "--quiet", NULL};
+        cr_assert_eq(run(a), 2, "case %zu: %s", k, errb);
+        cr_assert(strstr(errb, cases[k][1]), "case %zu: expected '%s' in: %s", k, cases[k][1],
+                  errb);
+        cr_assert(!exists(sess), "case %zu: a session folder was made", k);
+    }
+}
+
+/* item 10: messages that say what is wrong. */
+Test(reliability, command_line_messages_say_what_is_wrong, .timeout = 60) {
+    const char *a1[] = {"--device", "cuda:abc", "info", NULL};
+    cr_assert_eq(run(a1), 2, "%s", errb);
+    cr_assert(strstr(errb, "device 'cuda:abc': the GPU index after 'cuda:' must be a number"),
+              "%s", errb);
+    /* global options after the command */
+    const char *a2[] = {"info", "--threads", "1", "--device", "cpu", NULL};
+    cr_assert_eq(run(a2), 0, "%s", errb);
+    cr_assert(strstr(out, "kernels 1 thread"), "%s", out);
+    const char *a3[] = {"info", "--device", NULL};
+    cr_assert_eq(run(a3), 2);
+    cr_assert(strstr(errb, "--device needs a value"), "%s", errb);
+    /* sessions of a folder that does not exist */
+    const char *a4[] = {"sessions", "/nonexistent/bipeft-sessions", NULL};
+    cr_assert_eq(run(a4), 2, "%s", out);
+    cr_assert(strstr(errb, "/nonexistent/bipeft-sessions: No such file or directory"), "%s",
+              errb);
+    /* inspect on a file */
+    const char *f = check_write_temp("not_a_model.txt", "hello\n");
+    char fp[600];
+    snprintf(fp, sizeof fp, "%s", f);
+    const char *a5[] = {"inspect", fp, NULL};
+    cr_assert_eq(run(a5), 2);
+    cr_assert(strstr(errb, "is a file; inspect reads a checkpoint folder"), "%s", errb);
+}

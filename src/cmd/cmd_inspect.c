@@ -3,6 +3,7 @@
  * weights are not read). Exit 2 with one line for a bad folder. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd/cmd.h"
 #include "cmd/cmd_model_util.h"
@@ -27,6 +28,13 @@ int cmd_inspect(const struct cmd_ctx *ctx, int argc, char **argv) {
         return 2;
     }
     const char *dir = argv[0];
+    struct stat sb;
+    if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "bipeft: inspect: %s is a file; inspect reads a checkpoint folder (a "
+                "HuggingFace folder with config.json and model.safetensors, e.g. "
+                "models/bipeft-base)\n", dir);
+        return 2;
+    }
     struct model_probe p;
     struct pf_err err = {0};
     if (model_probe(dir, &p, &err) != PF_OK) {

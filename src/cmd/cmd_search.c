@@ -112,8 +112,13 @@ static int finish(const char *name, struct search *s, struct backend *be,
     }
     if (st != PF_OK) {
         fprintf(stderr, "bipeft: %s: %s\n", name, err.msg);
-        fprintf(stderr, "bipeft: %s: the session %s can be continued from its last checkpoint "
-                "with: bipeft resume %s\n", name, search_dir(s), search_dir(s));
+        if (st == PF_ERR_NUMERIC) /* a resume runs the same config into the same divergence */
+            fprintf(stderr, "bipeft: %s: the session %s is kept for inspection (bipeft replay "
+                    "%s); a resume would diverge again: start a new search with the change "
+                    "above\n", name, search_dir(s), search_dir(s));
+        else
+            fprintf(stderr, "bipeft: %s: the session %s can be continued from its last "
+                    "checkpoint with: bipeft resume %s\n", name, search_dir(s), search_dir(s));
         search_close(s);
         backend_close(be);
         return 1; /* a run-time failure: the session stays resumable */

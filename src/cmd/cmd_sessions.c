@@ -5,10 +5,12 @@
  * log.db that cannot be opened shows "unreadable". `bipeft sessions diff A B` is
  * cmd_sessions_diff.c. Exit 0, 1 on a run-time failure, 2 for bad usage. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd/cmd.h"
 #include "search/search_store.h"
@@ -176,6 +178,15 @@ int cmd_sessions(const struct cmd_ctx *ctx, int argc, char **argv) {
     }
     if (!root)
         root = "sessions";
+    struct stat sb;
+    if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        /* the default root may not exist yet (no search run here): that is "no sessions" */
+        if (strcmp(root, "sessions") != 0 || errno != ENOENT) {
+            fprintf(stderr, "bipeft: sessions: %s: %s\n", root,
+                    stat(root, &sb) != 0 ? strerror(errno) : "not a folder");
+            return 2;
+        }
+    }
     struct search_store_list l;
     struct pf_err err = {0};
     if (search_store_scan(root, &l, &err) != PF_OK) {

@@ -460,7 +460,9 @@ static int v_int_list(struct vctx *v, int idx, void *out, const void *arg) {
 static const struct int_range R_POS = {1, INT64_MAX}, R_NONNEG = {0, INT64_MAX};
 static const struct num_range N_POS = {0, DBL_MAX, 1, 0}, N_UNIT_OPEN = {0, 1, 1, 1},
                               N_NONNEG = {0, DBL_MAX, 0, 0}, N_BETA = {0, 1, 0, 1},
-                              N_PROB = {0, 1, 0, 0}, N_ANY = {-DBL_MAX, DBL_MAX, 0, 0};
+                              N_PROB = {0, 1, 0, 0}, N_ANY = {-DBL_MAX, DBL_MAX, 0, 0},
+                              /* Adam's step size: above 1 every run diverges (issue 19) */
+                              N_LR = {0, 1, 1, 0};
 #define STR(buf) &(size_t){sizeof(buf)}
 
 /* ---- sections ---- */
@@ -522,7 +524,7 @@ static int v_task(struct vctx *v, int t, void *out, const void *arg) {
                                        "columns", "labels", "max_len", "search_split", NULL};
     static const char *const types[] = {"classification", "regression", NULL};
     static const char *const fmts[] = {"auto", "tsv", "csv", "jsonl", NULL};
-    static const struct int_range len_r = {1, 65536};
+    static const struct int_range len_r = {2, 65536}; /* a sequence holds [CLS] and [SEP] */
     int ty = c->task.type, fm = c->task.format;
     int ok = is_table(v, t) && check_keys(v, t, keys) &&
              opt(v, t, "name", 1, v_string, c->task.name, STR(c->task.name)) &&
@@ -739,8 +741,8 @@ static int v_optim(struct vctx *v, int t, void *out, const void *arg) {
                                        "epochs", "grad_accum", NULL};
     static const struct int_range bs_r = {1, 1 << 20}, ep_r = {1, 100000}, ga_r = {1, 4096};
     return is_table(v, t) && check_keys(v, t, keys) &&
-           opt(v, t, "lr", 0, v_num, &c->optim.lr, &N_POS) &&
-           opt(v, t, "arch_lr", 0, v_num, &c->optim.arch_lr, &N_POS) &&
+           opt(v, t, "lr", 0, v_num, &c->optim.lr, &N_LR) &&
+           opt(v, t, "arch_lr", 0, v_num, &c->optim.arch_lr, &N_LR) &&
            opt(v, t, "weight_decay", 0, v_num, &c->optim.weight_decay, &N_NONNEG) &&
            opt(v, t, "arch_weight_decay", 0, v_num, &c->optim.arch_weight_decay, &N_NONNEG) &&
            opt(v, t, "betas", 0, v_pair, c->optim.betas, &N_BETA) &&
