@@ -88,6 +88,12 @@ static void make_run(const char *fixture, const char *dir, const struct peft_spe
     snprintf(path, sizeof path, "%s/structure.json", dir);
     CHECK_OK(peft_structure_write(&p, path, &err), &err);
     CHECK_OK(run_save_weights(dir, &m, &p, head, 0, &err), &err);
+    /* a finished run: bipeft train writes summary.json last (export refuses a run without) */
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("{\"made_by\": \"tests/test_export.c\"}\n", f);
+    fclose(f);
     peft_free(&p);
     model_free(&m);
 }

@@ -318,3 +318,31 @@ Test(reliability, command_line_messages_say_what_is_wrong, .timeout = 60) {
     cr_assert_eq(run(a5), 2);
     cr_assert(strstr(errb, "is a file; inspect reads a checkpoint folder"), "%s", errb);
 }
+
+/* item 7: a training run that did not finish (its summary.json is what a finished run writes
+ * last; a run stopped by SIGTERM has none) is refused by export and eval, naming --partial;
+ * with --partial they use its weights. The run is the retraining of a finished session with
+ * its summary removed, the state a kill leaves it in. */
+Test(reliability, an_unfinished_run_is_not_taken_for_a_result, .timeout = 300) {
+    char cfg[600], sess[700], run_dir[800], p[900], xo[900];
+    snprintf(cfg, sizeof cfg, "%s", search_fixture_config("unfinished.lua", "", ""));
+    temp_path(sess, sizeof sess, "unfinished_sess");
+    const char *a[] = {"search", cfg, "--session", sess, "--quiet", NULL};
+    cr_assert_eq(run(a), 0, "%s", errb);
+    snprintf(run_dir, sizeof run_dir, "%s/retrain", sess);
+    snprintf(p, sizeof p, "%s/summary.json", run_dir);
+    cr_assert_eq(unlink(p), 0);
+    snprintf(xo, sizeof xo, "%s/unfinished_export", check_temp_dir());
+    const char *e[] = {"export", run_dir, "--format", "native", "--out", xo, NULL};
+    cr_assert_eq(run(e), 2, "%s", errb);
+    cr_assert(strstr(errb, "this training run did not finish") && strstr(errb, "--partial"),
+              "%s", errb);
+    cr_assert(!exists(xo));
+    const char *v[] = {"eval", run_dir, cfg, NULL};
+    cr_assert_eq(run(v), 2, "%s", errb);
+    cr_assert(strstr(errb, "did not finish"), "%s", errb);
+    const char *e2[] = {"export", run_dir, "--format", "native", "--out", xo, "--partial", NULL};
+    cr_assert_eq(run(e2), 0, "%s", errb);
+    const char *v2[] = {"eval", run_dir, cfg, "--partial", NULL};
+    cr_assert_eq(run(v2), 0, "%s", errb);
+}

@@ -14,7 +14,8 @@
 #include "train/run_dir.h"
 #include "train/train.h"
 
-static const char *usage = "usage: bipeft eval RUN_DIR CONFIG.lua [--split dev|test|test2|all]";
+static const char *usage = "usage: bipeft eval RUN_DIR CONFIG.lua [--split dev|test|test2|all] "
+                           "[--partial]";
 
 static void print_split(const struct trainer *t, const char *name, const double *v, int *first) {
     printf("%s\"%s\": {", *first ? "" : ", ", name);
@@ -27,8 +28,11 @@ static void print_split(const struct trainer *t, const char *name, const double 
 
 int cmd_eval(const struct cmd_ctx *ctx, int argc, char **argv) {
     const char *run = NULL, *cfgp = NULL, *split = "all";
+    int partial = 0;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--split") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--partial")) {
+            partial = 1;
+        } else if (!strcmp(argv[i], "--split") && i + 1 < argc) {
             split = argv[++i];
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "bipeft: eval: unknown option '%s' (%s)\n", argv[i], usage);
@@ -54,7 +58,8 @@ int cmd_eval(const struct cmd_ctx *ctx, int argc, char **argv) {
     struct pf_err err = {0};
     struct run_info ri;
     struct run_config cfg;
-    pf_status st = run_info_read(run, &ri, &err);
+    pf_status st = partial ? PF_OK : run_check_finished(run, "eval", &err);
+    PF_STEP(st, run_info_read(run, &ri, &err));
     if (st == PF_OK)
         st = script_config_load(cfgp, NULL, &cfg, &err);
     if (st != PF_OK) {

@@ -8,14 +8,18 @@
 #include "cmd/cmd.h"
 #include "core/backend.h"
 #include "peft/peft_export.h"
+#include "train/run_dir.h"
 
-#define USAGE "usage: bipeft export RUN_DIR --format peft|merged|native --out DIR"
+#define USAGE "usage: bipeft export RUN_DIR --format peft|merged|native --out DIR [--partial]"
 
 int cmd_export(const struct cmd_ctx *ctx, int argc, char **argv) {
     const char *run = NULL, *fmt = NULL, *out = NULL;
+    int partial = 0;
     for (int i = 0; i < argc; i++) {
         const char *o = argv[i];
-        if (!strcmp(o, "--format") || !strcmp(o, "--out")) {
+        if (!strcmp(o, "--partial")) {
+            partial = 1;
+        } else if (!strcmp(o, "--format") || !strcmp(o, "--out")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "bipeft: export: %s needs a value (" USAGE ")\n", o);
                 return 2;
@@ -38,7 +42,8 @@ int cmd_export(const struct cmd_ctx *ctx, int argc, char **argv) {
     }
     struct pf_err err = {0};
     enum export_format f;
-    if (export_format_parse(fmt, &f, &err) != PF_OK) {
+    if ((!partial && run_check_finished(run, "export", &err) != PF_OK) ||
+        export_format_parse(fmt, &f, &err) != PF_OK) {
         fprintf(stderr, "bipeft: export: %s\n", err.msg);
         return 2;
     }

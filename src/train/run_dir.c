@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/safetensors.h"
 #include "model/model_load.h"
@@ -74,6 +75,18 @@ static int get_bool(const cJSON *r, const char *key, int *out) {
         return 0;
     *out = cJSON_IsTrue(v);
     return 1;
+}
+
+pf_status run_check_finished(const char *dir, const char *cmd, struct pf_err *err) {
+    char path[1100], info[1100];
+    path_join(path, sizeof path, dir, "summary.json");
+    path_join(info, sizeof info, dir, "run.json");
+    if (access(info, F_OK) != 0 || access(path, F_OK) == 0)
+        return PF_OK; /* not a run folder at all: run_info_read says so */
+    return pf_err_set(err, PF_ERR_ARG, "%s: this training run did not finish (no summary.json: "
+                      "it was stopped or it failed), so its weights are the best dev weights "
+                      "up to then, not the result; to use them anyway: bipeft %s ... --partial",
+                      dir, cmd);
 }
 
 pf_status run_info_read(const char *dir, struct run_info *ri, struct pf_err *err) {

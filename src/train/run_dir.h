@@ -39,6 +39,11 @@ struct run_info {
 #define RUN_RANDOM_INIT_STREAM 0x52414E44494E4954ULL /* "RANDINIT" */
 
 pf_status run_info_write(const char *dir, const struct run_info *ri, struct pf_err *err);
+
+/* A run that finished has DIR/summary.json (written last). One that was stopped (SIGINT,
+ * SIGTERM, killed) or failed has not, and its adapter holds the best dev weights up to then:
+ * PF_ERR_ARG saying so and naming `--partial` (the flag of the command `cmd`). */
+pf_status run_check_finished(const char *dir, const char *cmd, struct pf_err *err);
 pf_status run_info_read(const char *dir, struct run_info *ri, struct pf_err *err);
 
 /* Write DIR/adapter.safetensors from the model and modules (p may be NULL): module tensors,
