@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -345,4 +347,47 @@ Test(reliability, an_unfinished_run_is_not_taken_for_a_result, .timeout = 300) {
     cr_assert_eq(run(e2), 0, "%s", errb);
     const char *v2[] = {"eval", run_dir, cfg, "--partial", NULL};
     cr_assert_eq(run(v2), 0, "%s", errb);
+}
+
+/* item 2: an export stopped by SIGTERM at random moments leaves no OUT.tmp-XXXXXX folder and
+ * no NAME.tmp.XXXXXX file (a stop waits until the export is in place or undone), and what a
+ * SIGKILL leaves behind is removed by the next export of the same folder. */
+Test(reliability, a_stopped_export_leaves_no_debris, .timeout = 300) {
+    char cfg[600], sess[700], run_dir[800], xo[900], cmd[6000];
+    snprintf(cfg, sizeof cfg, "%s", search_fixture_config("debris.lua", "", ""));
+    temp_path(sess, sizeof sess, "debris_sess");
+    const char *a[] = {"search", cfg, "--session", sess, "--quiet", NULL};
+    cr_assert_eq(run(a), 0, "%s", errb);
+    snprintf(run_dir, sizeof run_dir, "%s/retrain", sess);
+    char root[800];
+    temp_path(root, sizeof root, "debris_out");
+    mkdir(root, 0755);
+    for (int k = 0; k < 12; k++) {
+        snprintf(xo, sizeof xo, "%s/x%d", root, k);
+        const char *e[] = {"export", run_dir, "--format", k % 2 ? "merged" : "native", "--out",
+                           xo, NULL};
+        pid_t pid = check_spawn_argv(e, -1, -1);
+        /* 0 to 77 ms: before, during and after the writes */
+        nanosleep(&(struct timespec){0, (long)k * 7000000L}, NULL);
+        kill(pid, SIGTERM);
+        int st;
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+    }
+    snprintf(cmd, sizeof cmd, "find '%s' -name '*.tmp*' | grep -q .", root);
+    cr_assert_neq(system(cmd), 0, "debris left under %s", root);
+    /* debris of a SIGKILL: a staged folder beside OUT and a half-written file inside it */
+    snprintf(xo, sizeof xo, "%s/y", root);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' '%s.tmp-AbC123' && touch '%s.tmp-AbC123/adapter."
+             "safetensors' '%s/adapter.safetensors.tmp.Zz9abc' '%s.tmp-keep'", xo, xo, xo, xo,
+             xo);
+    cr_assert_eq(system(cmd), 0);
+    const char *e[] = {"export", run_dir, "--format", "native", "--out", xo, NULL};
+    cr_assert_eq(run(e), 0, "%s", errb);
+    char p[1000];
+    snprintf(p, sizeof p, "%s.tmp-AbC123", xo);
+    cr_assert(!exists(p), "stale staged folder kept");
+    snprintf(p, sizeof p, "%s/adapter.safetensors.tmp.Zz9abc", xo);
+    cr_assert(!exists(p), "stale temporary file kept");
+    snprintf(p, sizeof p, "%s.tmp-keep", xo);
+    cr_assert(exists(p), "a name outside the pattern was removed");
 }

@@ -49,6 +49,57 @@ pf_status peft_export(const char *run_dir, struct backend *be, enum export_forma
 
 /* ---- the output folder ---- */
 
+/* 1 when name is base + sep + six characters of mkstemp/mkdtemp's alphabet. */
+static int temp_name(const char *name, const char *base, size_t nb, const char *sep) {
+    size_t ns = strlen(sep), n = strlen(name);
+    if (n != nb + ns + 6 || strncmp(name, base, nb) || strncmp(name + nb, sep, ns))
+        return 0;
+    for (const char *c = name + nb + ns; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+            return 0;
+    return 1;
+}
+
+/* What an export killed before it could clean up (SIGKILL, a power cut) left next to or in
+ * final: "FINAL.tmp-XXXXXX" folders (a staged export) and "NAME.tmp.XXXXXX" files in an
+ * existing FINAL (an atomic write). Removed before a new export of the same folder. */
+static void remove_stale(const char *final) {
+    char parent[1024];
+    snprintf(parent, sizeof parent, "%s", final);
+    char *slash = strrchr(parent, '/');
+    const char *base = slash ? slash + 1 : final;
+    if (slash)
+        *slash = '\0';
+    struct export_dir stale;
+    DIR *d = opendir(slash ? (parent[0] ? parent : "/") : ".");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (!temp_name(e->d_name, base, strlen(base), ".tmp-"))
+            continue;
+        memset(&stale, 0, sizeof stale);
+        if (snprintf(stale.work, sizeof stale.work, "%s/%s",
+                     slash ? (parent[0] ? parent : "") : ".", e->d_name) >=
+            (int)sizeof stale.work)
+            continue;
+        stale.staged = 1;
+        export_dir_abort(&stale);
+    }
+    if (d)
+        closedir(d);
+    d = opendir(final);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        if (n < 12 || strncmp(e->d_name + n - 11, ".tmp.", 5))
+            continue;
+        if (!temp_name(e->d_name, e->d_name, n - 11, ".tmp."))
+            continue;
+        char p[1400];
+        if (snprintf(p, sizeof p, "%s/%s", final, e->d_name) < (int)sizeof p)
+            unlink(p);
+    }
+    if (d)
+        closedir(d);
+}
+
 pf_status export_dir_open(struct export_dir *d, const char *out_dir, struct pf_err *err) {
     memset(d, 0, sizeof *d);
     size_t n = strlen(out_dir);
@@ -58,6 +109,8 @@ pf_status export_dir_open(struct export_dir *d, const char *out_dir, struct pf_e
         return pf_err_set(err, PF_ERR_ARG, "--out: expected a folder path shorter than %zu "
                           "bytes", sizeof d->final);
     memcpy(d->final, out_dir, n);
+    d->final[n] = '\0';
+    remove_stale(d->final);
     struct stat sb;
     if (stat(d->final, &sb) == 0) {
         if (!S_ISDIR(sb.st_mode))

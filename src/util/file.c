@@ -1,5 +1,4 @@
 /* file.c - input files that cannot hang a run (file.h). */
-#define _POSIX_C_SOURCE 200809L
 #include "util/file.h"
 
 #include <errno.h>
