@@ -88,8 +88,9 @@ Test(cli_sessions, empty_and_missing_root) {
     cr_assert_eq(sessions(root, NULL, NULL), 0);
     cr_assert_str_eq(out, want);
     cr_assert_eq(sessions(sub, NULL, NULL), 0);
-    cr_assert_eq(sessions("/nonexistent/bipeft/root", NULL, NULL), 0);
-    cr_assert_str_eq(out, "no sessions in /nonexistent/bipeft/root\n");
+    /* a root that does not exist is an error (issue 19, item 10), not "no sessions" */
+    cr_assert_eq(sessions("/nonexistent/bipeft/root", NULL, NULL), 2);
+    cr_assert(strstr(errb, "/nonexistent/bipeft/root: No such file or directory"), "%s", errb);
     cr_assert_eq(sessions(root, "--json", NULL), 0);
     cr_assert_str_eq(out, "[]\n");
     rm_dir(root);

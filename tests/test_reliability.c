@@ -391,3 +391,59 @@ Test(reliability, a_stopped_export_leaves_no_debris, .timeout = 300) {
     snprintf(p, sizeof p, "%s.tmp-keep", xo);
     cr_assert(exists(p), "a name outside the pattern was removed");
 }
+
+/* item 9: a damaged log.db named the previous checkpoint as the way out, and that resume
+ * failed the same way. Now the message names log.db and suggests nothing that cannot work
+ * (a damaged checkpoint.bin still suggests --previous, and that resume works:
+ * search/damaged_checkpoints_are_refused_and_previous_resumes). */
+Test(reliability, recovery_advice_works, .timeout = 300) {
+    char cfg[600], sess[700], p[900];
+    snprintf(cfg, sizeof cfg, "%s", search_fixture_config("advice.lua", "",
+                                                          "search = { checkpoint_every = 3, "
+                                                          "stages = 6, hard_stages = 2, "
+                                                          "trigger_window = 2, "
+                                                          "prune_begin_epoch = 1 },"));
+    temp_path(sess, sizeof sess, "advice_sess");
+    const char *a[] = {"search", cfg, "--session", sess, "--quiet", NULL};
+    cr_assert_eq(run(a), 0, "%s", errb);
+    snprintf(p, sizeof p, "%s/summary.json", sess);
+    cr_assert_eq(unlink(p), 0); /* so that the session is not "already done" */
+    snprintf(p, sizeof p, "%s/log.db", sess);
+    FILE *f = fopen(p, "wb");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 4096; i++)
+        fputc((i * 131 + 7) & 0xff, f);
+    fclose(f);
+    const char *b[] = {"resume", sess, "--quiet", NULL};
+    cr_assert_eq(run(b), 2, "%s", errb);
+    cr_assert(strstr(errb, "log.db"), "%s", errb);
+    cr_assert(!strstr(errb, "--previous"), "advice that cannot work: %s", errb);
+    const char *c[] = {"resume", sess, "--previous", "--quiet", NULL};
+    cr_assert_neq(run(c), 0, "with a damaged log no checkpoint can help");
+}
+
+/* item 3: check-config calls every hook once on a synthetic search and reports the hooks that
+ * fail there (exit 2), naming the hook, the policy file and line; --no-dry-run only loads. */
+Test(reliability, check_config_runs_the_policy_hooks_once, .timeout = 60) {
+    const char *pol = write_policy("dry_bad.lua",
+                                   "function P.tau() return 'hot' end\n"
+                                   "function P.on_step(s) error('always broken') end");
+    char extra[1000], cfg[600];
+    snprintf(extra, sizeof extra, "policy = '%s',", pol);
+    snprintf(cfg, sizeof cfg, "%s", search_fixture_config("dry_cfg.lua", "", extra));
+    const char *a[] = {"check-config", cfg, NULL};
+    cr_assert_eq(run(a), 2, "%s", errb);
+    cr_assert(strstr(errb, "called once on a synthetic search, failed"), "%s", errb);
+    cr_assert(strstr(errb, "policy tau returned \"hot\""), "%s", errb);
+    char want[800];
+    snprintf(want, sizeof want, "policy on_step: %s:5: always broken", pol);
+    cr_assert(strstr(errb, want), "expected '%s' in %s", want, errb);
+    const char *b[] = {"check-config", "--no-dry-run", cfg, NULL};
+    cr_assert_eq(run(b), 0, "%s", errb);
+    /* a good policy passes the dry run */
+    const char *good = write_policy("dry_good.lua", "");
+    snprintf(extra, sizeof extra, "policy = '%s',", good);
+    snprintf(cfg, sizeof cfg, "%s", search_fixture_config("dry_good_cfg.lua", "", extra));
+    const char *c[] = {"check-config", cfg, NULL};
+    cr_assert_eq(run(c), 0, "%s", errb);
+}

@@ -190,7 +190,7 @@ static const struct bad_case bad_cases[] = {
     {"search = { trigger_threshold = 1.5 },", NULL,
      ":6: search.trigger_threshold: expected a number in [0, 1], got 1.5"},
     {"optim = { lr = \"3e-4\" },", NULL,
-     ":6: optim.lr: expected a number in (0, inf], got \"3e-4\""},
+     ":6: optim.lr: expected a number in (0, 1], got \"3e-4\""},
     {"optim = { betas = { 0.9 } },", NULL,
      ":6: optim.betas: expected two numbers {beta1, beta2}"},
     {"optim = { betas = { 0.9, 1.0 } },", NULL,

@@ -1,7 +1,8 @@
-/* cmd_check_config.c - `bipeft check-config FILE.lua...`: load each config and its policy in
- * the sandbox, validate them, and print the fully resolved config as JSON on stdout (an array
- * when several files are given). On a bad file print "FILE:LINE: message" on stderr and exit 2
- * (every file is still checked). `bipeft script-test FILE.lua [ARGS]` runs a Lua file in the
+/* cmd_check_config.c - `bipeft check-config [--no-dry-run] FILE.lua...`: load each config and
+ * its policy in the sandbox, validate them, call every hook of the policy once on a synthetic
+ * search (script_policy_dry_run; --no-dry-run skips it), and print the fully resolved config
+ * as JSON on stdout (an array when several files are given). On a bad file print
+ * "FILE:LINE: message" on stderr and exit 2 (every file is still checked). `bipeft script-test FILE.lua [ARGS]` runs a Lua file in the
  * same sandbox (with the peft stdlib; ARGS arrive as `...`; bipeft.log prints to stdout):
  * exit 0 when it returns, 1 with the message and traceback on stderr when it fails. */
 #include <stdio.h>
@@ -21,7 +22,17 @@ int cmd_check_config(const struct cmd_ctx *ctx, int argc, char **argv) {
         fprintf(stderr, "bipeft: check-config: expected one or more FILE.lua\n");
         return 2;
     }
-    int failed = 0, printed = 0;
+    int failed = 0, printed = 0, no_dry_run = 0;
+    static char report[8192];
+    if (argc > 0 && !strcmp(argv[0], "--no-dry-run")) { /* only load and validate */
+        no_dry_run = 1;
+        argc--;
+        argv++;
+    }
+    if (argc < 1) {
+        fprintf(stderr, "bipeft: check-config: expected one or more FILE.lua\n");
+        return 2;
+    }
     if (argc > 1)
         printf("[\n");
     for (int i = 0; i < argc; i++) {
@@ -29,6 +40,11 @@ int cmd_check_config(const struct cmd_ctx *ctx, int argc, char **argv) {
         struct pf_err err = {0};
         if (script_policy_load(P, argv[i], NULL, &err) != PF_OK) {
             fprintf(stderr, "%s\n", err.msg);
+            failed = 1;
+        } else if (!no_dry_run && script_policy_dry_run(P, report, sizeof report) > 0) {
+            /* the policy loads, but a hook fails on a synthetic search state */
+            fprintf(stderr, "%s: the policy's hooks, called once on a synthetic search, "
+                    "failed:\n%s\n", argv[i], report);
             failed = 1;
         } else {
             char *json = script_config_to_json(script_policy_config(P));

@@ -243,13 +243,16 @@ pf_status export_copy_file(const char *src, const char *dst, struct pf_err *err)
 /* ---- native ---- */
 
 pf_status peft_export_native(const char *run_dir, const char *out_dir, struct pf_err *err) {
-    static const char *const files[] = {"run.json", "structure.json", "adapter.safetensors"};
+    /* summary.json marks a finished run (run_check_finished): the copy of an unfinished one
+     * (exported with --partial) stays unfinished */
+    static const char *const files[] = {"run.json", "structure.json", "adapter.safetensors",
+                                        "summary.json"};
     struct export_dir d;
     pf_status st = export_dir_open(&d, out_dir, err);
-    for (int i = 0; i < 3 && st == PF_OK; i++) {
+    for (int i = 0; i < 4 && st == PF_OK; i++) {
         char src[1100], dst[1200];
         snprintf(src, sizeof src, "%s/%s", run_dir, files[i]);
-        if (i == 1 && access(src, F_OK) != 0)
+        if ((i == 1 || i == 3) && access(src, F_OK) != 0)
             continue; /* full fine-tuning runs have no structure */
         export_dir_path(&d, files[i], dst, sizeof dst);
         st = export_copy_file(src, dst, err);

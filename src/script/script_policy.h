@@ -180,6 +180,11 @@ int script_policy_failures(const struct script_policy *P);
  * policy's own hooks, fail as before. */
 int script_policy_take_fallback(struct script_policy *P, enum script_hook *h, char *why,
                                 size_t n);
+/* check-config's dry run: every hook called once on a synthetic search (six modules, a
+ * step in the pruning phase, a verb callback that accepts all). Returns how many hooks failed
+ * (raised, or returned a value the engine cannot use), with one line each in report ("policy
+ * HOOK: FILE:LINE: message"). Hooks that fail only on some states are not caught. */
+int script_policy_dry_run(struct script_policy *P, char *report, size_t n);
 /* 1 when hook h runs the default policy's hook (an earlier failure). */
 int script_policy_falls_back(const struct script_policy *P, enum script_hook h);
 int script_policy_rebuilds(const struct script_policy *P);

@@ -399,11 +399,16 @@ static pf_status logged_iterations(const char *dir, int64_t *n, struct pf_err *e
     snprintf(p, sizeof p, "%s/log.db", dir);
     if (access(p, F_OK) != 0)
         return PF_OK;
+    /* a log that cannot be read (torn while it was made) holds no steps: as before, the
+     * session starts again */
     struct search_log *lg = NULL;
-    pf_status st = search_log_open(dir, 0, &lg, err);
-    PF_STEP(st, search_log_each(lg, SEV_STEP, max_step, n, err));
+    struct pf_err e2 = {0};
+    if (search_log_open(dir, 0, &lg, &e2) == PF_OK &&
+        search_log_each(lg, SEV_STEP, max_step, n, &e2) != PF_OK)
+        *n = 0;
     search_log_close(lg);
-    return st;
+    (void)err;
+    return PF_OK;
 }
 
 pf_status search_resume(struct search **out, const char *dir, struct backend *be,
@@ -442,8 +447,10 @@ pf_status search_resume(struct search **out, const char *dir, struct backend *be
     } else if (st == PF_OK) {
         st = setup(s, 0, err);
         int64_t seq = 0;
-        PF_STEP(st, search_ckpt_read(s, file, &seq, err));
-        if (st == PF_ERR_FORMAT && !strcmp(file, "checkpoint.bin") && have_prev) {
+        pf_status ck = st == PF_OK ? search_ckpt_read(s, file, &seq, err) : st;
+        /* the advice only when the checkpoint itself is damaged (not, say, the log) */
+        if (st == PF_OK && (st = ck) == PF_ERR_FORMAT && !strcmp(file, "checkpoint.bin") &&
+            have_prev) {
             char why[sizeof err->msg];
             snprintf(why, sizeof why, "%s", err->msg);
             st = pf_err_set(err, st, "%.400s; the previous checkpoint can be used instead: "
