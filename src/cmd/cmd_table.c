@@ -18,21 +18,23 @@ const struct command cmd_table[] = {
     {"search", "CONFIG.lua [--headless] [--session DIR] [--paused] [--quiet] [--verbose]",
      "search the best structure under the budget, retrain it, score it (a session folder)",
      cmd_search},
-    {"resume", "DIR [--previous] [--headless] [--paused] [--quiet] [--verbose]", "continue a "
+    {"resume", "DIR [--previous] [--restart] [--headless] [--paused] [--quiet] [--verbose]", "continue a "
      "search session from its last checkpoint", cmd_resume},
     {"train", "CONFIG.lua [--headless] [--quiet]", "fine-tune the structure a config names; "
      "write the run folder", cmd_train},
     {"pretrain", "CONFIG.lua [--quiet]", "pretrain a BERT encoder from scratch (masked LM); "
      "write an HF folder", cmd_pretrain},
-    {"eval", "RUN_DIR CONFIG.lua [--split dev|test|test2|all]", "score a run folder on a "
-     "config's data (JSON)", cmd_eval},
+    {"eval", "RUN_DIR CONFIG.lua [--split dev|test|test2|all] [--partial]",
+     "score a run folder on a config's data (JSON)", cmd_eval},
     {"sessions", "[ROOT] [--json] | diff A B", "past runs under ROOT (default sessions/), "
      "or the structures of two runs side by side", cmd_sessions},
     {"replay", "[DIR] [--root ROOT] [--text]", "replay a session's events in the TUI; without "
      "DIR, pick one from the sessions screen (compare two)", cmd_replay},
-    {"export", "RUN_DIR --format peft|merged|native --out DIR", "write a training run as a "
-     "PEFT adapter, a merged HF checkpoint or a copy of the run", cmd_export},
-    {"check-config", "FILE.lua...", "validate configs; print the resolved config as JSON",
+    {"export", "RUN_DIR --format peft|merged|native --out DIR [--partial]",
+     "write a training run as a PEFT adapter, a merged HF checkpoint or a copy of the run",
+     cmd_export},
+    {"check-config", "[--no-dry-run] FILE.lua...",
+     "validate configs and dry-run their policies; print the resolved config as JSON",
      cmd_check_config},
     {"script-test", "FILE.lua [ARGS]", "run a Lua file in the config sandbox (tests)",
      cmd_script_test},
