@@ -7,7 +7,9 @@
  *   peft    the adapter file's keys, shapes and values, adapter_config.json's fields, GPT-2's
  *           fused q/k/v delta equal to the sum of the slices' deltas;
  *   refusals with their messages, and no partial output folder; the CLI. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -60,7 +62,7 @@ static void make_run(const char *fixture, const char *dir, const struct peft_spe
     struct model m;
     struct peft p;
     char path[512];
-    snprintf(path, sizeof path, FIX "%s", fixture);
+    snprintf(path, sizeof path, fixture[0] == '/' ? "%s" : FIX "%s", fixture); /* or a path */
     struct model_load_opts o = {.head = HEAD_SEQ_CLS, .n_labels = 0, .seed = 7};
     CHECK_OK(model_load(&m, path, check_cpu(1), &o, NULL, &err), &err);
     CHECK_OK(peft_init(&p, &m, seed, &err), &err);
@@ -349,6 +351,15 @@ static void close_run(struct opened *o) {
     model_free(&o->m);
 }
 
+/* Tensors of an adapter other than the head's (modules_to_save: classifier, pooler, score). */
+static int module_tensors(const struct st_file *f) {
+    int n = 0;
+    for (int i = 0; i < f->n; i++)
+        n += !strstr(f->t[i].name, "classifier.") && !strstr(f->t[i].name, "pooler.") &&
+             !strstr(f->t[i].name, "model.score.");
+    return n;
+}
+
 static int has_string(const cJSON *a, const char *s) {
     const cJSON *e;
     cJSON_ArrayForEach(e, a) if (cJSON_IsString(e) && !strcmp(e->valuestring, s)) return 1;
@@ -403,8 +414,24 @@ Test(export, peft_lora_bert) {
     cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(c, "fan_in_fan_out")));
     cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(c, "use_rslora")));
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(c, "inference_mode")));
-    cr_assert_str_eq(cJSON_GetObjectItem(c, "base_model_name_or_path")->valuestring,
-                     FIX "bert-cls");
+    char absb[PATH_MAX];
+    cr_assert_not_null(realpath(FIX "bert-cls", absb));
+    cr_assert_str_eq(cJSON_GetObjectItem(c, "base_model_name_or_path")->valuestring, absb,
+                     "the base's absolute path, so that the adapter loads from anywhere");
+    /* only keys that every peft from 0.10 on knows (LoraConfig + PeftConfig fields there): a
+     * key it does not know is a TypeError in its LoraConfig(**kwargs) */
+    static const char *const known[] = {
+        "alpha_pattern", "base_model_name_or_path", "bias", "fan_in_fan_out", "inference_mode",
+        "lora_alpha", "lora_dropout", "modules_to_save", "peft_type", "r", "rank_pattern",
+        "target_modules", "task_type", "use_rslora", "init_lora_weights", "layers_to_transform",
+        "layers_pattern", "revision", "auto_mapping", "megatron_config", "megatron_core",
+        "loftq_config", "use_dora", "layer_replication"};
+    for (const cJSON *key = c->child; key; key = key->next) {
+        int ok = 0;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            ok |= !strcmp(key->string, known[i]);
+        cr_assert(ok, "adapter_config.json: key '%s' is unknown to peft 0.10", key->string);
+    }
     cJSON *rp = cJSON_GetObjectItem(c, "rank_pattern"), *ap = cJSON_GetObjectItem(c, "alpha_pattern");
     cr_assert_eq(cJSON_GetArraySize(rp), 1);
     cr_assert_eq(cJSON_GetObjectItem(rp, "encoder.layer.1.attention.self.value")->valuedouble, 4);
@@ -421,20 +448,67 @@ Test(export, peft_lora_bert) {
     close_run(&r);
 }
 
-/* head = false on a fixture that has the head: no modules_to_save, no head tensors */
-Test(export, peft_lora_no_head) {
+/* head = false on a fixture that has the head: the head is saved all the same (issue 20: peft
+ * wraps a SEQ_CLS head as modules_to_save and looks its keys up in the adapter on load; 0.15
+ * and later raise KeyError without them) */
+/* issue 20, item 5: lora_dropout is the shortest decimal of the float (0.1, not
+ * 0.10000000149011612) */
+Test(export, peft_numbers_are_written_as_typed) {
+    const struct peft_spec s[] = {LORA(CFG_T_Q, 0, 2, 2, 4)};
+    const char *run = tmp_path("p-num"), *out = tmp_path("p-num-out");
+    make_run("bert-cls", run, s, 1, 1, 43);
+    export_run(run, EXPORT_PEFT, out);
+    char p[400];
+    snprintf(p, sizeof p, "%s/adapter_config.json", out);
+    char *txt = check_read_file(p, NULL);
+    cr_assert(strstr(txt, "\"lora_dropout\":\t0.1,"), "%s", txt);
+    free(txt);
+}
+
+/* issue 20, item 3: a base saved in bf16 ("torch_dtype": "bfloat16", and v5's "dtype"): the
+ * merged checkpoint's tensors are F32, so its config says float32 (transformers loads with
+ * dtype="auto" from it) */
+Test(export, merged_config_names_the_dtype_written) {
+    char base[300], cmd[8192];
+    snprintf(base, sizeof base, "%s", tmp_path("bf16-base"));
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/" FIX "bert-cls' '%s' && python3 -c \""
+             "import json,sys; p=sys.argv[1]+'/config.json'; c=json.load(open(p)); "
+             "c['torch_dtype']='bfloat16'; c['dtype']='bfloat16'; "
+             "json.dump(c, open(p, 'w'))\" '%s'", base, getenv("PWD"), base, base);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    const struct peft_spec s[] = {LORA(CFG_T_Q, 0, 2, 2, 4)};
+    const char *run = tmp_path("bf16-run"), *out = tmp_path("bf16-merged");
+    make_run(base, run, s, 1, 1, 47);
+    export_run(run, EXPORT_MERGED, out);
+    cJSON *c = read_json(out, "config.json");
+    cr_assert_str_eq(cJSON_GetObjectItem(c, "torch_dtype")->valuestring, "float32");
+    cr_assert_str_eq(cJSON_GetObjectItem(c, "dtype")->valuestring, "float32");
+    cJSON_Delete(c);
+    struct st_file f;
+    struct pf_err err = {0};
+    char p[400];
+    snprintf(p, sizeof p, "%s/model.safetensors", out);
+    CHECK_OK(st_open(&f, p, &err), &err);
+    for (int i = 0; i < f.n; i++)
+        cr_assert_eq(f.t[i].dtype, ST_F32, "%s", f.t[i].name);
+    st_close(&f);
+}
+
+Test(export, peft_lora_head_false_still_saves_the_head) {
     const struct peft_spec s[] = {LORA(CFG_T_Q, 0, 2, 2, 4), LORA(CFG_T_Q, 1, 2, 2, 4)};
     const char *run = tmp_path("p-nohead"), *out = tmp_path("p-nohead-out");
     make_run("roberta-cls", run, s, 2, 0, 41);
     export_run(run, EXPORT_PEFT, out);
     struct st_file f;
     open_adapter(out, &f);
-    cr_assert_eq(f.n, 4);
     cr_assert_not_null(st_find(&f, "base_model.model.roberta.encoder.layer.1.attention.self."
                                    "query.lora_B.weight"));
+    cr_assert_not_null(st_find(&f, "base_model.model.classifier.out_proj.weight"),
+                       "the head is in the adapter");
+    cr_assert_not_null(st_find(&f, "base_model.model.classifier.dense.weight"));
     st_close(&f);
     cJSON *c = read_json(out, "adapter_config.json");
-    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(c, "modules_to_save")));
+    cr_assert(has_string(cJSON_GetObjectItem(c, "modules_to_save"), "classifier"));
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(c, "rank_pattern")), 0);
     cJSON_Delete(c);
 }
@@ -521,7 +595,8 @@ Test(export, peft_ia3_bert) {
                *kf = "base_model.model.bert.encoder.layer.1.output.dense.ia3_l";
     assert_shape(&f, kk, C, 1);
     assert_shape(&f, kf, 1, F);
-    cr_assert_eq(f.n, 2);
+    cr_assert_eq(module_tensors(&f), 2);
+    cr_assert_not_null(st_find(&f, "base_model.model.classifier.weight"), "the head, always");
     float *v = check_st_f32(&f, kf, F, NULL);
     const float *l = tensor_f32(&r.p.mod[1].t[0]);
     for (int i = 0; i < F; i++)
@@ -551,7 +626,8 @@ Test(export, peft_ln_tuning_llama) {
     const char *k = "base_model.model.model.layers.1.input_layernorm.ln_tuning_layers.weight";
     int C = r.m.cfg.hidden;
     assert_shape(&f, k, C, 0);
-    cr_assert_eq(f.n, 1, "RMSNorm: weight only");
+    cr_assert_eq(module_tensors(&f), 1, "RMSNorm: weight only");
+    cr_assert_not_null(st_find(&f, "base_model.model.score.weight"), "the head, always");
     float *v = check_st_f32(&f, k, C, NULL);
     float *g = check_alloc((size_t)C * 4);
     struct pf_err err = {0};

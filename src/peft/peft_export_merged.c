@@ -184,7 +184,11 @@ static pf_status write_config(const struct model *m, const struct run_info *ri,
     const char *cls = arch_class(cJSON_IsString(mt) ? mt->valuestring : NULL, m->cfg.family);
     cJSON *arch = cJSON_CreateArray();
     cJSON_AddItemToArray(arch, cJSON_CreateString(cls));
-    const char *drop[] = {"architectures", "id2label", "label2id", "num_labels", "problem_type"};
+    /* the tensors written are F32: a base saved in bf16/f16 must not make transformers load
+     * them as that (dtype="auto" reads this); "dtype" is transformers v5's name for it */
+    const int had_dtype = cJSON_HasObjectItem(c, "dtype");
+    const char *drop[] = {"architectures", "id2label", "label2id", "num_labels", "problem_type",
+                          "torch_dtype", "dtype"};
     for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(c, drop[i]);
     cJSON_AddItemToObject(c, "architectures", arch);
@@ -202,6 +206,9 @@ static pf_status write_config(const struct model *m, const struct run_info *ri,
     }
     cJSON_AddStringToObject(c, "problem_type", ri->regression ? "regression"
                                                                : "single_label_classification");
+    cJSON_AddStringToObject(c, "torch_dtype", "float32");
+    if (had_dtype)
+        cJSON_AddStringToObject(c, "dtype", "float32");
     char *txt = cJSON_Print(c);
     cJSON_Delete(c);
     if (!txt)

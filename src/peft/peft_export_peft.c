@@ -1,6 +1,8 @@
 /* peft_export_peft.c - adapter_config.json + adapter_model.safetensors in HuggingFace PEFT's
  * layout (peft_export.h, docs/EXPORT.md "peft"): LORA, IA3 or LN_TUNING. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,25 +258,6 @@ static pf_status build_ln(struct pout *o, struct model *m, const struct peft *p,
 
 /* ---- the head (modules_to_save) ---- */
 
-/* 1 when the base checkpoint has every head parameter (PEFT then starts from the same head). */
-static int base_has_head(const struct model *m, const struct run_info *ri) {
-    struct st_checkpoint c;
-    struct pf_err e = {0};
-    if (st_checkpoint_open(&c, ri->model_path, &e) != PF_OK)
-        return 0;
-    int ok = 1;
-    for (int i = 0; i < m->n_params && ok; i++) {
-        const struct model_param *mp = &m->params[i];
-        if (!mp->head)
-            continue;
-        char full[200];
-        snprintf(full, sizeof full, "%s%s", model_base_prefix(m->cfg.family), mp->name);
-        ok = st_checkpoint_find(&c, mp->name, NULL) || st_checkpoint_find(&c, full, NULL);
-    }
-    st_checkpoint_close(&c);
-    return ok;
-}
-
 static pf_status add_head(struct pout *o, const struct model *m, cJSON *mts,
                           struct pf_err *err) {
     enum model_family f = m->cfg.family;
@@ -337,11 +320,30 @@ static cJSON *full_names(const struct pout *o, const struct model *m, int only_f
     return a;
 }
 
-static void add_null(cJSON *c, const char *k) {
-    cJSON_AddNullToObject(c, k);
+
+/* The shortest decimal that reads back as the same float (0.1f is 0.1, not
+ * 0.10000000149011612): what a person would have written in the config. */
+static double shortest(float x) {
+    char buf[32];
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, (double)x);
+        if ((float)strtod(buf, NULL) == x)
+            return strtod(buf, NULL);
+    }
+    return (double)x;
 }
 
-/* Keys in sorted order, as PEFT's save_pretrained writes them (json sort_keys). */
+/* base_model_name_or_path: the base checkpoint's absolute path, so that the adapter loads
+ * from any working folder (the run may record it relative to where it was trained). */
+static void add_base_path(cJSON *c, const struct run_info *ri) {
+    char abs[PATH_MAX];
+    cJSON_AddStringToObject(c, "base_model_name_or_path",
+                            realpath(ri->model_path, abs) ? abs : ri->model_path);
+}
+
+/* Only the keys this adapter needs, every one known to peft since 0.10 (a key an older peft
+ * does not know is a TypeError there; a key left out takes its default in every version):
+ * sorted, as save_pretrained writes them. */
 static cJSON *lora_config(const struct pout *o, const struct model *m,
                           const struct run_info *ri, cJSON *mts) {
     int n = o->nm;
@@ -354,40 +356,19 @@ static cJSON *lora_config(const struct pout *o, const struct model *m,
     }
     double r0 = mode(r, n), a0 = mode(al, n), d0 = mode(dr, n);
     cJSON *c = cJSON_CreateObject();
-    add_null(c, "alora_invocation_tokens");
     cJSON *ap = cJSON_AddObjectToObject(c, "alpha_pattern");
-    add_null(c, "arrow_config");
-    add_null(c, "auto_mapping");
-    cJSON_AddStringToObject(c, "base_model_name_or_path", ri->model_path);
+    add_base_path(c, ri);
     cJSON_AddStringToObject(c, "bias", "none");
-    add_null(c, "corda_config");
-    cJSON_AddFalseToObject(c, "ensure_weight_tying");
-    add_null(c, "eva_config");
-    add_null(c, "exclude_modules");
     cJSON_AddBoolToObject(c, "fan_in_fan_out", m->cfg.family == FAM_GPT2);
     cJSON_AddTrueToObject(c, "inference_mode");
-    cJSON_AddTrueToObject(c, "init_lora_weights");
-    add_null(c, "layer_replication");
-    add_null(c, "layers_pattern");
-    add_null(c, "layers_to_transform");
-    cJSON_AddObjectToObject(c, "loftq_config");
     cJSON_AddNumberToObject(c, "lora_alpha", a0);
-    cJSON_AddFalseToObject(c, "lora_bias");
-    cJSON_AddNumberToObject(c, "lora_dropout", (float)d0);
-    add_null(c, "megatron_config");
-    cJSON_AddStringToObject(c, "megatron_core", "megatron.core");
+    cJSON_AddNumberToObject(c, "lora_dropout", shortest((float)d0));
     cJSON_AddItemToObject(c, "modules_to_save", mts);
     cJSON_AddStringToObject(c, "peft_type", "LORA");
-    cJSON_AddNumberToObject(c, "qalora_group_size", 16);
     cJSON_AddNumberToObject(c, "r", r0);
     cJSON *rp = cJSON_AddObjectToObject(c, "rank_pattern");
-    add_null(c, "revision");
     cJSON_AddItemToObject(c, "target_modules", full_names(o, m, 0));
-    add_null(c, "target_parameters");
     cJSON_AddStringToObject(c, "task_type", "SEQ_CLS");
-    add_null(c, "trainable_token_indices");
-    cJSON_AddFalseToObject(c, "use_dora");
-    cJSON_AddFalseToObject(c, "use_qalora");
     cJSON_AddFalseToObject(c, "use_rslora");
     for (int i = 0; i < n; i++) {
         if (r[i] != r0)
@@ -404,9 +385,7 @@ static cJSON *lora_config(const struct pout *o, const struct model *m,
 static cJSON *small_config(const struct pout *o, const struct model *m,
                            const struct run_info *ri, cJSON *mts, int ia3) {
     cJSON *c = cJSON_CreateObject();
-    add_null(c, "auto_mapping");
-    cJSON_AddStringToObject(c, "base_model_name_or_path", ri->model_path);
-    add_null(c, "exclude_modules");
+    add_base_path(c, ri);
     if (ia3) {
         cJSON_AddBoolToObject(c, "fan_in_fan_out", m->cfg.family == FAM_GPT2);
         cJSON_AddItemToObject(c, "feedforward_modules", full_names(o, m, 1));
@@ -416,7 +395,6 @@ static cJSON *small_config(const struct pout *o, const struct model *m,
         cJSON_AddTrueToObject(c, "init_ia3_weights");
     cJSON_AddItemToObject(c, "modules_to_save", mts);
     cJSON_AddStringToObject(c, "peft_type", ia3 ? "IA3" : "LN_TUNING");
-    add_null(c, "revision");
     cJSON_AddItemToObject(c, "target_modules", full_names(o, m, 0));
     cJSON_AddStringToObject(c, "task_type", "SEQ_CLS");
     return c;
@@ -473,14 +451,14 @@ pf_status peft_export_peft(struct model *m, const struct peft *p, const struct r
                                 "export", o.t[i].name, (long long)j);
                 break;
             }
+    /* the head always (issue 20): peft wraps the SEQ_CLS head of every adapter as
+     * modules_to_save and looks each wrapped key up in the adapter's state dict on load; a head
+     * left to the base would also be the base's own, not the run's (a base head of another
+     * label count is replaced at training, whatever its name) */
     cJSON *mts = NULL;
     if (st == PF_OK) {
-        if (ri->head || !base_has_head(m, ri)) {
-            mts = cJSON_CreateArray();
-            st = add_head(&o, m, mts, err);
-        } else {
-            mts = cJSON_CreateNull();
-        }
+        mts = cJSON_CreateArray();
+        st = add_head(&o, m, mts, err);
     }
     struct export_dir d;
     if (st == PF_OK)
