@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ui_draw.h"
+#include "ui_keys.h"
 #include "ui_model.h"
 #include "ui_queue.h"
 #include "ui_term.h"
@@ -233,6 +234,80 @@ static void settle_cursor(struct app *a) {
 
 /* ---- keys ---- */
 
+static void k_up(void *p, int ch) { (void)ch; move_cursor(p, -1, 0); }
+static void k_down(void *p, int ch) { (void)ch; move_cursor(p, 1, 0); }
+static void k_left(void *p, int ch) { (void)ch; move_cursor(p, 0, -1); }
+static void k_right(void *p, int ch) { (void)ch; move_cursor(p, 0, 1); }
+static void k_pin(void *p, int ch) { (void)ch; act_pin(p); }
+static void k_prune(void *p, int ch) { (void)ch; act_prune(p); }
+static void k_fix(void *p, int ch) { (void)ch; act_fix_prompt(p); }
+
+static void k_budget(void *p, int ch) {
+    (void)ch;
+    struct app *a = p;
+    if (check_steerable(a, "budget")) {
+        char now[32];
+        snprintf(now, sizeof now, "%.0f", a->m->budget);
+        start_prompt(a, UI_PROMPT_BUDGET, "budget in parameters (now %s%s; 1.5k, 2M "
+                     "allowed; Esc: cancel): ", now, "");
+    }
+}
+
+static void k_pause(void *p, int ch) {
+    (void)ch;
+    struct app *a = p;
+    if (check_steerable(a, a->m->paused ? "resume" : "pause")) {
+        send(a, a->m->paused ? SREQ_RESUME : SREQ_PAUSE, NULL, 0);
+        ui_model_log(a->m, UI_LOG_USER, "you: %s", a->m->paused ? "resume" : "pause");
+    }
+}
+
+static void k_reload(void *p, int ch) {
+    (void)ch;
+    struct app *a = p;
+    if (check_steerable(a, "reload policy")) {
+        send(a, SREQ_RELOAD_POLICY, NULL, 0);
+        ui_model_log(a->m, UI_LOG_USER, "you: reload the policy");
+    }
+}
+
+static void k_checkpoint(void *p, int ch) {
+    (void)ch;
+    struct app *a = p;
+    if (check_steerable(a, "checkpoint")) {
+        send(a, SREQ_CHECKPOINT, NULL, 0);
+        ui_model_log(a->m, UI_LOG_USER, "you: checkpoint now");
+    }
+}
+
+static void k_view(void *p, int ch) {
+    (void)ch;
+    struct app *a = p;
+    a->vs.view = (enum ui_view)((a->vs.view + 1) % UI_VIEW_COUNT);
+}
+
+static void k_help(void *p, int ch) {
+    (void)ch;
+    ((struct app *)p)->vs.help = 1;
+}
+
+static void k_quit(void *p, int ch) {
+    (void)ch;
+    struct app *a = p;
+    if (!a->stop_sent)
+        start_prompt(a, UI_PROMPT_QUIT, "quit? the search writes a checkpoint and stops "
+                     "(resume later with bipeft resume DIR) [y/N]%s%s ", "", "");
+}
+
+/* The search screen's keys (docs/TUI.md; the help overlay lists them). */
+static const struct ui_key search_keys[] = {
+    {{KEY_UP, 'k'}, k_up},       {{KEY_DOWN, 'j'}, k_down},   {{KEY_LEFT, 'h'}, k_left},
+    {{KEY_RIGHT, 'l'}, k_right}, {{'p'}, k_pin},              {{'x'}, k_prune},
+    {{'f'}, k_fix},              {{'b'}, k_budget},           {{' '}, k_pause},
+    {{'r'}, k_reload},           {{'s'}, k_checkpoint},       {{'\t'}, k_view},
+    {{'?'}, k_help},             {{'q', 'Q'}, k_quit},        {{0}, NULL},
+};
+
 static void on_key(struct app *a, int ch) {
     struct ui_view_state *vs = &a->vs;
     if (ch == KEY_RESIZE)
@@ -253,49 +328,7 @@ static void on_key(struct app *a, int ch) {
     }
     if (!a->stop_sent)
         vs->status[0] = '\0';
-    switch (ch) {
-    case KEY_UP: case 'k': move_cursor(a, -1, 0); break;
-    case KEY_DOWN: case 'j': move_cursor(a, 1, 0); break;
-    case KEY_LEFT: case 'h': move_cursor(a, 0, -1); break;
-    case KEY_RIGHT: case 'l': move_cursor(a, 0, 1); break;
-    case 'p': act_pin(a); break;
-    case 'x': act_prune(a); break;
-    case 'f': act_fix_prompt(a); break;
-    case 'b':
-        if (check_steerable(a, "budget")) {
-            char now[32];
-            snprintf(now, sizeof now, "%.0f", a->m->budget);
-            start_prompt(a, UI_PROMPT_BUDGET, "budget in parameters (now %s%s; 1.5k, 2M "
-                         "allowed; Esc: cancel): ", now, "");
-        }
-        break;
-    case ' ':
-        if (check_steerable(a, a->m->paused ? "resume" : "pause")) {
-            send(a, a->m->paused ? SREQ_RESUME : SREQ_PAUSE, NULL, 0);
-            ui_model_log(a->m, UI_LOG_USER, "you: %s", a->m->paused ? "resume" : "pause");
-        }
-        break;
-    case 'r':
-        if (check_steerable(a, "reload policy")) {
-            send(a, SREQ_RELOAD_POLICY, NULL, 0);
-            ui_model_log(a->m, UI_LOG_USER, "you: reload the policy");
-        }
-        break;
-    case 's':
-        if (check_steerable(a, "checkpoint")) {
-            send(a, SREQ_CHECKPOINT, NULL, 0);
-            ui_model_log(a->m, UI_LOG_USER, "you: checkpoint now");
-        }
-        break;
-    case '\t': vs->view = (enum ui_view)((vs->view + 1) % UI_VIEW_COUNT); break;
-    case '?': vs->help = 1; break;
-    case 'q': case 'Q':
-        if (!a->stop_sent)
-            start_prompt(a, UI_PROMPT_QUIT, "quit? the search writes a checkpoint and stops "
-                         "(resume later with bipeft resume DIR) [y/N]%s%s ", "", "");
-        break;
-    default: break;
-    }
+    ui_keys_run(search_keys, a, ch);
 }
 
 /* ---- loop ---- */

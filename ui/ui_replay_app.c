@@ -17,6 +17,7 @@
 #include "ui_plot.h"
 #include "ui_term.h"
 #include "ui_text.h"
+#include "ui_keys.h"
 
 #define RP_KEY_MS 30        /* key wait while playing (the replay's frame) */
 #define RP_IDLE_MS 100      /* ... and while paused */
@@ -167,9 +168,96 @@ static void goto_key(struct rp_ui *u, int ch) {
     }
 }
 
+static void k_play(void *p, int ch) {
+    (void)ch;
+    struct rp_ui *u = p;
+    if (u->r->playing)
+        ui_replay_pause(u->r);
+    else
+        ui_replay_play(u->r, ui_rnow());
+}
+
+static void k_fwd(void *p, int ch) { (void)ch; ui_replay_step_fwd(((struct rp_ui *)p)->r); }
+static void k_back(void *p, int ch) { (void)ch; ui_replay_step_back(((struct rp_ui *)p)->r); }
+
+static void k_faster(void *p, int ch) {
+    (void)ch;
+    struct ui_replay *r = ((struct rp_ui *)p)->r;
+    ui_replay_set_speed(r, r->speed + 1, ui_rnow());
+}
+
+static void k_slower(void *p, int ch) {
+    (void)ch;
+    struct ui_replay *r = ((struct rp_ui *)p)->r;
+    ui_replay_set_speed(r, r->speed - 1, ui_rnow());
+}
+
+static void k_start(void *p, int ch) { (void)ch; ui_replay_seek(((struct rp_ui *)p)->r, 0); }
+
+static void k_end(void *p, int ch) {
+    (void)ch;
+    struct ui_replay *r = ((struct rp_ui *)p)->r;
+    ui_replay_seek(r, r->n);
+}
+
+static void k_next(void *p, int ch) {
+    (void)ch;
+    struct rp_ui *u = p;
+    if (!ui_replay_next_decision(u->r))
+        snprintf(u->note, sizeof u->note, "no decision after this point");
+}
+
+static void k_goto(void *p, int ch) {
+    (void)ch;
+    struct rp_ui *u = p;
+    u->goto_step = 1;
+    u->input[0] = '\0';
+}
+
+static void k_up(void *p, int ch) { (void)ch; move_cursor(p, -1, 0); }
+static void k_down(void *p, int ch) { (void)ch; move_cursor(p, 1, 0); }
+static void k_left(void *p, int ch) { (void)ch; move_cursor(p, 0, -1); }
+static void k_right(void *p, int ch) { (void)ch; move_cursor(p, 0, 1); }
+
+static void k_view(void *p, int ch) {
+    (void)ch;
+    struct rp_ui *u = p;
+    u->vs.view = (enum ui_view)((u->vs.view + 1) % UI_VIEW_COUNT);
+}
+
+static void k_help(void *p, int ch) { (void)ch; ((struct rp_ui *)p)->vs.help = 1; }
+static void k_quit(void *p, int ch) { (void)ch; ((struct rp_ui *)p)->leave = 1; }
+
+/* 0-9: seek to a tenth of the session */
+static void k_tenth(void *p, int ch) {
+    ui_replay_seek_frac(((struct rp_ui *)p)->r, (ch - '0') / 10.0);
+}
+
+/* The replay screen's keys (docs/TUI_REPLAY.md; replay_help lists them). */
+static const struct ui_key replay_keys[] = {
+    {{' '}, k_play},
+    {{'.', '>'}, k_fwd},
+    {{',', '<'}, k_back},
+    {{'+', '='}, k_faster},
+    {{'-', '_'}, k_slower},
+    {{'[', KEY_HOME}, k_start},
+    {{']', KEY_END}, k_end},
+    {{'n'}, k_next},
+    {{'g'}, k_goto},
+    {{KEY_UP, 'k'}, k_up},
+    {{KEY_DOWN, 'j'}, k_down},
+    {{KEY_LEFT, 'h'}, k_left},
+    {{KEY_RIGHT, 'l'}, k_right},
+    {{'\t'}, k_view},
+    {{'?'}, k_help},
+    {{'q', 'Q'}, k_quit},
+    {{'0', '1', '2', '3'}, k_tenth},
+    {{'4', '5', '6', '7'}, k_tenth},
+    {{'8', '9'}, k_tenth},
+    {{0}, NULL},
+};
+
 static void on_key(struct rp_ui *u, int ch) {
-    struct ui_replay *r = u->r;
-    double now = ui_rnow();
     if (ch == KEY_RESIZE)
         return;
     if (u->vs.help) {
@@ -181,39 +269,7 @@ static void on_key(struct rp_ui *u, int ch) {
         return;
     }
     u->note[0] = '\0';
-    switch (ch) {
-    case ' ':
-        if (r->playing)
-            ui_replay_pause(r);
-        else
-            ui_replay_play(r, now);
-        break;
-    case '.': case '>': ui_replay_step_fwd(r); break;
-    case ',': case '<': ui_replay_step_back(r); break;
-    case '+': case '=': ui_replay_set_speed(r, r->speed + 1, now); break;
-    case '-': case '_': ui_replay_set_speed(r, r->speed - 1, now); break;
-    case '[': case KEY_HOME: ui_replay_seek(r, 0); break;
-    case ']': case KEY_END: ui_replay_seek(r, r->n); break;
-    case 'n':
-        if (!ui_replay_next_decision(r))
-            snprintf(u->note, sizeof u->note, "no decision after this point");
-        break;
-    case 'g':
-        u->goto_step = 1;
-        u->input[0] = '\0';
-        break;
-    case KEY_UP: case 'k': move_cursor(u, -1, 0); break;
-    case KEY_DOWN: case 'j': move_cursor(u, 1, 0); break;
-    case KEY_LEFT: case 'h': move_cursor(u, 0, -1); break;
-    case KEY_RIGHT: case 'l': move_cursor(u, 0, 1); break;
-    case '\t': u->vs.view = (enum ui_view)((u->vs.view + 1) % UI_VIEW_COUNT); break;
-    case '?': u->vs.help = 1; break;
-    case 'q': case 'Q': u->leave = 1; break;
-    default:
-        if (ch >= '0' && ch <= '9')
-            ui_replay_seek_frac(r, (ch - '0') / 10.0);
-        break;
-    }
+    ui_keys_run(replay_keys, u, ch);
 }
 
 void ui_replay_loop(struct ui_replay *r, const struct ui_style *st, int *quit) {

@@ -12,6 +12,7 @@
 #include "ui_layout.h"
 #include "ui_sessions.h"
 #include "ui_term.h"
+#include "ui_keys.h"
 
 struct ss_ui {
     char root[4096];
@@ -193,29 +194,58 @@ static void draw_compare(const struct ui_compare *c, int off, const struct ui_st
     refresh();
 }
 
+/* The comparison screen's scroll state. */
+struct cmp_view {
+    int off, rows, max_off, leave;
+};
+
+static void c_up(void *p, int ch) { (void)ch; ((struct cmp_view *)p)->off--; }
+static void c_down(void *p, int ch) { (void)ch; ((struct cmp_view *)p)->off++; }
+
+static void c_pgup(void *p, int ch) {
+    (void)ch;
+    struct cmp_view *v = p;
+    v->off -= v->rows;
+}
+
+static void c_pgdn(void *p, int ch) {
+    (void)ch;
+    struct cmp_view *v = p;
+    v->off += v->rows;
+}
+
+static void c_home(void *p, int ch) { (void)ch; ((struct cmp_view *)p)->off = 0; }
+
+static void c_end(void *p, int ch) {
+    (void)ch;
+    struct cmp_view *v = p;
+    v->off = v->max_off;
+}
+
+static void c_leave(void *p, int ch) { (void)ch; ((struct cmp_view *)p)->leave = 1; }
+static void c_resize(void *p, int ch) { (void)p, (void)ch; clearok(curscr, TRUE); }
+
+/* The comparison screen's keys. */
+static const struct ui_key compare_keys[] = {
+    {{KEY_UP, 'k'}, c_up},           {{KEY_DOWN, 'j'}, c_down},
+    {{KEY_PPAGE}, c_pgup},           {{KEY_NPAGE, ' '}, c_pgdn},
+    {{KEY_HOME}, c_home},            {{KEY_END}, c_end},
+    {{'q', 'Q', 27, 'c'}, c_leave},  {{KEY_RESIZE}, c_resize},
+    {{0}, NULL},
+};
+
 static void compare(struct ss_ui *u) {
     struct ui_compare c;
     const char *a = u->l.s[u->mark[0]].dir, *b = u->l.s[u->mark[1]].dir;
     ui_compare_open(a, b, &c);
-    int off = 0, leave = 0;
-    while (!leave && !u->quit) {
-        int rows = LINES - 8 > 1 ? LINES - 8 : 1;
-        int max_off = c.n_rows > rows ? c.n_rows - rows : 0;
-        off = off < 0 ? 0 : off > max_off ? max_off : off;
-        draw_compare(&c, off, u->st, 0);
+    struct cmp_view v = {0};
+    while (!v.leave && !u->quit) {
+        v.rows = LINES - 8 > 1 ? LINES - 8 : 1;
+        v.max_off = c.n_rows > v.rows ? c.n_rows - v.rows : 0;
+        v.off = v.off < 0 ? 0 : v.off > v.max_off ? v.max_off : v.off;
+        draw_compare(&c, v.off, u->st, 0);
         timeout(200);
-        int ch = getch();
-        switch (ch) {
-        case KEY_UP: case 'k': off--; break;
-        case KEY_DOWN: case 'j': off++; break;
-        case KEY_PPAGE: off -= rows; break;
-        case KEY_NPAGE: case ' ': off += rows; break;
-        case KEY_HOME: off = 0; break;
-        case KEY_END: off = max_off; break;
-        case 'q': case 'Q': case 27: case 'c': leave = 1; break;
-        case KEY_RESIZE: clearok(curscr, TRUE); break;
-        default: break;
-        }
+        ui_keys_run(compare_keys, &v, getch());
         if (ui_term_take_repaint())
             clearok(curscr, TRUE);
         if (ui_term_quit_signal())
@@ -272,34 +302,61 @@ static void toggle_mark(struct ss_ui *u) {
     }
 }
 
+static int page_rows(void) { return LINES - 4 > 1 ? LINES - 4 : 1; }
+static void k_up(void *p, int ch) { (void)ch; ((struct ss_ui *)p)->cur--; }
+static void k_down(void *p, int ch) { (void)ch; ((struct ss_ui *)p)->cur++; }
+static void k_pgup(void *p, int ch) { (void)ch; ((struct ss_ui *)p)->cur -= page_rows(); }
+static void k_pgdn(void *p, int ch) { (void)ch; ((struct ss_ui *)p)->cur += page_rows(); }
+static void k_home(void *p, int ch) { (void)ch; ((struct ss_ui *)p)->cur = 0; }
+
+static void k_end(void *p, int ch) {
+    (void)ch;
+    struct ss_ui *u = p;
+    u->cur = u->l.n - 1;
+}
+
+static void k_replay(void *p, int ch) { (void)ch; replay(p); }
+static void k_mark(void *p, int ch) { (void)ch; toggle_mark(p); }
+
+static void k_compare(void *p, int ch) {
+    (void)ch;
+    struct ss_ui *u = p;
+    if (u->mark[0] >= 0 && u->mark[1] >= 0)
+        compare(u);
+    else
+        snprintf(u->note, sizeof u->note, "mark two sessions first (m on each)");
+}
+
+static void k_reload(void *p, int ch) { (void)ch; reload(p); }
+static void k_help(void *p, int ch) { (void)ch; ((struct ss_ui *)p)->help = 1; }
+static void k_quit(void *p, int ch) { (void)ch; ((struct ss_ui *)p)->leave = 1; }
+static void k_resize(void *p, int ch) { (void)p, (void)ch; clearok(curscr, TRUE); }
+
+/* The sessions screen's keys (docs/TUI_REPLAY.md). */
+static const struct ui_key session_keys[] = {
+    {{KEY_UP, 'k'}, k_up},
+    {{KEY_DOWN, 'j'}, k_down},
+    {{KEY_PPAGE}, k_pgup},
+    {{KEY_NPAGE}, k_pgdn},
+    {{KEY_HOME}, k_home},
+    {{KEY_END}, k_end},
+    {{'\n', '\r', KEY_ENTER}, k_replay},
+    {{'m'}, k_mark},
+    {{'c'}, k_compare},
+    {{'r'}, k_reload},
+    {{'?'}, k_help},
+    {{'q', 'Q'}, k_quit},
+    {{KEY_RESIZE}, k_resize},
+    {{0}, NULL},
+};
+
 static void on_key(struct ss_ui *u, int ch) {
-    int rows = LINES - 4 > 1 ? LINES - 4 : 1;
     if (u->help) {
         u->help = 0;
         return;
     }
     u->note[0] = '\0';
-    switch (ch) {
-    case KEY_UP: case 'k': u->cur--; break;
-    case KEY_DOWN: case 'j': u->cur++; break;
-    case KEY_PPAGE: u->cur -= rows; break;
-    case KEY_NPAGE: u->cur += rows; break;
-    case KEY_HOME: u->cur = 0; break;
-    case KEY_END: u->cur = u->l.n - 1; break;
-    case '\n': case '\r': case KEY_ENTER: replay(u); break;
-    case 'm': toggle_mark(u); break;
-    case 'c':
-        if (u->mark[0] >= 0 && u->mark[1] >= 0)
-            compare(u);
-        else
-            snprintf(u->note, sizeof u->note, "mark two sessions first (m on each)");
-        break;
-    case 'r': reload(u); break;
-    case '?': u->help = 1; break;
-    case 'q': case 'Q': u->leave = 1; break;
-    case KEY_RESIZE: clearok(curscr, TRUE); break;
-    default: break;
-    }
+    ui_keys_run(session_keys, u, ch);
     if (u->cur >= u->l.n)
         u->cur = u->l.n - 1;
     if (u->cur < 0)
