@@ -613,6 +613,39 @@ Test(data, bad_empty_text_and_labels) {
     free(p);
 }
 
+/* Files written by HF datasets (to_csv / to_json of a ClassLabel column) hold the label's
+ * index: with label names in the config, an index 0..n-1 maps to that name's id, as ClassLabel
+ * does (issue 20); a name still wins over an index, and an index out of range is refused. */
+Test(data, class_label_indices_map_to_the_names) {
+    struct data_task t = tsv_task();
+    t.n_labels = 3;
+    snprintf(t.labels[0], sizeof t.labels[0], "negative");
+    snprintf(t.labels[1], sizeof t.labels[1], "neutral");
+    snprintf(t.labels[2], sizeof t.labels[2], "positive");
+    t.class_label = 1; /* as train.c sets it for task.labels */
+    char *p = temp_text("classlabel.tsv", "sentence\tlabel\nbad\t0\nok\t2\nmeh\tneutral\n");
+    struct data_set s;
+    struct pf_err err = {0};
+    CHECK_OK(data_read(p, &t, NULL, &s, NULL, &err), &err);
+    cr_assert_eq(s.n, 3);
+    cr_assert_eq(s.ex[0].label, 0);
+    cr_assert_eq(s.ex[1].label, 2);
+    cr_assert_eq(s.ex[2].label, 1);
+    data_set_free(&s);
+    free(p);
+    p = temp_text("classlabel_bad.tsv", "sentence\tlabel\nx\t3\n");
+    expect_bad(p, &t, "classlabel_bad.tsv:2: unknown label '3' (labels: negative, neutral, "
+                      "positive)");
+    free(p);
+    p = temp_text("classlabel_pad.tsv", "sentence\tlabel\nx\t01\n"); /* not an index */
+    expect_bad(p, &t, "unknown label '01'");
+    free(p);
+    t.class_label = 0; /* labels read from the data, not given: no index mapping */
+    p = temp_text("classlabel_off.tsv", "sentence\tlabel\nx\t1\n");
+    expect_bad(p, &t, "unknown label '1'");
+    free(p);
+}
+
 Test(data, missing_file_is_io) {
     struct data_task t = tsv_task();
     struct data_set s;

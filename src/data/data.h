@@ -51,6 +51,9 @@ struct data_task {
     int n_labels;             /* classes (1 for regression) */
     char labels[DATA_MAX_LABELS][DATA_NAME_LEN]; /* label strings in class-id order, as in the
         files; JSON true/false read as "true"/"false", JSON integers as "0", "1" */
+    int class_label; /* the labels are names a person gave (task.labels): a file value that is
+        none of them but a decimal index 0..n-1 means that name, as HF datasets write a
+        ClassLabel column (to_csv, to_json) */
     int n_metrics;
     enum data_metric metrics[3]; /* the first is the primary metric (early stopping) */
     enum data_split_policy split;

@@ -305,10 +305,19 @@ struct fields {
     const char *text, *pair, *label, *word; /* NUL-terminated; pair/word NULL when unused */
 };
 
+/* The label's index: its name among the task's labels; else, with t->class_label (names a
+ * person gave), a decimal index 0..n-1 into them, as HF datasets write a ClassLabel. */
 static int find_label(const struct data_task *t, const char *s) {
     for (int i = 0; i < t->n_labels; i++)
         if (!strcmp(t->labels[i], s))
             return i;
+    if (t->class_label && t->n_labels > 0 && s[0] >= '0' && s[0] <= '9' && strlen(s) < 6 &&
+        (s[0] != '0' || !s[1])) {
+        char *end;
+        long k = strtol(s, &end, 10);
+        if (!*end && k < t->n_labels)
+            return (int)k;
+    }
     return -1;
 }
 

@@ -60,6 +60,7 @@ static pf_status task_from_config(const struct run_config *c, struct data_task *
     }
     if (c->task.n_labels >= 2) {
         t->n_labels = c->task.n_labels;
+        t->class_label = 1; /* given by name: an index 0..n-1 in a file means that name */
         for (int i = 0; i < t->n_labels; i++)
             snprintf(t->labels[i], sizeof t->labels[i], "%s", c->task.labels[i]);
     } else { /* no task.labels: the training file's distinct labels, in a stable order */
