@@ -76,13 +76,21 @@ def main():
     base = AutoModelForSequenceClassification.from_pretrained(
         info["model_path"], num_labels=info["num_labels"], torch_dtype=torch.float32)
     model = PeftModel.from_pretrained(base, peft_dir).eval()
+    cfg = json.load(open(os.path.join(peft_dir, "adapter_config.json")))
+    if not cfg.get("modules_to_save"):
+        fail("peft: adapter_config.json has no modules_to_save (the head must be saved)", 1)
     with torch.no_grad():
         results["peft"] = model(input_ids=ids, attention_mask=mask).logits.double()
     if not a.skip_merged:
         merged_dir = os.path.join(tmp, "merged")
         run([a.bin, "export", a.run_dir, "--format", "merged", "--out", merged_dir])
+        # dtype "auto": what the merged config.json says is what a user gets (a bf16 base
+        # must not turn the F32 tensors written into bf16; issue 20, item 3)
         m = AutoModelForSequenceClassification.from_pretrained(
-            merged_dir, torch_dtype=torch.float32).eval()
+            merged_dir, torch_dtype="auto").eval()
+        if m.dtype != torch.float32:
+            fail("merged: transformers loaded it as %s (config.json's dtype), not float32"
+                 % m.dtype, 1)
         with torch.no_grad():
             results["merged"] = m(input_ids=ids, attention_mask=mask).logits.double()
     worst = 0.0

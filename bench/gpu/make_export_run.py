@@ -89,6 +89,9 @@ def main():
           "modules": mods}
     json.dump(st, open(os.path.join(a.run_dir, "structure.json"), "w"), indent=1)
     write_safetensors(os.path.join(a.run_dir, "adapter.safetensors"), tensors)
+    # a finished run: bipeft train writes summary.json last, and export refuses a run without
+    json.dump({"made_by": "bench/gpu/make_export_run.py"},
+              open(os.path.join(a.run_dir, "summary.json"), "w"))
     print("wrote %s (%d %s modules on %s)" % (a.run_dir, len(mods), a.kind, a.model_dir))
 
 
