@@ -136,6 +136,19 @@ static const char *write_policy(const char *name, const char *body) {
     return path;
 }
 
+/* A search of the fixture with the policy `pol` into <temp>/<tag>_sess (its path into sess):
+ * its exit code, stderr in errb. */
+static int search_with_policy(const char *pol, const char *tag, char *sess, size_t n) {
+    char extra[1000], cfg[600], name[96];
+    snprintf(extra, sizeof extra, "policy = '%s',", pol);
+    snprintf(name, sizeof name, "%s_cfg.lua", tag);
+    snprintf(cfg, sizeof cfg, "%s", search_fixture_config(name, "", extra));
+    snprintf(name, sizeof name, "%s_sess", tag);
+    temp_path(sess, n, name);
+    const char *a[] = {"search", cfg, "--session", sess, "--quiet", NULL};
+    return run(a);
+}
+
 /* item 3: on_step raises at step 3. The search ends with rc 0 and a summary; the failure is
  * reported once on stderr, naming the user's policy file and line and the hook; the log holds
  * one "fallback" event; the structure fits the budget. */
@@ -145,12 +158,8 @@ Test(reliability, policy_hook_raising_falls_back_and_the_search_finishes, .timeo
                                    "  if s:step() == 3 then error('boom at step 3') end\n"
                                    "  return base.on_step(s)\n"
                                    "end");
-    char extra[1000], cfg[600], sess[700];
-    snprintf(extra, sizeof extra, "policy = '%s',", pol);
-    snprintf(cfg, sizeof cfg, "%s", search_fixture_config("raise_step3_cfg.lua", "", extra));
-    temp_path(sess, sizeof sess, "raise_step3_sess");
-    const char *a[] = {"search", cfg, "--session", sess, "--quiet", NULL};
-    cr_assert_eq(run(a), 0, "%s", errb);
+    char sess[700];
+    cr_assert_eq(search_with_policy(pol, "raise_step3", sess, sizeof sess), 0, "%s", errb);
     cr_assert_eq(occurrences(errb, "policy hook failed"), 1, "%s", errb);
     cr_assert(strstr(errb, "at step 3"), "%s", errb);
     char want[800];
@@ -184,12 +193,8 @@ Test(reliability, policy_hooks_returning_bad_values_fall_back, .timeout = 300) {
                                    "function P.lr() return -1 end\n"
                                    "function P.trigger() return {} end\n"
                                    "function P.should_stop() return nil end");
-    char extra[1000], cfg[600], sess[700];
-    snprintf(extra, sizeof extra, "policy = '%s',", pol);
-    snprintf(cfg, sizeof cfg, "%s", search_fixture_config("bad_values_cfg.lua", "", extra));
-    temp_path(sess, sizeof sess, "bad_values_sess");
-    const char *a[] = {"search", cfg, "--session", sess, "--quiet", NULL};
-    cr_assert_eq(run(a), 0, "%s", errb);
+    char sess[700];
+    cr_assert_eq(search_with_policy(pol, "bad_values", sess, sizeof sess), 0, "%s", errb);
     cr_assert_eq(occurrences(errb, "policy hook failed"), 4, "%s", errb);
     static const char *const hooks[] = {"tau: ", "lr: ", "trigger: ", "should_stop: "};
     static const char *const why[] = {"returned \"hot\"", "returned -1", "returned a table",
