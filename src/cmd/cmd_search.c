@@ -80,6 +80,62 @@ static void tui_info(const struct run_config *cfg, const struct backend *be,
     info->interrupt = &interrupted;
 }
 
+/* The baseline's line and, where both have scores, the found - baseline difference in
+ * points (100 x the metric's difference). */
+static void print_baseline(const struct search_result *r) {
+    const struct search_trained *b = &r->baseline;
+    char label[48];
+    snprintf(label, sizeof label, "%s baseline (r%d)", r->baseline_name, r->baseline_rank);
+    printf("  %-20s params %8lld", label, (long long)b->params);
+    if (b->has_test)
+        printf("  test %s %.4f", b->metric, b->test);
+    if (b->has_dev)
+        printf("  dev %s %.4f", b->metric, b->dev);
+    printf("  (%d modules, %.1f s)\n", b->n_modules, b->seconds);
+    /* the comparison the search exists for, in points (100 x the metric's difference) */
+    if ((r->has_test && b->has_test) || (r->has_dev && b->has_dev)) {
+        printf("  %-20s", "found - baseline");
+        if (r->has_test && b->has_test)
+            printf("  test %+.2f points", 100.0 * (r->test - b->test));
+        if (r->has_dev && b->has_dev)
+            printf("  dev %+.2f points", 100.0 * (r->dev - b->dev));
+        printf("  (%s; the found structure %s the baseline on test)\n", r->metric,
+               !r->has_test || !b->has_test ? "is compared with"
+               : r->test >= b->test         ? "is at or above"
+                                            : "is below");
+    }
+}
+
+/* The report of a finished search on stdout: the structure, the search's counts, the
+ * scores (and the baseline's), what was saved and how to export it. */
+static void print_report(struct search *s, const struct search_result *r) {
+    const char *dir = search_dir(s);
+    char sp[1100];
+    printf("session %s\n", dir);
+    snprintf(sp, sizeof sp, "%s/structure.json", dir);
+    cmd_print_structure(stdout, sp, (long long)r->budget, "  ");
+    printf("  search: %lld of %lld iterations, stages %d/%d%s, %.1f s; retrain %.1f s\n",
+           (long long)r->iterations, (long long)r->planned, r->stages_done, r->stages_total,
+           r->early_stopped ? " (stopped early)" : "", r->search_seconds, r->retrain_seconds);
+    if (r->guard_stages)
+        printf("  the termination guard ran the last %d stages\n", r->guard_stages);
+    if (r->has_test || r->has_dev) {
+        printf("  %-20s params %8lld", "found structure", (long long)r->params);
+        if (r->has_test)
+            printf("  test %s %.4f", r->metric, r->test);
+        if (r->has_dev)
+            printf("  dev %s %.4f", r->metric, r->dev);
+        printf("\n");
+    }
+    if (r->has_baseline)
+        print_baseline(r);
+    printf("  saved in %s: structure.json, retrain/%s\n", dir,
+           r->has_baseline ? ", baseline-lora/" : "");
+    const char *why = "";
+    const char *fmt = cmd_structure_export_format(sp, &why);
+    printf("  export: bipeft export %s/retrain --format %s --out DIR  (%s)\n", dir, fmt, why);
+}
+
 static int finish(const char *name, struct search *s, struct backend *be,
                   struct search_progress *pg, int quiet, const struct ui_info *tui) {
     struct pf_err err = {0};
@@ -123,52 +179,7 @@ static int finish(const char *name, struct search *s, struct backend *be,
         backend_close(be);
         return 1; /* a run-time failure: the session stays resumable */
     }
-    const char *dir = search_dir(s);
-    char sp[1100];
-    printf("session %s\n", dir);
-    snprintf(sp, sizeof sp, "%s/structure.json", dir);
-    cmd_print_structure(stdout, sp, (long long)r.budget, "  ");
-    printf("  search: %lld of %lld iterations, stages %d/%d%s, %.1f s; retrain %.1f s\n",
-           (long long)r.iterations, (long long)r.planned, r.stages_done, r.stages_total,
-           r.early_stopped ? " (stopped early)" : "", r.search_seconds, r.retrain_seconds);
-    if (r.guard_stages)
-        printf("  the termination guard ran the last %d stages\n", r.guard_stages);
-    if (r.has_test || r.has_dev) {
-        printf("  %-20s params %8lld", "found structure", (long long)r.params);
-        if (r.has_test)
-            printf("  test %s %.4f", r.metric, r.test);
-        if (r.has_dev)
-            printf("  dev %s %.4f", r.metric, r.dev);
-        printf("\n");
-    }
-    if (r.has_baseline) {
-        const struct search_trained *b = &r.baseline;
-        char label[48];
-        snprintf(label, sizeof label, "%s baseline (r%d)", r.baseline_name, r.baseline_rank);
-        printf("  %-20s params %8lld", label, (long long)b->params);
-        if (b->has_test)
-            printf("  test %s %.4f", b->metric, b->test);
-        if (b->has_dev)
-            printf("  dev %s %.4f", b->metric, b->dev);
-        printf("  (%d modules, %.1f s)\n", b->n_modules, b->seconds);
-        /* the comparison the search exists for, in points (100 x the metric's difference) */
-        if ((r.has_test && b->has_test) || (r.has_dev && b->has_dev)) {
-            printf("  %-20s", "found - baseline");
-            if (r.has_test && b->has_test)
-                printf("  test %+.2f points", 100.0 * (r.test - b->test));
-            if (r.has_dev && b->has_dev)
-                printf("  dev %+.2f points", 100.0 * (r.dev - b->dev));
-            printf("  (%s; the found structure %s the baseline on test)\n", r.metric,
-                   !r.has_test || !b->has_test ? "is compared with"
-                   : r.test >= b->test         ? "is at or above"
-                                               : "is below");
-        }
-    }
-    printf("  saved in %s: structure.json, retrain/%s\n", dir,
-           r.has_baseline ? ", baseline-lora/" : "");
-    const char *why = "";
-    const char *fmt = cmd_structure_export_format(sp, &why);
-    printf("  export: bipeft export %s/retrain --format %s --out DIR  (%s)\n", dir, fmt, why);
+    print_report(s, &r);
     search_close(s);
     backend_close(be);
     return 0;

@@ -54,26 +54,72 @@ static void print_metrics(const struct trainer *t, const char *label, const doub
     printf("\n");
 }
 
-int cmd_train(const struct cmd_ctx *ctx, int argc, char **argv) {
-    const char *path = NULL;
-    int quiet = 0;
+/* The command line: the config path and --quiet (--headless is accepted); 0, or 2 after
+ * printing the usage error. */
+static int train_args(int argc, char **argv, const char **path, int *quiet) {
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--headless"))
             continue; /* training is always headless until the TUI hosts it */
         if (!strcmp(argv[i], "--quiet")) {
-            quiet = 1;
-        } else if (argv[i][0] == '-' || path) {
+            *quiet = 1;
+        } else if (argv[i][0] == '-' || *path) {
             fprintf(stderr, "bipeft: train: unexpected argument '%s' (usage: bipeft train "
                     "CONFIG.lua [--headless] [--quiet])\n", argv[i]);
             return 2;
         } else {
-            path = argv[i];
+            *path = argv[i];
         }
     }
-    if (!path) {
+    if (!*path) {
         fprintf(stderr, "bipeft: train: usage: bipeft train CONFIG.lua [--headless] [--quiet]\n");
         return 2;
     }
+    return 0;
+}
+
+/* Attach the config's structure (a structure file, the space, or full fine-tuning), make
+ * the run folder (dir) and write its files. */
+static pf_status train_prepare(struct trainer *t, const struct run_config *cfg, char *dir,
+                               size_t dir_size, struct pf_err *err) {
+    struct peft_spec *specs = NULL;
+    int n = 0;
+    pf_status st;
+    if (cfg->train.full)
+        st = PF_OK;
+    else if (cfg->structure[0])
+        st = peft_structure_read(cfg->structure, &specs, &n, err);
+    else
+        st = train_space_specs(cfg, &t->m, &specs, &n, err);
+    if (st == PF_OK)
+        st = trainer_build(t, specs, n, cfg->train.full, err);
+    xfree(specs);
+    if (st == PF_OK)
+        st = make_run_dir(cfg, t->task.name, dir, dir_size, err);
+    if (st == PF_OK)
+        st = trainer_write_run_files(t, dir, err);
+    return st;
+}
+
+/* The result on stdout: counts, the dev/test/test2 metrics and the run folder. */
+static void print_result(const struct trainer *t, const struct train_result *r,
+                         const char *dir) {
+    printf("task %s  trainable %lld (modules %lld)  steps %lld  nan skips %lld  %.1f s\n",
+           t->task.name, (long long)r->trainable, (long long)r->module_params,
+           (long long)r->updates, (long long)r->nan_skips, r->seconds);
+    if (r->has_dev)
+        print_metrics(t, "dev", r->dev);
+    if (r->has_test)
+        print_metrics(t, "test", r->test);
+    if (r->has_test2)
+        print_metrics(t, "test2", r->test2);
+    printf("run folder: %s\n", dir);
+}
+
+int cmd_train(const struct cmd_ctx *ctx, int argc, char **argv) {
+    const char *path = NULL;
+    int quiet = 0;
+    if (train_args(argc, argv, &path, &quiet) != 0)
+        return 2;
     struct pf_err err = {0};
     struct run_config cfg;
     if (cmd_load_config("train", path, CFG_MODE_TRAIN, &cfg) != PF_OK)
@@ -93,22 +139,8 @@ int cmd_train(const struct cmd_ctx *ctx, int argc, char **argv) {
         fprintf(stderr, "bipeft: train: note: %s has a classification head for another number "
                 "of labels; it was initialised afresh for %d labels\n", cfg.model.path,
                 t.task.regression ? 1 : t.task.n_labels);
-    struct peft_spec *specs = NULL;
-    int n = 0;
-    if (cfg.train.full)
-        st = PF_OK;
-    else if (cfg.structure[0])
-        st = peft_structure_read(cfg.structure, &specs, &n, &err);
-    else
-        st = train_space_specs(&cfg, &t.m, &specs, &n, &err);
-    if (st == PF_OK)
-        st = trainer_build(&t, specs, n, cfg.train.full, &err);
-    xfree(specs);
     char dir[1024];
-    if (st == PF_OK)
-        st = make_run_dir(&cfg, t.task.name, dir, sizeof dir, &err);
-    if (st == PF_OK)
-        st = trainer_write_run_files(&t, dir, &err);
+    st = train_prepare(&t, &cfg, dir, sizeof dir, &err);
     if (st != PF_OK) {
         fprintf(stderr, "bipeft: train: %s\n", err.msg);
         trainer_close(&t);
@@ -127,16 +159,7 @@ int cmd_train(const struct cmd_ctx *ctx, int argc, char **argv) {
         backend_close(be);
         return input_error(st) ? 2 : 1;
     }
-    printf("task %s  trainable %lld (modules %lld)  steps %lld  nan skips %lld  %.1f s\n",
-           t.task.name, (long long)r.trainable, (long long)r.module_params,
-           (long long)r.updates, (long long)r.nan_skips, r.seconds);
-    if (r.has_dev)
-        print_metrics(&t, "dev", r.dev);
-    if (r.has_test)
-        print_metrics(&t, "test", r.test);
-    if (r.has_test2)
-        print_metrics(&t, "test2", r.test2);
-    printf("run folder: %s\n", dir);
+    print_result(&t, &r, dir);
     trainer_close(&t);
     backend_close(be);
     return 0;

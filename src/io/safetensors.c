@@ -86,69 +86,30 @@ static pf_status take_uint(struct hctx *h, const cJSON *item, const char *q, con
     return hfail(h, "tensor '%s': %s[%d] is %s, not a JSON integer", q, field, idx, tok);
 }
 
-static pf_status parse_entry(struct hctx *h, const cJSON *e, struct st_info *ti) {
-    char q[ST_QBUF];
-    st_q(e->string, q, sizeof q);
-    if (!cJSON_IsObject(e))
-        return hfail(h, "tensor '%s': entry must be an object, got %s", q, json_type(e));
-    int have_dtype = 0, have_shape = 0, have_off = 0;
-    uint64_t off[2] = {0, 0};
+/* A tensor entry's shape array (at most ST_MAX_DIMS unsigned dimensions) into ti. */
+static pf_status entry_shape(struct hctx *h, const cJSON *c, const char *q, struct st_info *ti) {
     pf_status st = PF_OK;
-    for (const cJSON *c = e->child; c && st == PF_OK; c = c->next) {
-        char kq[ST_QBUF];
-        if (strcmp(c->string, "dtype") == 0) {
-            if (have_dtype++)
-                return hfail(h, "tensor '%s': duplicate key 'dtype'", q);
-            if (!cJSON_IsString(c))
-                return hfail(h, "tensor '%s': dtype is %s, must be a string", q, json_type(c));
-            if (st_dtype_parse(c->valuestring, &ti->dtype) != 0)
-                return hfail(h, "tensor '%s': unknown dtype '%s'", q,
-                             st_q(c->valuestring, kq, sizeof kq));
-        } else if (strcmp(c->string, "shape") == 0) {
-            if (have_shape++)
-                return hfail(h, "tensor '%s': duplicate key 'shape'", q);
-            if (!cJSON_IsArray(c))
-                return hfail(h, "tensor '%s': shape is %s, must be an array", q, json_type(c));
-            int nd = cJSON_GetArraySize(c);
-            if (nd > ST_MAX_DIMS)
-                return hfail(h, "tensor '%s': shape has %d dimensions, limit %d", q, nd,
-                             ST_MAX_DIMS);
-            ti->ndim = nd;
-            int i = 0;
-            for (const cJSON *d = c->child; d && st == PF_OK; d = d->next, i++) {
-                uint64_t v = 0;
-                st = take_uint(h, d, q, "shape", i, &v);
-                if (st == PF_OK && v > (uint64_t)INT64_MAX)
-                    return hfail(h, "tensor '%s': shape[%d] = %" PRIu64 " overflows", q, i, v);
-                ti->shape[i] = (int64_t)v;
-            }
-        } else if (strcmp(c->string, "data_offsets") == 0) {
-            if (have_off++)
-                return hfail(h, "tensor '%s': duplicate key 'data_offsets'", q);
-            if (!cJSON_IsArray(c))
-                return hfail(h, "tensor '%s': data_offsets is %s, must be an array", q,
-                             json_type(c));
-            int n = cJSON_GetArraySize(c);
-            if (n != 2)
-                return hfail(h, "tensor '%s': data_offsets has %d entries, must have 2", q, n);
-            st = take_uint(h, c->child, q, "data_offsets", 0, &off[0]);
-            PF_STEP(st, take_uint(h, c->child->next, q, "data_offsets", 1, &off[1]));
-        } else {
-            return hfail(h, "tensor '%s': unknown key '%s' (allowed: dtype, shape, data_offsets)",
-                         q, st_q(c->string, kq, sizeof kq));
-        }
+    if (!cJSON_IsArray(c))
+        return hfail(h, "tensor '%s': shape is %s, must be an array", q, json_type(c));
+    int nd = cJSON_GetArraySize(c);
+    if (nd > ST_MAX_DIMS)
+        return hfail(h, "tensor '%s': shape has %d dimensions, limit %d", q, nd,
+                     ST_MAX_DIMS);
+    ti->ndim = nd;
+    int i = 0;
+    for (const cJSON *d = c->child; d && st == PF_OK; d = d->next, i++) {
+        uint64_t v = 0;
+        st = take_uint(h, d, q, "shape", i, &v);
+        if (st == PF_OK && v > (uint64_t)INT64_MAX)
+            return hfail(h, "tensor '%s': shape[%d] = %" PRIu64 " overflows", q, i, v);
+        ti->shape[i] = (int64_t)v;
     }
-    if (st != PF_OK)
-        return st;
-    if (!have_dtype || !have_shape || !have_off)
-        return hfail(h, "tensor '%s': missing '%s'", q,
-                     !have_dtype ? "dtype" : !have_shape ? "shape" : "data_offsets");
-    if (off[1] < off[0])
-        return hfail(h, "tensor '%s': data_offsets [%" PRIu64 ",%" PRIu64 "] end before begin",
-                     q, off[0], off[1]);
-    ti->begin = off[0];
-    ti->end = off[1];
+    return st;
+}
 
+/* A parsed entry's element count and byte size (ti->numel, nbytes), checked against its
+ * data_offsets. */
+static pf_status entry_size(struct hctx *h, const char *q, struct st_info *ti) {
     char sh[160];
     fmt_shape(sh, sizeof sh, ti->shape, ti->ndim);
     /* The true product: a zero anywhere makes it 0 even if a prefix would overflow. */
@@ -177,6 +138,57 @@ static pf_status parse_entry(struct hctx *h, const cJSON *e, struct st_info *ti)
                      " bytes, data_offsets give %" PRIu64,
                      q, sh, st_dtype_name(ti->dtype), ti->nbytes, ti->end - ti->begin);
     return PF_OK;
+}
+
+static pf_status parse_entry(struct hctx *h, const cJSON *e, struct st_info *ti) {
+    char q[ST_QBUF];
+    st_q(e->string, q, sizeof q);
+    if (!cJSON_IsObject(e))
+        return hfail(h, "tensor '%s': entry must be an object, got %s", q, json_type(e));
+    int have_dtype = 0, have_shape = 0, have_off = 0;
+    uint64_t off[2] = {0, 0};
+    pf_status st = PF_OK;
+    for (const cJSON *c = e->child; c && st == PF_OK; c = c->next) {
+        char kq[ST_QBUF];
+        if (strcmp(c->string, "dtype") == 0) {
+            if (have_dtype++)
+                return hfail(h, "tensor '%s': duplicate key 'dtype'", q);
+            if (!cJSON_IsString(c))
+                return hfail(h, "tensor '%s': dtype is %s, must be a string", q, json_type(c));
+            if (st_dtype_parse(c->valuestring, &ti->dtype) != 0)
+                return hfail(h, "tensor '%s': unknown dtype '%s'", q,
+                             st_q(c->valuestring, kq, sizeof kq));
+        } else if (strcmp(c->string, "shape") == 0) {
+            if (have_shape++)
+                return hfail(h, "tensor '%s': duplicate key 'shape'", q);
+            st = entry_shape(h, c, q, ti);
+        } else if (strcmp(c->string, "data_offsets") == 0) {
+            if (have_off++)
+                return hfail(h, "tensor '%s': duplicate key 'data_offsets'", q);
+            if (!cJSON_IsArray(c))
+                return hfail(h, "tensor '%s': data_offsets is %s, must be an array", q,
+                             json_type(c));
+            int n = cJSON_GetArraySize(c);
+            if (n != 2)
+                return hfail(h, "tensor '%s': data_offsets has %d entries, must have 2", q, n);
+            st = take_uint(h, c->child, q, "data_offsets", 0, &off[0]);
+            PF_STEP(st, take_uint(h, c->child->next, q, "data_offsets", 1, &off[1]));
+        } else {
+            return hfail(h, "tensor '%s': unknown key '%s' (allowed: dtype, shape, data_offsets)",
+                         q, st_q(c->string, kq, sizeof kq));
+        }
+    }
+    if (st != PF_OK)
+        return st;
+    if (!have_dtype || !have_shape || !have_off)
+        return hfail(h, "tensor '%s': missing '%s'", q,
+                     !have_dtype ? "dtype" : !have_shape ? "shape" : "data_offsets");
+    if (off[1] < off[0])
+        return hfail(h, "tensor '%s': data_offsets [%" PRIu64 ",%" PRIu64 "] end before begin",
+                     q, off[0], off[1]);
+    ti->begin = off[0];
+    ti->end = off[1];
+    return entry_size(h, q, ti);
 }
 
 static pf_status parse_metadata(struct hctx *h, struct st_file *f, const cJSON *m) {
@@ -299,7 +311,8 @@ static pf_status check_header(struct hctx *h, struct st_file *f, const cJSON *ro
     return check_layout(h, f, data_size);
 }
 
-static pf_status parse_header(struct st_file *f, const char *path, struct pf_err *err) {
+/* Read and check the 8-byte little-endian header length (f->header_len, f->data_start). */
+static pf_status header_length(struct st_file *f, const char *path, struct pf_err *err) {
     unsigned char len8[8];
     size_t got = 0;
     if (f->size < 8)
@@ -328,12 +341,42 @@ static pf_status parse_header(struct st_file *f, const char *path, struct pf_err
                           path, n, f->size, f->size - 8);
     f->header_len = n;
     f->data_start = 8 + n;
+    return PF_OK;
+}
 
+/* Parse the n header bytes as one JSON object (*root, the caller's), nothing after it but
+ * whitespace. */
+static pf_status header_root(struct hctx *h, const char *hdr, uint64_t n, cJSON **root) {
+    pf_status st = PF_OK;
+    const char *end = NULL;
+    *root = cJSON_ParseWithLengthOpts(hdr, (size_t)n, &end, 0);
+    if (!*root) {
+        size_t at = end && end >= hdr && end <= hdr + n ? (size_t)(end - hdr) : 0;
+        st = hfail(h, "header is not valid JSON (error near header byte %zu)", at);
+    } else {
+        size_t at = (size_t)(end - hdr);
+        while (at < n && (hdr[at] == ' ' || hdr[at] == '\t' || hdr[at] == '\n' ||
+                          hdr[at] == '\r'))
+            at++;
+        if (at < n)
+            st = hfail(h, "header has text after the JSON object at header byte %zu", at);
+        else if (!cJSON_IsObject(*root))
+            st = hfail(h, "header is %s, must be an object", json_type(*root));
+    }
+    return st;
+}
+
+static pf_status parse_header(struct st_file *f, const char *path, struct pf_err *err) {
+    size_t got = 0;
+    pf_status st = header_length(f, path, err);
+    if (st != PF_OK)
+        return st;
+    uint64_t n = f->header_len;
     char *hdr = malloc((size_t)n + 1);
     if (!hdr)
         return pf_err_set(err, PF_ERR_NOMEM, "%s: cannot allocate %" PRIu64 " bytes for the header",
                           path, n);
-    pf_status st = st_pread(f->fd, hdr, (size_t)n, 8, &got);
+    st = st_pread(f->fd, hdr, (size_t)n, 8, &got);
     if (st != PF_OK || got != n) {
         st = st != PF_OK ? pf_err_set(err, PF_ERR_IO, "%s: cannot read the header: %s", path,
                                       strerror(errno))
@@ -357,23 +400,7 @@ static pf_status parse_header(struct st_file *f, const char *path, struct pf_err
     PF_STEP(st, st_json_scan(path, "header", hdr, (size_t)n, ST_MAX_JSON_DEPTH, ST_MAX_TENSORS,
                              ST_MAX_JSON_TOKENS, &sc, err));
     h.sc = &sc;
-    if (st == PF_OK) {
-        const char *end = NULL;
-        root = cJSON_ParseWithLengthOpts(hdr, (size_t)n, &end, 0);
-        if (!root) {
-            size_t at = end && end >= hdr && end <= hdr + n ? (size_t)(end - hdr) : 0;
-            st = hfail(&h, "header is not valid JSON (error near header byte %zu)", at);
-        } else {
-            size_t at = (size_t)(end - hdr);
-            while (at < n && (hdr[at] == ' ' || hdr[at] == '\t' || hdr[at] == '\n' ||
-                              hdr[at] == '\r'))
-                at++;
-            if (at < n)
-                st = hfail(&h, "header has text after the JSON object at header byte %zu", at);
-            else if (!cJSON_IsObject(root))
-                st = hfail(&h, "header is %s, must be an object", json_type(root));
-        }
-    }
+    PF_STEP(st, header_root(&h, hdr, n, &root));
     PF_STEP(st, check_header(&h, f, root, f->size - f->data_start));
     cJSON_Delete(root);
     st_scan_free(&sc);

@@ -136,17 +136,10 @@ static pf_status check_tensor(const char *path, const struct st_wtensor *t, uint
 
 /* Check everything and build the padded header. On success *order holds the tensors sorted
  * by name with their offsets, and hdr the header text (length a multiple of 8). */
-static pf_status build_header(const char *path, const struct st_wtensor *t, int n,
-                              const char *const *kv, int n_meta, struct wt **order,
-                              struct sbuf *hdr, struct pf_err *err) {
-    char q[ST_QBUF];
-    if (n < 0 || n_meta < 0 || n + (n_meta > 0) > ST_MAX_TENSORS || (n > 0 && !t) ||
-        (n_meta > 0 && !kv))
-        return pf_err_set(err, PF_ERR_ARG,
-                          "%s: %d tensors and %d metadata pairs (at most %d entries: tensors "
-                          "and __metadata__)", path, n, n_meta, ST_MAX_TENSORS);
-    struct wt *o = xcalloc((size_t)n, sizeof *o);
-    struct kvp *m = xcalloc((size_t)n_meta, sizeof *m);
+/* Check every tensor (o[i].nbytes) and metadata string, and the header's JSON token count. */
+static pf_status check_entries(const char *path, const struct st_wtensor *t, int n,
+                               const char *const *kv, int n_meta, struct wt *o, struct kvp *m,
+                               struct pf_err *err) {
     pf_status st = PF_OK;
     size_t tokens = 1 + (n_meta ? 2 + 2 * (size_t)n_meta : 0);
     for (int i = 0; i < n && st == PF_OK; i++) {
@@ -168,55 +161,83 @@ static pf_status build_header(const char *path, const struct st_wtensor *t, int 
     if (st == PF_OK && tokens > ST_MAX_JSON_TOKENS)
         st = pf_err_set(err, PF_ERR_ARG, "%s: header would have %zu JSON tokens, limit %d", path,
                         tokens, ST_MAX_JSON_TOKENS);
-    if (st == PF_OK) {
-        qsort(o, (size_t)n, sizeof *o, wt_by_name);
-        for (int i = 1; i < n && st == PF_OK; i++)
-            if (strcmp(o[i - 1].t->name, o[i].t->name) == 0)
-                st = pf_err_set(err, PF_ERR_ARG, "%s: duplicate tensor name '%s'", path,
-                                st_q(o[i].t->name, q, sizeof q));
-        qsort(m, (size_t)n_meta, sizeof *m, kvp_by_key);
-        for (int i = 1; i < n_meta && st == PF_OK; i++)
-            if (strcmp(m[i - 1].k, m[i].k) == 0)
-                st = pf_err_set(err, PF_ERR_ARG, "%s: duplicate metadata key '%s'", path,
-                                st_q(m[i].k, q, sizeof q));
-    }
-    if (st == PF_OK) {
-        sb_str(hdr, "{");
-        if (n_meta) {
-            sb_str(hdr, "\"__metadata__\":{");
-            for (int i = 0; i < n_meta; i++) {
-                if (i)
-                    sb_str(hdr, ",");
-                sb_json(hdr, m[i].k);
-                sb_str(hdr, ":");
-                sb_json(hdr, m[i].v);
-            }
-            sb_str(hdr, "}");
-        }
-        uint64_t pos = 0;
-        for (int i = 0; i < n; i++) {
-            const struct st_wtensor *w = o[i].t;
-            o[i].begin = pos;
-            pos += o[i].nbytes; /* cannot wrap: < 2^17 tensors of < 2^63 bytes */
-            sb_str(hdr, n_meta || i ? ",": "");
-            sb_json(hdr, w->name);
-            sb_str(hdr, ":{\"dtype\":\"");
-            sb_str(hdr, st_dtype_name(w->dtype));
-            sb_str(hdr, "\",\"shape\":[");
-            for (int d = 0; d < w->ndim; d++) {
-                if (d)
-                    sb_str(hdr, ",");
-                sb_u64(hdr, (uint64_t)w->shape[d]);
-            }
-            sb_str(hdr, "],\"data_offsets\":[");
-            sb_u64(hdr, o[i].begin);
-            sb_str(hdr, ",");
-            sb_u64(hdr, pos);
-            sb_str(hdr, "]}");
+    return st;
+}
+
+/* Sort the tensors by name and the metadata by key; refuse duplicates of either. */
+static pf_status sort_unique(const char *path, struct wt *o, int n, struct kvp *m, int n_meta,
+                             struct pf_err *err) {
+    char q[ST_QBUF];
+    pf_status st = PF_OK;
+    qsort(o, (size_t)n, sizeof *o, wt_by_name);
+    for (int i = 1; i < n && st == PF_OK; i++)
+        if (strcmp(o[i - 1].t->name, o[i].t->name) == 0)
+            st = pf_err_set(err, PF_ERR_ARG, "%s: duplicate tensor name '%s'", path,
+                            st_q(o[i].t->name, q, sizeof q));
+    qsort(m, (size_t)n_meta, sizeof *m, kvp_by_key);
+    for (int i = 1; i < n_meta && st == PF_OK; i++)
+        if (strcmp(m[i - 1].k, m[i].k) == 0)
+            st = pf_err_set(err, PF_ERR_ARG, "%s: duplicate metadata key '%s'", path,
+                            st_q(m[i].k, q, sizeof q));
+    return st;
+}
+
+/* The header JSON into hdr (__metadata__, then the tensors in order with their data offsets,
+ * o[i].begin set), padded with spaces to a multiple of 8. */
+static void header_json(struct sbuf *hdr, struct wt *o, int n, const struct kvp *m,
+                        int n_meta) {
+    sb_str(hdr, "{");
+    if (n_meta) {
+        sb_str(hdr, "\"__metadata__\":{");
+        for (int i = 0; i < n_meta; i++) {
+            if (i)
+                sb_str(hdr, ",");
+            sb_json(hdr, m[i].k);
+            sb_str(hdr, ":");
+            sb_json(hdr, m[i].v);
         }
         sb_str(hdr, "}");
-        while (hdr->len % 8) /* data then starts 8-aligned in the file */
-            sb_str(hdr, " ");
+    }
+    uint64_t pos = 0;
+    for (int i = 0; i < n; i++) {
+        const struct st_wtensor *w = o[i].t;
+        o[i].begin = pos;
+        pos += o[i].nbytes; /* cannot wrap: < 2^17 tensors of < 2^63 bytes */
+        sb_str(hdr, n_meta || i ? ",": "");
+        sb_json(hdr, w->name);
+        sb_str(hdr, ":{\"dtype\":\"");
+        sb_str(hdr, st_dtype_name(w->dtype));
+        sb_str(hdr, "\",\"shape\":[");
+        for (int d = 0; d < w->ndim; d++) {
+            if (d)
+                sb_str(hdr, ",");
+            sb_u64(hdr, (uint64_t)w->shape[d]);
+        }
+        sb_str(hdr, "],\"data_offsets\":[");
+        sb_u64(hdr, o[i].begin);
+        sb_str(hdr, ",");
+        sb_u64(hdr, pos);
+        sb_str(hdr, "]}");
+    }
+    sb_str(hdr, "}");
+    while (hdr->len % 8) /* data then starts 8-aligned in the file */
+        sb_str(hdr, " ");
+}
+
+static pf_status build_header(const char *path, const struct st_wtensor *t, int n,
+                              const char *const *kv, int n_meta, struct wt **order,
+                              struct sbuf *hdr, struct pf_err *err) {
+    if (n < 0 || n_meta < 0 || n + (n_meta > 0) > ST_MAX_TENSORS || (n > 0 && !t) ||
+        (n_meta > 0 && !kv))
+        return pf_err_set(err, PF_ERR_ARG,
+                          "%s: %d tensors and %d metadata pairs (at most %d entries: tensors "
+                          "and __metadata__)", path, n, n_meta, ST_MAX_TENSORS);
+    struct wt *o = xcalloc((size_t)n, sizeof *o);
+    struct kvp *m = xcalloc((size_t)n_meta, sizeof *m);
+    pf_status st = check_entries(path, t, n, kv, n_meta, o, m, err);
+    PF_STEP(st, sort_unique(path, o, n, m, n_meta, err));
+    if (st == PF_OK) {
+        header_json(hdr, o, n, m, n_meta);
         if (hdr->len > ST_MAX_HEADER)
             st = pf_err_set(err, PF_ERR_ARG, "%s: header would be %zu bytes, limit %u", path,
                             hdr->len, ST_MAX_HEADER);

@@ -83,6 +83,32 @@ static int is_num_char(char c) {
     return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 }
 
+/* Skip the JSON string that opens at buf[*i] (*i then past its closing quote); control
+ * characters and \u0000 in it are refused. */
+static pf_status scan_string(const char *path, const char *what, const char *buf, size_t len,
+                             size_t *ip, struct pf_err *err) {
+    size_t i = *ip;
+    i++;
+    while (i < len && buf[i] != '"') {
+        unsigned char u = (unsigned char)buf[i];
+        if (u < 0x20)
+            return pf_err_set(err, PF_ERR_FORMAT,
+                              "%s: control character 0x%02x in a string at %s byte %zu",
+                              path, u, what, i);
+        if (u == '\\' && i + 1 < len) {
+            if (buf[i + 1] == 'u' && len - i >= 6 && memcmp(buf + i + 2, "0000", 4) == 0)
+                return pf_err_set(err, PF_ERR_FORMAT,
+                                  "%s: \\u0000 in a string at %s byte %zu (names are C "
+                                  "strings)", path, what, i);
+            i++; /* skip the escaped character ("\"" must not end the string) */
+        }
+        i++;
+    }
+    i++; /* closing quote (or past the end: cJSON reports the unterminated string) */
+    *ip = i;
+    return PF_OK;
+}
+
 pf_status st_json_scan(const char *path, const char *what, const char *buf, size_t len,
                        int max_depth, size_t max_root_members, size_t max_tokens,
                        struct st_scan *sc, struct pf_err *err) {
@@ -100,27 +126,9 @@ pf_status st_json_scan(const char *path, const char *what, const char *buf, size
         char c = buf[i];
         if (c == '"') {
             sc->tokens++;
-            i++;
-            while (i < len && buf[i] != '"') {
-                unsigned char u = (unsigned char)buf[i];
-                if (u < 0x20) {
-                    st = pf_err_set(err, PF_ERR_FORMAT,
-                                    "%s: control character 0x%02x in a string at %s byte %zu",
-                                    path, u, what, i);
-                    goto fail;
-                }
-                if (u == '\\' && i + 1 < len) {
-                    if (buf[i + 1] == 'u' && len - i >= 6 && memcmp(buf + i + 2, "0000", 4) == 0) {
-                        st = pf_err_set(err, PF_ERR_FORMAT,
-                                        "%s: \\u0000 in a string at %s byte %zu (names are C "
-                                        "strings)", path, what, i);
-                        goto fail;
-                    }
-                    i++; /* skip the escaped character ("\"" must not end the string) */
-                }
-                i++;
-            }
-            i++; /* closing quote (or past the end: cJSON reports the unterminated string) */
+            st = scan_string(path, what, buf, len, &i, err);
+            if (st != PF_OK)
+                goto fail;
             continue;
         }
         if (c == '{' || c == '[') {

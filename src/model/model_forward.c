@@ -41,9 +41,10 @@ static pf_status alloc2(struct model *m, struct tensor *t, enum tensor_dtype dt,
     return tensor_alloc(t, &m->act, m->be, dt, name, 2, s, err);
 }
 
-static pf_status bind(struct model *m, int B, int T, struct pf_err *err) {
-    /* activations no backward reads share one buffer across layers; which ones depends on
-     * the trainable flags and the attached modules, so a change there binds again */
+/* Which activations each layer shares with the others (those no backward reads; they depend
+ * on the trainable flags and the attached modules): *same when neither they nor B x T
+ * changed since the last bind, else m->shared_acts takes the new sharing. */
+static pf_status bind_sharing(struct model *m, int B, int T, int *same, struct pf_err *err) {
     int nl = m->n_layers;
     unsigned *share = calloc((size_t)nl + 1, sizeof *share);
     if (!share || (!m->shared_acts &&
@@ -52,24 +53,65 @@ static pf_status bind(struct model *m, int B, int T, struct pf_err *err) {
         return pf_err_set(err, PF_ERR_NOMEM, "model: out of memory");
     }
     unsigned t0 = nl ? block_transient_acts(&m->layers[0]) : 0;
-    int same = m->B == B && m->T == T;
+    *same = m->B == B && m->T == T;
     for (int l = 0; l < nl; l++) {
         share[l] = block_transient_acts(&m->layers[l]) & t0;
-        same = same && m->shared_acts[l] == share[l];
+        *same = *same && m->shared_acts[l] == share[l];
     }
-    if (same) {
-        free(share);
-        return PF_OK;
-    }
-    memcpy(m->shared_acts, share, (size_t)nl * sizeof *share);
+    if (!*same)
+        memcpy(m->shared_acts, share, (size_t)nl * sizeof *share);
     free(share);
+    return PF_OK;
+}
+
+/* The head's activations (and their gradients) for a B x T batch. */
+static pf_status bind_head(struct model *m, int B, int T, struct pf_err *err) {
     const struct model_config *c = &m->cfg;
     int64_t C = c->hidden, V = c->vocab, L = m->n_labels;
+    pf_status st = PF_OK;
+    switch (c->head) {
+    case HEAD_SEQ_CLS:
+        PF_STEP(st, alloc2(m, &m->a.pooled_in, TENSOR_F32, "pooled_in", B, C, err));
+        PF_STEP(st, alloc2(m, &m->a.pool_pre, TENSOR_F32, "pool_pre", B, C, err));
+        PF_STEP(st, alloc2(m, &m->a.pool_act, TENSOR_F32, "pool_act", B, C, err));
+        PF_STEP(st, alloc2(m, &m->a.d_pooled_in, TENSOR_F32, "d_pooled_in", B, C, err));
+        PF_STEP(st, alloc2(m, &m->a.d_pool_pre, TENSOR_F32, "d_pool_pre", B, C, err));
+        PF_STEP(st, alloc2(m, &m->a.d_pool_act, TENSOR_F32, "d_pool_act", B, C, err));
+        PF_STEP(st, alloc2(m, &m->a.logits, TENSOR_F32, "logits", B, L, err));
+        break;
+    case HEAD_MLM:
+        PF_STEP(st, alloc3(m, &m->a.mlm_pre, "mlm_pre", B, T, C, err));
+        PF_STEP(st, alloc3(m, &m->a.mlm_act, "mlm_act", B, T, C, err));
+        PF_STEP(st, alloc3(m, &m->a.mlm_out, "mlm_out", B, T, C, err));
+        PF_STEP(st, alloc2(m, &m->a.mlm_mean, TENSOR_F32, "mlm_mean", B, T, err));
+        PF_STEP(st, alloc2(m, &m->a.mlm_rstd, TENSOR_F32, "mlm_rstd", B, T, err));
+        PF_STEP(st, alloc3(m, &m->a.d_mlm_pre, "d_mlm_pre", B, T, C, err));
+        PF_STEP(st, alloc3(m, &m->a.d_mlm_act, "d_mlm_act", B, T, C, err));
+        PF_STEP(st, alloc3(m, &m->a.d_mlm_out, "d_mlm_out", B, T, C, err));
+        PF_STEP(st, alloc3(m, &m->a.logits, "logits", B, T, V, err));
+        break;
+    case HEAD_LM:
+        PF_STEP(st, alloc3(m, &m->a.logits, "logits", B, T, V, err));
+        break;
+    case HEAD_NONE:
+        break;
+    }
+    return st;
+}
+
+static pf_status bind(struct model *m, int B, int T, struct pf_err *err) {
+    /* activations no backward reads share one buffer across layers; which ones depends on
+     * the trainable flags and the attached modules, so a change there binds again */
+    int same = 0;
+    pf_status st = bind_sharing(m, B, T, &same, err);
+    if (st != PF_OK || same)
+        return st;
+    const struct model_config *c = &m->cfg;
+    int64_t C = c->hidden;
     arena_free(&m->act);
     /* forget every activation tensor of the previous shape */
     memset(&m->a, 0, sizeof m->a);
     m->B = m->T = 0;
-    pf_status st = PF_OK;
     for (int l = 0; l < m->n_layers && st == PF_OK; l++) { /* one backward scratch for all */
         st = block_bind_shared(&m->layers[l], &m->act, B, T, l ? &m->layers[0] : NULL,
                                m->shared_acts[l], err);
@@ -100,33 +142,7 @@ static pf_status bind(struct model *m, int B, int T, struct pf_err *err) {
         PF_STEP(st, alloc2(m, &m->a.sin, TENSOR_F32, "rope_sin", T, c->head_dim / 2, err));
         PF_STEP(st, op_rope_tables(m->be, &m->a.cos, &m->a.sin, (float)c->rope_theta, err));
     }
-    switch (c->head) {
-    case HEAD_SEQ_CLS:
-        PF_STEP(st, alloc2(m, &m->a.pooled_in, TENSOR_F32, "pooled_in", B, C, err));
-        PF_STEP(st, alloc2(m, &m->a.pool_pre, TENSOR_F32, "pool_pre", B, C, err));
-        PF_STEP(st, alloc2(m, &m->a.pool_act, TENSOR_F32, "pool_act", B, C, err));
-        PF_STEP(st, alloc2(m, &m->a.d_pooled_in, TENSOR_F32, "d_pooled_in", B, C, err));
-        PF_STEP(st, alloc2(m, &m->a.d_pool_pre, TENSOR_F32, "d_pool_pre", B, C, err));
-        PF_STEP(st, alloc2(m, &m->a.d_pool_act, TENSOR_F32, "d_pool_act", B, C, err));
-        PF_STEP(st, alloc2(m, &m->a.logits, TENSOR_F32, "logits", B, L, err));
-        break;
-    case HEAD_MLM:
-        PF_STEP(st, alloc3(m, &m->a.mlm_pre, "mlm_pre", B, T, C, err));
-        PF_STEP(st, alloc3(m, &m->a.mlm_act, "mlm_act", B, T, C, err));
-        PF_STEP(st, alloc3(m, &m->a.mlm_out, "mlm_out", B, T, C, err));
-        PF_STEP(st, alloc2(m, &m->a.mlm_mean, TENSOR_F32, "mlm_mean", B, T, err));
-        PF_STEP(st, alloc2(m, &m->a.mlm_rstd, TENSOR_F32, "mlm_rstd", B, T, err));
-        PF_STEP(st, alloc3(m, &m->a.d_mlm_pre, "d_mlm_pre", B, T, C, err));
-        PF_STEP(st, alloc3(m, &m->a.d_mlm_act, "d_mlm_act", B, T, C, err));
-        PF_STEP(st, alloc3(m, &m->a.d_mlm_out, "d_mlm_out", B, T, C, err));
-        PF_STEP(st, alloc3(m, &m->a.logits, "logits", B, T, V, err));
-        break;
-    case HEAD_LM:
-        PF_STEP(st, alloc3(m, &m->a.logits, "logits", B, T, V, err));
-        break;
-    case HEAD_NONE:
-        break;
-    }
+    PF_STEP(st, bind_head(m, B, T, err));
     if (st == PF_OK) {
         m->B = B;
         m->T = T;

@@ -180,6 +180,74 @@ static int cmp_cstr(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* What model_load's steps share: the open checkpoint and where its tensors went. */
+struct load_ctx {
+    const char *dir;
+    const struct model_config *cfg;
+    const struct st_checkpoint *ck;
+    int prefixed;
+    const struct model_load_opts *opts;
+    struct model_load_info *info;
+    const char **used; /* checkpoint names read or deliberately replaced */
+    int n_used;
+};
+
+/* Load model parameter p from the checkpoint, checking its shape; a missing head tensor is
+ * left to initialise, a mismatched one is replaced when the options allow it. */
+static pf_status load_param(struct model *m, struct load_ctx *lc, struct model_param *p,
+                            struct pf_err *err) {
+    struct model_load_info *info = lc->info;
+    const struct model_config *cfg = lc->cfg;
+    char name[160], have[64], want[64];
+    const struct st_file *f;
+    file_name(m, p, lc->prefixed, name, sizeof name);
+    const struct st_info *ti = find_param(lc->ck, name, sizeof name, &f);
+    if (!ti) {
+        if (!p->head)
+            return pf_err_set(err, PF_ERR_FORMAT, "%s: the checkpoint has no tensor '%s' "
+                              "(required by config.json: %s, %d layers)", lc->dir, name,
+                              cfg->architecture[0] ? cfg->architecture : cfg->model_type,
+                              cfg->layers);
+        if (!info->n_initialised++)
+            snprintf(info->first_initialised, sizeof info->first_initialised, "%s", name);
+        return PF_OK;
+    }
+    if (ti->ndim != p->ndim || ti->shape[0] != p->shape[0] ||
+        (p->ndim > 1 && ti->shape[1] != p->shape[1])) {
+        if (p->head && !p->base && lc->opts && lc->opts->reinit_mismatched_head) {
+            info->n_reinitialised++;
+            info->n_initialised++;
+            lc->used[lc->n_used++] = ti->name; /* seen, deliberately replaced */
+            return PF_OK;
+        }
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: tensor '%s' has shape %s, config.json "
+                          "implies %s", f->path, name, shape_str(ti->ndim, ti->shape, have, 64),
+                          shape_str(p->ndim, p->shape, want, 64));
+    }
+    pf_status st = read_param(m, p, f, ti, err);
+    if (st != PF_OK)
+        return st;
+    p->loaded = 1;
+    lc->used[lc->n_used++] = ti->name;
+    info->n_loaded++;
+    info->file_bytes += (int64_t)ti->nbytes;
+    tally_dtype(info->dtype, sizeof info->dtype, ti->dtype);
+    return PF_OK;
+}
+
+/* Count the checkpoint's tensors no parameter used (info->n_unused, the first by name). */
+static void count_unused(struct load_ctx *lc) {
+    struct model_load_info *info = lc->info;
+    qsort(lc->used, (size_t)lc->n_used, sizeof *lc->used, cmp_cstr);
+    for (int i = 0; i < lc->ck->n; i++) {
+        const char *key = lc->ck->entries[i].name;
+        if (bsearch(&key, lc->used, (size_t)lc->n_used, sizeof *lc->used, cmp_cstr))
+            continue;
+        if (!info->n_unused++)
+            snprintf(info->first_unused, sizeof info->first_unused, "%s", key);
+    }
+}
+
 pf_status model_load(struct model *m, const char *dir, struct backend *be,
                      const struct model_load_opts *opts, struct model_load_info *info,
                      struct pf_err *err) {
@@ -207,56 +275,12 @@ pf_status model_load(struct model *m, const char *dir, struct backend *be,
     info->n_tensors = ck.n;
     info->prefixed = prefixed;
     const char **used = xcalloc((size_t)m->n_params + 1, sizeof *used);
-    int n_used = 0;
-    char name[160], have[64], want[64];
-    for (int i = 0; i < m->n_params && st == PF_OK; i++) {
-        struct model_param *p = &m->params[i];
-        const struct st_file *f;
-        file_name(m, p, prefixed, name, sizeof name);
-        const struct st_info *ti = find_param(&ck, name, sizeof name, &f);
-        if (!ti) {
-            if (!p->head) {
-                st = pf_err_set(err, PF_ERR_FORMAT, "%s: the checkpoint has no tensor '%s' "
-                                "(required by config.json: %s, %d layers)", dir, name,
-                                cfg.architecture[0] ? cfg.architecture : cfg.model_type,
-                                cfg.layers);
-                break;
-            }
-            if (!info->n_initialised++)
-                snprintf(info->first_initialised, sizeof info->first_initialised, "%s", name);
-            continue;
-        }
-        if (ti->ndim != p->ndim || ti->shape[0] != p->shape[0] ||
-            (p->ndim > 1 && ti->shape[1] != p->shape[1])) {
-            if (p->head && !p->base && opts && opts->reinit_mismatched_head) {
-                info->n_reinitialised++;
-                info->n_initialised++;
-                used[n_used++] = ti->name; /* seen, deliberately replaced */
-                continue;
-            }
-            st = pf_err_set(err, PF_ERR_FORMAT, "%s: tensor '%s' has shape %s, config.json "
-                            "implies %s", f->path, name, shape_str(ti->ndim, ti->shape, have, 64),
-                            shape_str(p->ndim, p->shape, want, 64));
-            break;
-        }
-        st = read_param(m, p, f, ti, err);
-        if (st != PF_OK)
-            break;
-        p->loaded = 1;
-        used[n_used++] = ti->name;
-        info->n_loaded++;
-        info->file_bytes += (int64_t)ti->nbytes;
-        tally_dtype(info->dtype, sizeof info->dtype, ti->dtype);
-    }
+    struct load_ctx lc = {.dir = dir, .cfg = &cfg, .ck = &ck, .prefixed = prefixed,
+                          .opts = opts, .info = info, .used = used};
+    for (int i = 0; i < m->n_params && st == PF_OK; i++)
+        st = load_param(m, &lc, &m->params[i], err);
     if (st == PF_OK) {
-        qsort(used, (size_t)n_used, sizeof *used, cmp_cstr);
-        for (int i = 0; i < ck.n; i++) {
-            const char *key = ck.entries[i].name;
-            if (bsearch(&key, used, (size_t)n_used, sizeof *used, cmp_cstr))
-                continue;
-            if (!info->n_unused++)
-                snprintf(info->first_unused, sizeof info->first_unused, "%s", key);
-        }
+        count_unused(&lc);
         model_init_params(m, opts ? opts->seed : 0, 1);
     }
     free(used);

@@ -100,6 +100,71 @@ static int get_int(const cJSON *o, const char *key, int lo, int hi, int *out) {
     return 1;
 }
 
+/* modules[i]'s kind, layer and target into *s (layer -1 goes with final_ln only). */
+static pf_status module_place(const char *path, const cJSON *o, int i, struct peft_spec *s,
+                              struct pf_err *err) {
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    const cJSON *target = cJSON_GetObjectItemCaseSensitive(o, "target");
+    int k = cJSON_IsString(kind) ? lookup(kind->valuestring, kind_at, CFG_KIND_COUNT) : -1;
+    if (!cJSON_IsObject(o))
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d]: expected an object", path, i);
+    if (k < 0)
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].kind: expected one of lora, "
+                          "lra, bitfit, ln, serial_adapter, parallel_adapter, prefix, ia3",
+                          path, i);
+    s->kind = (enum cfg_kind)k;
+    if (!get_int(o, "layer", -1, 1 << 20, &s->layer))
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].layer: expected an integer "
+                          ">= 0 (-1 for final_ln)", path, i);
+    if (k == CFG_KIND_PREFIX) {
+        s->target = CFG_T_ATTN;
+    } else {
+        int t = cJSON_IsString(target) ? lookup(target->valuestring, target_at, CFG_T_COUNT)
+                                       : -1;
+        if (t < 0)
+            return pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].target: expected a target "
+                              "name (q, k, v, o, ffn_up, ffn_down, ffn_gate, attn, ffn, "
+                              "attn_ln, ffn_ln)", path, i);
+        s->target = (enum cfg_target)t;
+    }
+    if ((s->layer == -1) != (s->target == CFG_T_FINAL_LN))
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].layer: -1 goes with target "
+                          "final_ln (the model's final norm), and only with it", path, i);
+    return PF_OK;
+}
+
+/* modules[i]'s rank and stored rank (matrix kinds), width, alpha and dropout into *s. */
+static pf_status module_sizes(const char *path, const cJSON *o, int i, struct peft_spec *s,
+                              struct pf_err *err) {
+    const cJSON *alpha = cJSON_GetObjectItemCaseSensitive(o, "alpha");
+    const cJSON *drop = cJSON_GetObjectItemCaseSensitive(o, "dropout");
+    if (matrix(s->kind)) {
+        if (!get_int(o, "rank", 1, PEFT_MAX_RANK, &s->rank))
+            return pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].rank: expected an integer "
+                              "in 1..%d", path, i, PEFT_MAX_RANK);
+        s->r_max = s->rank;
+        if (cJSON_GetObjectItemCaseSensitive(o, "stored_rank") &&
+            !get_int(o, "stored_rank", s->rank, PEFT_MAX_RANK, &s->r_max))
+            return pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].stored_rank: expected an "
+                              "integer in rank..%d", path, i, PEFT_MAX_RANK);
+    }
+    if (cJSON_GetObjectItemCaseSensitive(o, "width") &&
+        !get_int(o, "width", 0, 65536, &s->width))
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].width: expected an integer in "
+                          "0..65536", path, i);
+    if (alpha && (!cJSON_IsNumber(alpha) || !(alpha->valuedouble >= 0) ||
+                  !isfinite(alpha->valuedouble)))
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].alpha: expected a number >= 0",
+                          path, i);
+    if (drop && (!cJSON_IsNumber(drop) || !(drop->valuedouble >= 0) ||
+                 !(drop->valuedouble < 1)))
+        return pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].dropout: expected a number in "
+                          "[0, 1)", path, i);
+    s->alpha = alpha ? (float)alpha->valuedouble : 0.0f;
+    s->dropout = drop ? (float)drop->valuedouble : 0.0f;
+    return PF_OK;
+}
+
 pf_status peft_structure_parse(const char *path, const char *txt, size_t len,
                                struct peft_spec **out, int *n_out, struct pf_err *err) {
     *out = NULL;
@@ -124,79 +189,8 @@ pf_status peft_structure_parse(const char *path, const char *txt, size_t len,
     struct peft_spec *s = xcalloc((size_t)(n ? n : 1), sizeof *s);
     for (int i = 0; i < n && st == PF_OK; i++) {
         const cJSON *o = cJSON_GetArrayItem(mods, i);
-        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
-        const cJSON *target = cJSON_GetObjectItemCaseSensitive(o, "target");
-        const cJSON *alpha = cJSON_GetObjectItemCaseSensitive(o, "alpha");
-        const cJSON *drop = cJSON_GetObjectItemCaseSensitive(o, "dropout");
-        int k = cJSON_IsString(kind) ? lookup(kind->valuestring, kind_at, CFG_KIND_COUNT) : -1;
-        if (!cJSON_IsObject(o)) {
-            st = pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d]: expected an object", path, i);
-            break;
-        }
-        if (k < 0) {
-            st = pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].kind: expected one of lora, "
-                            "lra, bitfit, ln, serial_adapter, parallel_adapter, prefix, ia3",
-                            path, i);
-            break;
-        }
-        s[i].kind = (enum cfg_kind)k;
-        if (!get_int(o, "layer", -1, 1 << 20, &s[i].layer)) {
-            st = pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].layer: expected an integer "
-                            ">= 0 (-1 for final_ln)", path, i);
-            break;
-        }
-        if (k == CFG_KIND_PREFIX) {
-            s[i].target = CFG_T_ATTN;
-        } else {
-            int t = cJSON_IsString(target) ? lookup(target->valuestring, target_at, CFG_T_COUNT)
-                                           : -1;
-            if (t < 0) {
-                st = pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].target: expected a target "
-                                "name (q, k, v, o, ffn_up, ffn_down, ffn_gate, attn, ffn, "
-                                "attn_ln, ffn_ln)", path, i);
-                break;
-            }
-            s[i].target = (enum cfg_target)t;
-        }
-        if ((s[i].layer == -1) != (s[i].target == CFG_T_FINAL_LN)) {
-            st = pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].layer: -1 goes with target "
-                            "final_ln (the model's final norm), and only with it", path, i);
-            break;
-        }
-        if (matrix(s[i].kind)) {
-            if (!get_int(o, "rank", 1, PEFT_MAX_RANK, &s[i].rank)) {
-                st = pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].rank: expected an integer "
-                                "in 1..%d", path, i, PEFT_MAX_RANK);
-                break;
-            }
-            s[i].r_max = s[i].rank;
-            if (cJSON_GetObjectItemCaseSensitive(o, "stored_rank") &&
-                !get_int(o, "stored_rank", s[i].rank, PEFT_MAX_RANK, &s[i].r_max)) {
-                st = pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].stored_rank: expected an "
-                                "integer in rank..%d", path, i, PEFT_MAX_RANK);
-                break;
-            }
-        }
-        if (cJSON_GetObjectItemCaseSensitive(o, "width") &&
-            !get_int(o, "width", 0, 65536, &s[i].width)) {
-            st = pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].width: expected an integer in "
-                            "0..65536", path, i);
-            break;
-        }
-        if (alpha && (!cJSON_IsNumber(alpha) || !(alpha->valuedouble >= 0) ||
-                      !isfinite(alpha->valuedouble))) {
-            st = pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].alpha: expected a number >= 0",
-                            path, i);
-            break;
-        }
-        if (drop && (!cJSON_IsNumber(drop) || !(drop->valuedouble >= 0) ||
-                     !(drop->valuedouble < 1))) {
-            st = pf_err_set(err, PF_ERR_FORMAT, "%s: modules[%d].dropout: expected a number in "
-                            "[0, 1)", path, i);
-            break;
-        }
-        s[i].alpha = alpha ? (float)alpha->valuedouble : 0.0f;
-        s[i].dropout = drop ? (float)drop->valuedouble : 0.0f;
+        st = module_place(path, o, i, &s[i], err);
+        PF_STEP(st, module_sizes(path, o, i, &s[i], err));
     }
     cJSON_Delete(r);
     if (st != PF_OK) {

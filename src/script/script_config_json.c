@@ -77,10 +77,8 @@ static void add_opt_string(cJSON *o, const char *key, const char *s) {
         cJSON_AddNullToObject(o, key);
 }
 
-static cJSON *config_json(const struct run_config *c) {
-    cJSON *r = cJSON_CreateObject();
-    cJSON_AddStringToObject(r, "file", c->file);
-    cJSON_AddStringToObject(r, "mode", mode_names[c->mode]);
+/* Add the model and task objects (paths, columns, labels) to r. */
+static void add_model_task(cJSON *r, const struct run_config *c) {
     cJSON *m = cJSON_AddObjectToObject(r, "model");
     cJSON_AddStringToObject(m, "path", c->model.path);
     cJSON_AddStringToObject(m, "family", family_names[c->model.family]);
@@ -103,7 +101,10 @@ static cJSON *config_json(const struct run_config *c) {
         cJSON_AddItemToArray(lab, cJSON_CreateString(c->task.labels[i]));
     cJSON_AddNumberToObject(t, "max_len", c->task.max_len);
     cJSON_AddNumberToObject(t, "search_split", c->task.search_split);
+}
 
+/* Add the budget, space, optim and schedule objects to r. */
+static void add_budget_optim(cJSON *r, const struct run_config *c) {
     cJSON *b = cJSON_AddObjectToObject(r, "budget");
     if (c->budget.params)
         cJSON_AddNumberToObject(b, "params", (double)c->budget.params);
@@ -137,7 +138,10 @@ static cJSON *config_json(const struct run_config *c) {
     cJSON_AddItemToObject(sc, "lr", sched_json(&c->schedule.lr));
     cJSON_AddItemToObject(sc, "arch_lr", sched_json(&c->schedule.arch_lr));
     cJSON_AddItemToObject(sc, "tau", sched_json(&c->schedule.tau));
+}
 
+/* Add the search object (stages, selection, retraining) to r. */
+static void add_search(cJSON *r, const struct run_config *c) {
     cJSON *s = cJSON_AddObjectToObject(r, "search");
     cJSON_AddNumberToObject(s, "stages", c->search.stages);
     cJSON_AddNumberToObject(s, "trigger_threshold", c->search.trigger_threshold);
@@ -167,6 +171,15 @@ static cJSON *config_json(const struct run_config *c) {
     cJSON_AddStringToObject(s, "gate_grad", cfg_gate_grad_names[c->search.gate_grad_sampled]);
     cJSON_AddBoolToObject(s, "fill", c->search.fill);
     cJSON_AddNumberToObject(s, "stage_span", c->search.stage_span);
+}
+
+static cJSON *config_json(const struct run_config *c) {
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "file", c->file);
+    cJSON_AddStringToObject(r, "mode", mode_names[c->mode]);
+    add_model_task(r, c);
+    add_budget_optim(r, c);
+    add_search(r, c);
 
     cJSON *tr = cJSON_AddObjectToObject(r, "train");
     cJSON_AddBoolToObject(tr, "full", c->train.full);

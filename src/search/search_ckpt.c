@@ -264,10 +264,10 @@ pf_status search_ckpt_write(struct search *s, struct pf_err *err) {
     return st;
 }
 
-pf_status search_ckpt_read(struct search *s, const char *file, int64_t *seq,
-                           struct pf_err *err) {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/%s", s->dir, file);
+/* Read the checkpoint at path whole and check its magic, version and checksum; on success
+ * *data (the caller's, xfree) holds its *len bytes. */
+static pf_status ckpt_slurp(const struct search *s, const char *path, unsigned char **data_out,
+                            long *len_out, struct pf_err *err) {
     FILE *f = fopen(path, "rb");
     if (!f)
         return pf_err_set(err, PF_ERR_IO, "%s: cannot open the checkpoint (is %s a session "
@@ -295,45 +295,74 @@ pf_status search_ckpt_read(struct search *s, const char *file, int64_t *seq,
         return pf_err_set(err, PF_ERR_FORMAT, "%s: checksum mismatch: the file is damaged",
                           path);
     }
-    struct rbuf b = {.p = data, .n = (size_t)len - 8, .off = 8};
+    *data_out = data;
+    *len_out = len;
+    return PF_OK;
+}
+
+/* The checkpoint's config hash and shapes against the session's; sets s->phase and *ntp
+ * (the tensors it holds). */
+static pf_status ckpt_check(struct search *s, const char *path, struct rbuf *b, int32_t *ntp,
+                            struct pf_err *err) {
     uint64_t ch = 0, want = 0;
-    GET(&b, ch);
+    GET(b, ch);
     pf_status sth = config_hash(s, &want, err);
-    if (sth != PF_OK || ch != want) {
-        xfree(data);
+    if (sth != PF_OK || ch != want)
         return sth != PF_OK ? sth
                             : pf_err_set(err, PF_ERR_FORMAT, "%s: made with another config.lua "
                                          "than the one in %s now (the session's config was "
                                          "edited?)", path, s->dir);
-    }
-    int32_t nc = 0, ntp = 0, phase = 0;
-    GET(&b, nc);
-    GET(&b, ntp);
-    GET(&b, phase);
-    if (nc != s->nc || (ntp != s->t.n_tp && !(phase >= SPH_RETRAIN && ntp == 0))) {
-        xfree(data);
+    int32_t nc = 0, phase = 0;
+    GET(b, nc);
+    GET(b, *ntp);
+    GET(b, phase);
+    if (nc != s->nc || (*ntp != s->t.n_tp && !(phase >= SPH_RETRAIN && *ntp == 0)))
         return pf_err_set(err, PF_ERR_FORMAT, "%s: made for %d candidates and %d tensors, the "
-                          "session's config builds %d and %d", path, nc, ntp, s->nc, s->t.n_tp);
-    }
+                          "session's config builds %d and %d", path, nc, *ntp, s->nc,
+                          s->t.n_tp);
     s->phase = (enum search_phase)phase;
-    GET(&b, s->it);
-    GET(&b, s->epoch);
-    GET(&b, s->updates);
-    GET(&b, s->arch_updates);
-    GET(&b, s->flag);
-    GET(&b, s->budget);
-    GET(&b, s->stages_left);
-    GET(&b, s->guard_stages);
-    GET(&b, s->seq);
-    GET(&b, s->nan_run);
-    GET(&b, s->nan_skips);
-    GET(&b, s->loss_w);
-    GET(&b, s->loss_a);
-    GET(&b, s->win_count);
-    GET(&b, s->global_stab);
-    GET(&b, s->t.p.step);
-    GET(&b, s->seconds_before);
-    GET(&b, s->search_seconds);
+    return PF_OK;
+}
+
+/* The engine's counters, in the order search_ckpt_write puts them. */
+static void ckpt_get_counters(struct rbuf *b, struct search *s) {
+    GET(b, s->it);
+    GET(b, s->epoch);
+    GET(b, s->updates);
+    GET(b, s->arch_updates);
+    GET(b, s->flag);
+    GET(b, s->budget);
+    GET(b, s->stages_left);
+    GET(b, s->guard_stages);
+    GET(b, s->seq);
+    GET(b, s->nan_run);
+    GET(b, s->nan_skips);
+    GET(b, s->loss_w);
+    GET(b, s->loss_a);
+    GET(b, s->win_count);
+    GET(b, s->global_stab);
+    GET(b, s->t.p.step);
+    GET(b, s->seconds_before);
+    GET(b, s->search_seconds);
+}
+
+pf_status search_ckpt_read(struct search *s, const char *file, int64_t *seq,
+                           struct pf_err *err) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", s->dir, file);
+    unsigned char *data = NULL;
+    long len = 0;
+    pf_status st = ckpt_slurp(s, path, &data, &len, err);
+    if (st != PF_OK)
+        return st;
+    struct rbuf b = {.p = data, .n = (size_t)len - 8, .off = 8};
+    int32_t ntp = 0;
+    st = ckpt_check(s, path, &b, &ntp, err);
+    if (st != PF_OK) {
+        xfree(data);
+        return st;
+    }
+    ckpt_get_counters(&b, s);
     struct data_cursor cw, ca;
     GET(&b, cw);
     GET(&b, ca);
@@ -356,7 +385,6 @@ pf_status search_ckpt_read(struct search *s, const char *file, int64_t *seq,
     } else {
         b.bad = 1;
     }
-    pf_status st = PF_OK;
     if (b.bad)
         st = pf_err_set(err, PF_ERR_FORMAT, "%s: truncated or inconsistent checkpoint", path);
     if (st == PF_OK && s->ld_w)

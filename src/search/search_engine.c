@@ -753,51 +753,61 @@ static void emit_snapshot(struct search *s) {
 
 /* One iteration: architecture step, weight step, statistics, policy. *end = 1 when the
  * search is over. */
-static pf_status iterate(struct search *s, int *end, struct pf_err *err) {
+/* The policy's tau and lr for this step, checked (tau > 0, lr >= 0, both finite); sets
+ * s->epoch and s->tau. */
+static pf_status iter_policy(struct search *s, double *tau, double *lr, struct pf_err *err) {
     const struct run_config *c = &s->cfg;
     s->epoch = (int)(s->it / s->per_epoch);
-    double tau = 1, lr = 0;
-    pf_status st = script_policy_tau(s->pol, s->epoch, c->optim.epochs, &tau, err);
-    PF_STEP(st, script_policy_lr(s->pol, s->it, s->planned, &lr, err));
+    pf_status st = script_policy_tau(s->pol, s->epoch, c->optim.epochs, tau, err);
+    PF_STEP(st, script_policy_lr(s->pol, s->it, s->planned, lr, err));
     search_report_fallbacks(s);
     if (st != PF_OK)
         return st;
-    if (!(tau > 0) || !isfinite(tau) || !isfinite(lr) || lr < 0)
+    if (!(*tau > 0) || !isfinite(*tau) || !isfinite(*lr) || *lr < 0)
         return pf_err_set(err, PF_ERR_SCRIPT, "policy: tau must be > 0 and lr >= 0 and finite "
-                          "(got tau %g, lr %g at step %lld)", tau, lr, (long long)s->it);
-    s->tau = tau;
-    struct data_batch ba, bw;
-    peft_next_step(&s->t.p);
-    /* (1) the architecture step */
-    PF_STEP(st, next_batch(s->ld_a, &ba, err));
+                          "(got tau %g, lr %g at step %lld)", *tau, *lr, (long long)s->it);
+    s->tau = *tau;
+    return PF_OK;
+}
+
+/* (1) The architecture step: a sampled forward/backward on an arch batch, then the
+ * architecture update (and the validation statistics) when its loss *la is finite. */
+static pf_status iter_arch(struct search *s, float *la, struct pf_err *err) {
+    struct data_batch ba;
+    pf_status st = next_batch(s->ld_a, &ba, err);
     int stage = arch_stage(s);
-    float la = 0;
     PF_STEP(st, trainer_zero_grads(&s->t, err));
     if (st == PF_OK)
         search_sample(s, 1, stage);
     PF_STEP(st, search_apply_sample(s, err));
-    PF_STEP(st, trainer_micro_step(&s->t, &ba, 1.0f, s->it + 1, &la, err));
+    PF_STEP(st, trainer_micro_step(&s->t, &ba, 1.0f, s->it + 1, la, err));
     if (st != PF_OK)
         return st;
-    s->loss_a = la;
-    if (isfinite(la)) {
+    s->loss_a = *la;
+    if (isfinite(*la)) {
         search_arch_grads(s);
         search_arch_update(s);
         if (selective(s))
             search_stats_val(s);
     }
-    /* (2) the weight step */
-    float lw = 0;
-    PF_STEP(st, next_batch(s->ld_w, &bw, err));
+    return PF_OK;
+}
+
+/* (2) The weight step: a binary-sampled forward/backward on a weight batch and the AdamW
+ * update at lr; a non-finite loss or gradient is skipped, too many in a row diverge. */
+static pf_status iter_weights(struct search *s, double lr, float *lw, struct pf_err *err) {
+    const struct run_config *c = &s->cfg;
+    struct data_batch bw;
+    pf_status st = next_batch(s->ld_w, &bw, err);
     PF_STEP(st, trainer_zero_grads(&s->t, err));
     if (st == PF_OK)
         search_sample(s, 0, SSTAGE_BINARY);
     PF_STEP(st, search_apply_sample(s, err));
-    PF_STEP(st, trainer_micro_step(&s->t, &bw, 1.0f, s->it + 1, &lw, err));
+    PF_STEP(st, trainer_micro_step(&s->t, &bw, 1.0f, s->it + 1, lw, err));
     if (st != PF_OK)
         return st;
-    s->loss_w = lw;
-    int skipped = !isfinite(lw);
+    s->loss_w = *lw;
+    int skipped = !isfinite(*lw);
     if (!skipped) {
         if (selective(s))
             search_stats_tra(s);
@@ -821,9 +831,15 @@ static pf_status iterate(struct search *s, int *end, struct pf_err *err) {
     } else {
         s->nan_run = 0;
     }
-    s->it++;
-    hist_push(&s->loss_hist, &s->n_loss, &s->cap_loss, lw);
-    /* (3) budget-guided early selection */
+    return PF_OK;
+}
+
+/* (3) After a step: budget-guided early selection, the policy's step hook, the step event,
+ * snapshots and the epoch's dev evaluation; *end when the search is over. */
+static pf_status iter_after(struct search *s, float la, float lw, double tau, double lr,
+                            int *end, struct pf_err *err) {
+    const struct run_config *c = &s->cfg;
+    pf_status st = PF_OK;
     if (selective(s) && s->stages_left > 0 && s->epoch >= c->search.prune_begin_epoch) {
         search_window_push(s);
         int fire = 0;
@@ -853,6 +869,22 @@ static pf_status iterate(struct search *s, int *end, struct pf_err *err) {
     if (stop || (selective(s) && s->stages_left == 0) || s->it >= s->planned)
         *end = 1;
     return st;
+}
+
+static pf_status iterate(struct search *s, int *end, struct pf_err *err) {
+    double tau = 1, lr = 0;
+    pf_status st = iter_policy(s, &tau, &lr, err);
+    if (st != PF_OK)
+        return st;
+    peft_next_step(&s->t.p);
+    float la = 0, lw = 0;
+    st = iter_arch(s, &la, err);
+    PF_STEP(st, iter_weights(s, lr, &lw, err));
+    if (st != PF_OK)
+        return st;
+    s->it++;
+    hist_push(&s->loss_hist, &s->n_loss, &s->cap_loss, lw);
+    return iter_after(s, la, lw, tau, lr, end, err);
 }
 
 static pf_status finish_search(struct search *s, struct pf_err *err) {

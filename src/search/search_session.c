@@ -189,11 +189,12 @@ pf_status search_session_policy_source(const struct run_config *cfg, char *out, 
     return st;
 }
 
-pf_status search_session_write_config(const struct run_config *in, const char *dir,
-                                      struct pf_err *err) {
-    struct run_config cfg = *in;
-    const struct cfg_schedule *sc[3] = {&cfg.schedule.lr, &cfg.schedule.arch_lr,
-                                        &cfg.schedule.tau};
+/* Refuse schedules a session cannot store (Lua functions) and make every path of cfg (the
+ * copy of in) absolute. */
+static pf_status session_paths(const struct run_config *in, struct run_config *cfg,
+                               struct pf_err *err) {
+    const struct cfg_schedule *sc[3] = {&cfg->schedule.lr, &cfg->schedule.arch_lr,
+                                        &cfg->schedule.tau};
     const char *sn[3] = {"lr", "arch_lr", "tau"};
     for (int i = 0; i < 3; i++)
         if (sc[i]->kind == CFG_SCHED_CUSTOM)
@@ -202,35 +203,71 @@ pf_status search_session_write_config(const struct run_config *in, const char *d
                               "constant, linear, cosine or step, or a policy's %s hook", in->file,
                               sn[i], i == 2 ? "tau" : "lr");
     pf_status st = PF_OK;
-    PF_STEP(st, absolute(cfg.model.path, sizeof cfg.model.path, "model.path", err));
-    PF_STEP(st, absolute(cfg.task.train, sizeof cfg.task.train, "task.train", err));
-    PF_STEP(st, absolute(cfg.task.dev, sizeof cfg.task.dev, "task.dev", err));
-    PF_STEP(st, absolute(cfg.task.test, sizeof cfg.task.test, "task.test", err));
-    PF_STEP(st, absolute(cfg.structure, sizeof cfg.structure, "structure", err));
-    PF_STEP(st, absolute(cfg.session, sizeof cfg.session, "session", err));
+    PF_STEP(st, absolute(cfg->model.path, sizeof cfg->model.path, "model.path", err));
+    PF_STEP(st, absolute(cfg->task.train, sizeof cfg->task.train, "task.train", err));
+    PF_STEP(st, absolute(cfg->task.dev, sizeof cfg->task.dev, "task.dev", err));
+    PF_STEP(st, absolute(cfg->task.test, sizeof cfg->task.test, "task.test", err));
+    PF_STEP(st, absolute(cfg->structure, sizeof cfg->structure, "structure", err));
+    PF_STEP(st, absolute(cfg->session, sizeof cfg->session, "session", err));
+    return st;
+}
+
+/* Copy a non-default policy's source to DIR/policy.lua and point cfg->policy at the copy. */
+static pf_status session_policy_copy(const struct run_config *in, struct run_config *cfg,
+                                     const char *dir, struct pf_err *err) {
+    if (strcmp(cfg->policy, "default") == 0)
+        return PF_OK;
+    char p[1200];
+    char src[1200];
+    policy_path(in, src, sizeof src);
+    char *txt = NULL;
+    size_t len = 0;
+    pf_status st = read_all(src, &txt, &len, err);
+    snprintf(p, sizeof p, "%s/policy.lua", dir);
+    if (st == PF_OK)
+        st = atomic_write(p, txt, len, err);
+    xfree(txt);
+    if (st != PF_OK)
+        return st;
+    PF_STEP(st, absolute(p, sizeof p, "policy", err));
+    if (st == PF_OK && snprintf(cfg->policy, sizeof cfg->policy, "%s", p) >=
+                           (int)sizeof cfg->policy)
+        st = pf_err_set(err, PF_ERR_ARG, "%s: session path too long for the policy copy",
+                        dir);
+    return st;
+}
+
+/* DIR/config.lua must load and give back json (the config's JSON) but for its "file". */
+static pf_status session_read_back(const char *dir, const char *json, struct pf_err *err) {
+    char p[1200];
+    struct run_config back;
+    snprintf(p, sizeof p, "%s/config.lua", dir);
+    struct pf_err e2 = {0};
+    pf_status st = script_config_load(p, NULL, &back, &e2);
+    if (st == PF_OK) {
+        char *j2 = script_config_to_json(&back);
+        /* the "file" fields differ by design */
+        const char *a = json ? strchr(json, '\n') : NULL, *c = j2 ? strchr(j2, '\n') : NULL;
+        a = a ? strchr(a + 1, '\n') : NULL;
+        c = c ? strchr(c + 1, '\n') : NULL;
+        if (!a || !c || strcmp(a, c) != 0)
+            st = pf_err_set(err, PF_ERR_SCRIPT, "%s: the resolved config does not read back "
+                            "to the same values (a bug; please report it)", p);
+        free(j2);
+    } else {
+        st = pf_err_set(err, st, "%s: the resolved config does not load: %s", p, e2.msg);
+    }
+    return st;
+}
+
+pf_status search_session_write_config(const struct run_config *in, const char *dir,
+                                      struct pf_err *err) {
+    struct run_config cfg = *in;
+    pf_status st = session_paths(in, &cfg, err);
+    PF_STEP(st, session_policy_copy(in, &cfg, dir, err));
     if (st != PF_OK)
         return st;
     char p[1200];
-    if (strcmp(cfg.policy, "default") != 0) {
-        char src[1200];
-        policy_path(in, src, sizeof src);
-        char *txt = NULL;
-        size_t len = 0;
-        st = read_all(src, &txt, &len, err);
-        snprintf(p, sizeof p, "%s/policy.lua", dir);
-        if (st == PF_OK)
-            st = atomic_write(p, txt, len, err);
-        xfree(txt);
-        if (st != PF_OK)
-            return st;
-        PF_STEP(st, absolute(p, sizeof p, "policy", err));
-        if (st == PF_OK && snprintf(cfg.policy, sizeof cfg.policy, "%s", p) >=
-                               (int)sizeof cfg.policy)
-            st = pf_err_set(err, PF_ERR_ARG, "%s: session path too long for the policy copy",
-                            dir);
-        if (st != PF_OK)
-            return st;
-    }
     char *json = script_config_to_json(&cfg);
     cJSON *j = json ? cJSON_Parse(json) : NULL;
     if (!j) {
@@ -251,25 +288,8 @@ pf_status search_session_write_config(const struct run_config *in, const char *d
         st = atomic_write(p, json, strlen(json), err);
     }
     /* it must read back to the same config */
-    if (st == PF_OK) {
-        struct run_config back;
-        snprintf(p, sizeof p, "%s/config.lua", dir);
-        struct pf_err e2 = {0};
-        st = script_config_load(p, NULL, &back, &e2);
-        if (st == PF_OK) {
-            char *j2 = script_config_to_json(&back);
-            /* the "file" fields differ by design */
-            const char *a = json ? strchr(json, '\n') : NULL, *c = j2 ? strchr(j2, '\n') : NULL;
-            a = a ? strchr(a + 1, '\n') : NULL;
-            c = c ? strchr(c + 1, '\n') : NULL;
-            if (!a || !c || strcmp(a, c) != 0)
-                st = pf_err_set(err, PF_ERR_SCRIPT, "%s: the resolved config does not read back "
-                                "to the same values (a bug; please report it)", p);
-            free(j2);
-        } else {
-            st = pf_err_set(err, st, "%s: the resolved config does not load: %s", p, e2.msg);
-        }
-    }
+    if (st == PF_OK)
+        st = session_read_back(dir, json, err);
     free(json);
     return st;
 }

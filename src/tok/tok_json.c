@@ -263,6 +263,74 @@ static struct tok_norm *new_norm(struct tokenizer *t, enum tok_norm_kind k) {
     return nm;
 }
 
+/* A BertNormalizer (strip_accents null follows lowercase). */
+static pf_status norm_bert(struct ld *L, const cJSON *o, const char *w) {
+    pf_status st = PF_OK;
+    int clean = 1, chinese = 1, lower = 1, strip = -1;
+    PF_STEP(st, get_bool(L, o, "clean_text", 1, &clean, w));
+    PF_STEP(st, get_bool(L, o, "handle_chinese_chars", 1, &chinese, w));
+    PF_STEP(st, get_bool(L, o, "lowercase", 1, &lower, w));
+    PF_STEP(st, get_bool(L, o, "strip_accents", -1, &strip, w));
+    if (st != PF_OK)
+        return st;
+    struct tok_norm *nm = new_norm(L->t, TN_BERT);
+    nm->clean_text = clean;
+    nm->chinese = chinese;
+    nm->lowercase = lower;
+    nm->strip_accents = strip < 0 ? lower : strip; /* null follows lowercase */
+    return PF_OK;
+}
+
+/* A Strip normalizer (left and right flags). */
+static pf_status norm_strip(struct ld *L, const cJSON *o, const char *w) {
+    pf_status st = PF_OK;
+    int left = 1, right = 1;
+    PF_STEP(st, get_bool(L, o, "strip_left", 1, &left, w));
+    PF_STEP(st, get_bool(L, o, "strip_right", 1, &right, w));
+    if (st == PF_OK) {
+        struct tok_norm *nm = new_norm(L->t, TN_STRIP);
+        nm->left = left;
+        nm->right = right;
+    }
+    return st;
+}
+
+/* A Prepend normalizer (its prepend string). */
+static pf_status norm_prepend(struct ld *L, const cJSON *o, const char *w) {
+    pf_status st = PF_OK;
+    const char *p;
+    PF_STEP(st, get_str(L, o, "prepend", &p, w));
+    if (st == PF_OK && !p)
+        st = fail(L, PF_ERR_FORMAT, "normalizer Prepend needs a prepend string");
+    if (st == PF_OK)
+        new_norm(L->t, TN_PREPEND)->a = xstrdup(p);
+    return st;
+}
+
+/* A Replace normalizer with a String pattern (Regex patterns are unsupported). */
+static pf_status norm_replace(struct ld *L, const cJSON *o, const char *w) {
+    pf_status st = PF_OK;
+    const cJSON *pat = cJSON_GetObjectItemCaseSensitive(o, "pattern");
+    const char *content, *s = NULL;
+    PF_STEP(st, get_str(L, o, "content", &content, w));
+    if (st != PF_OK)
+        return st;
+    if (!cJSON_IsObject(pat) || !content)
+        return fail(L, PF_ERR_FORMAT, "normalizer Replace needs a pattern object and content");
+    if (cJSON_GetObjectItemCaseSensitive(pat, "Regex"))
+        return fail(L, PF_ERR_UNSUPPORTED, "normalizer Replace with a Regex pattern is not "
+                                           "supported (only String patterns)");
+    PF_STEP(st, get_str(L, pat, "String", &s, "normalizer.pattern"));
+    if (st == PF_OK && (!s || !*s))
+        st = fail(L, PF_ERR_FORMAT, "normalizer Replace: pattern.String must be non-empty");
+    if (st == PF_OK) {
+        struct tok_norm *nm = new_norm(L->t, TN_REPLACE);
+        nm->a = xstrdup(s);
+        nm->b = xstrdup(content);
+    }
+    return st;
+}
+
 static pf_status load_normalizer(struct ld *L, const cJSON *o, int depth) {
     const char *w = "normalizer";
     if (!o || cJSON_IsNull(o))
@@ -284,62 +352,14 @@ static pf_status load_normalizer(struct ld *L, const cJSON *o, int depth) {
             new_norm(t, plain[i].k);
             return PF_OK;
         }
-    if (!strcmp(type, "BertNormalizer")) {
-        int clean = 1, chinese = 1, lower = 1, strip = -1;
-        PF_STEP(st, get_bool(L, o, "clean_text", 1, &clean, w));
-        PF_STEP(st, get_bool(L, o, "handle_chinese_chars", 1, &chinese, w));
-        PF_STEP(st, get_bool(L, o, "lowercase", 1, &lower, w));
-        PF_STEP(st, get_bool(L, o, "strip_accents", -1, &strip, w));
-        if (st != PF_OK)
-            return st;
-        struct tok_norm *nm = new_norm(t, TN_BERT);
-        nm->clean_text = clean;
-        nm->chinese = chinese;
-        nm->lowercase = lower;
-        nm->strip_accents = strip < 0 ? lower : strip; /* null follows lowercase */
-        return PF_OK;
-    }
-    if (!strcmp(type, "Strip")) {
-        int left = 1, right = 1;
-        PF_STEP(st, get_bool(L, o, "strip_left", 1, &left, w));
-        PF_STEP(st, get_bool(L, o, "strip_right", 1, &right, w));
-        if (st == PF_OK) {
-            struct tok_norm *nm = new_norm(t, TN_STRIP);
-            nm->left = left;
-            nm->right = right;
-        }
-        return st;
-    }
-    if (!strcmp(type, "Prepend")) {
-        const char *p;
-        PF_STEP(st, get_str(L, o, "prepend", &p, w));
-        if (st == PF_OK && !p)
-            st = fail(L, PF_ERR_FORMAT, "normalizer Prepend needs a prepend string");
-        if (st == PF_OK)
-            new_norm(t, TN_PREPEND)->a = xstrdup(p);
-        return st;
-    }
-    if (!strcmp(type, "Replace")) {
-        const cJSON *pat = cJSON_GetObjectItemCaseSensitive(o, "pattern");
-        const char *content, *s = NULL;
-        PF_STEP(st, get_str(L, o, "content", &content, w));
-        if (st != PF_OK)
-            return st;
-        if (!cJSON_IsObject(pat) || !content)
-            return fail(L, PF_ERR_FORMAT, "normalizer Replace needs a pattern object and content");
-        if (cJSON_GetObjectItemCaseSensitive(pat, "Regex"))
-            return fail(L, PF_ERR_UNSUPPORTED, "normalizer Replace with a Regex pattern is not "
-                                               "supported (only String patterns)");
-        PF_STEP(st, get_str(L, pat, "String", &s, "normalizer.pattern"));
-        if (st == PF_OK && (!s || !*s))
-            st = fail(L, PF_ERR_FORMAT, "normalizer Replace: pattern.String must be non-empty");
-        if (st == PF_OK) {
-            struct tok_norm *nm = new_norm(t, TN_REPLACE);
-            nm->a = xstrdup(s);
-            nm->b = xstrdup(content);
-        }
-        return st;
-    }
+    if (!strcmp(type, "BertNormalizer"))
+        return norm_bert(L, o, w);
+    if (!strcmp(type, "Strip"))
+        return norm_strip(L, o, w);
+    if (!strcmp(type, "Prepend"))
+        return norm_prepend(L, o, w);
+    if (!strcmp(type, "Replace"))
+        return norm_replace(L, o, w);
     if (!strcmp(type, "Sequence")) {
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "normalizers");
         if (!cJSON_IsArray(arr))
@@ -387,6 +407,90 @@ static pf_status behavior(struct ld *L, const cJSON *o, const char *where, enum 
     return fail(L, PF_ERR_FORMAT, "%s: unknown behavior '%s'", where, s);
 }
 
+/* A ByteLevel pre-tokenizer (add_prefix_space, use_regex). */
+static pf_status pre_bytelevel(struct ld *L, const cJSON *o, const char *w) {
+    pf_status st = PF_OK;
+    int aps = 1, re = 1;
+    PF_STEP(st, get_bool(L, o, "add_prefix_space", 1, &aps, w));
+    PF_STEP(st, get_bool(L, o, "use_regex", 1, &re, w));
+    if (st == PF_OK) {
+        struct tok_pre *p = new_pre(L->t, TP_BYTELEVEL);
+        p->add_prefix_space = aps;
+        p->use_regex = re;
+    }
+    return st;
+}
+
+/* A Split pre-tokenizer: the GPT-2 or LLaMA-3 regex, or a String pattern with a behavior. */
+static pf_status pre_split(struct ld *L, const cJSON *o, const char *w) {
+    pf_status st = PF_OK;
+    const cJSON *pat = cJSON_GetObjectItemCaseSensitive(o, "pattern");
+    const char *re = NULL, *str = NULL;
+    int invert = 0;
+    enum tok_behavior b = TB_ISOLATED;
+    if (!cJSON_IsObject(pat))
+        return fail(L, PF_ERR_FORMAT, "pre_tokenizer Split needs a pattern object");
+    PF_STEP(st, get_str(L, pat, "Regex", &re, "pre_tokenizer.pattern"));
+    PF_STEP(st, get_str(L, pat, "String", &str, "pre_tokenizer.pattern"));
+    PF_STEP(st, get_bool(L, o, "invert", 0, &invert, w));
+    PF_STEP(st, behavior(L, o, "pre_tokenizer Split", &b, !re));
+    if (st != PF_OK)
+        return st;
+    if (invert)
+        return fail(L, PF_ERR_UNSUPPORTED, "pre_tokenizer Split with invert is not supported");
+    if (re) {
+        enum tok_regex which = !strcmp(re, tok_llama3_pattern) ? TOK_RE_LLAMA3
+                               : !strcmp(re, tok_gpt2_pattern) ? TOK_RE_GPT2
+                                                               : TOK_RE_NONE;
+        if (which == TOK_RE_NONE)
+            return fail(L, PF_ERR_UNSUPPORTED,
+                        "unsupported Split pattern (only the GPT-2 and LLaMA-3 regexes are "
+                        "implemented)");
+        new_pre(L->t, TP_SPLIT)->regex = which;
+    } else {
+        if (!str || !*str)
+            return fail(L, PF_ERR_FORMAT, "pre_tokenizer Split needs a Regex or String pattern");
+        struct tok_pre *p = new_pre(L->t, TP_SPLIT);
+        p->regex = TOK_RE_NONE;
+        p->pattern = xstrdup(str);
+        p->behavior = b;
+    }
+    return PF_OK;
+}
+
+/* A Metaspace pre-tokenizer: a one-character replacement, the prepend scheme, split. */
+static pf_status pre_metaspace(struct ld *L, const cJSON *o, const char *w) {
+    pf_status st = PF_OK;
+    const char *rep, *scheme;
+    int split = 1, aps = 1;
+    PF_STEP(st, get_str(L, o, "replacement", &rep, w));
+    PF_STEP(st, get_str(L, o, "prepend_scheme", &scheme, w));
+    PF_STEP(st, get_bool(L, o, "split", 1, &split, w));
+    PF_STEP(st, get_bool(L, o, "add_prefix_space", 1, &aps, w));
+    if (st != PF_OK)
+        return st;
+    enum tok_prepend ps = aps ? TPS_ALWAYS : TPS_NEVER;
+    if (scheme) {
+        if (!strcmp(scheme, "always"))
+            ps = TPS_ALWAYS;
+        else if (!strcmp(scheme, "first"))
+            ps = TPS_FIRST;
+        else if (!strcmp(scheme, "never"))
+            ps = TPS_NEVER;
+        else
+            return fail(L, PF_ERR_FORMAT, "pre_tokenizer Metaspace: unknown prepend_scheme '%s'",
+                        scheme);
+    }
+    int32_t c;
+    if (!rep || !*rep || (size_t)tok_utf8_next(rep, strlen(rep), 0, &c) != strlen(rep))
+        return fail(L, PF_ERR_FORMAT, "pre_tokenizer Metaspace: replacement must be one character");
+    struct tok_pre *p = new_pre(L->t, TP_METASPACE);
+    p->replacement = xstrdup(rep);
+    p->prepend_scheme = ps;
+    p->split = split;
+    return PF_OK;
+}
+
 static pf_status load_pre(struct ld *L, const cJSON *o, int depth) {
     const char *w = "pre_tokenizer";
     if (!o || cJSON_IsNull(o))
@@ -407,74 +511,11 @@ static pf_status load_pre(struct ld *L, const cJSON *o, int depth) {
     } else if (!strcmp(type, "WhitespaceSplit")) {
         new_pre(t, TP_WSSPLIT);
     } else if (!strcmp(type, "ByteLevel")) {
-        int aps = 1, re = 1;
-        PF_STEP(st, get_bool(L, o, "add_prefix_space", 1, &aps, w));
-        PF_STEP(st, get_bool(L, o, "use_regex", 1, &re, w));
-        if (st == PF_OK) {
-            struct tok_pre *p = new_pre(t, TP_BYTELEVEL);
-            p->add_prefix_space = aps;
-            p->use_regex = re;
-        }
+        st = pre_bytelevel(L, o, w);
     } else if (!strcmp(type, "Split")) {
-        const cJSON *pat = cJSON_GetObjectItemCaseSensitive(o, "pattern");
-        const char *re = NULL, *str = NULL;
-        int invert = 0;
-        enum tok_behavior b = TB_ISOLATED;
-        if (!cJSON_IsObject(pat))
-            return fail(L, PF_ERR_FORMAT, "pre_tokenizer Split needs a pattern object");
-        PF_STEP(st, get_str(L, pat, "Regex", &re, "pre_tokenizer.pattern"));
-        PF_STEP(st, get_str(L, pat, "String", &str, "pre_tokenizer.pattern"));
-        PF_STEP(st, get_bool(L, o, "invert", 0, &invert, w));
-        PF_STEP(st, behavior(L, o, "pre_tokenizer Split", &b, !re));
-        if (st != PF_OK)
-            return st;
-        if (invert)
-            return fail(L, PF_ERR_UNSUPPORTED, "pre_tokenizer Split with invert is not supported");
-        if (re) {
-            enum tok_regex which = !strcmp(re, tok_llama3_pattern) ? TOK_RE_LLAMA3
-                                   : !strcmp(re, tok_gpt2_pattern) ? TOK_RE_GPT2
-                                                                   : TOK_RE_NONE;
-            if (which == TOK_RE_NONE)
-                return fail(L, PF_ERR_UNSUPPORTED,
-                            "unsupported Split pattern (only the GPT-2 and LLaMA-3 regexes are "
-                            "implemented)");
-            new_pre(t, TP_SPLIT)->regex = which;
-        } else {
-            if (!str || !*str)
-                return fail(L, PF_ERR_FORMAT, "pre_tokenizer Split needs a Regex or String pattern");
-            struct tok_pre *p = new_pre(t, TP_SPLIT);
-            p->regex = TOK_RE_NONE;
-            p->pattern = xstrdup(str);
-            p->behavior = b;
-        }
+        st = pre_split(L, o, w);
     } else if (!strcmp(type, "Metaspace")) {
-        const char *rep, *scheme;
-        int split = 1, aps = 1;
-        PF_STEP(st, get_str(L, o, "replacement", &rep, w));
-        PF_STEP(st, get_str(L, o, "prepend_scheme", &scheme, w));
-        PF_STEP(st, get_bool(L, o, "split", 1, &split, w));
-        PF_STEP(st, get_bool(L, o, "add_prefix_space", 1, &aps, w));
-        if (st != PF_OK)
-            return st;
-        enum tok_prepend ps = aps ? TPS_ALWAYS : TPS_NEVER;
-        if (scheme) {
-            if (!strcmp(scheme, "always"))
-                ps = TPS_ALWAYS;
-            else if (!strcmp(scheme, "first"))
-                ps = TPS_FIRST;
-            else if (!strcmp(scheme, "never"))
-                ps = TPS_NEVER;
-            else
-                return fail(L, PF_ERR_FORMAT, "pre_tokenizer Metaspace: unknown prepend_scheme '%s'",
-                            scheme);
-        }
-        int32_t c;
-        if (!rep || !*rep || (size_t)tok_utf8_next(rep, strlen(rep), 0, &c) != strlen(rep))
-            return fail(L, PF_ERR_FORMAT, "pre_tokenizer Metaspace: replacement must be one character");
-        struct tok_pre *p = new_pre(t, TP_METASPACE);
-        p->replacement = xstrdup(rep);
-        p->prepend_scheme = ps;
-        p->split = split;
+        st = pre_metaspace(L, o, w);
     } else if (!strcmp(type, "Digits")) {
         int ind = 0;
         PF_STEP(st, get_bool(L, o, "individual_digits", 0, &ind, w));

@@ -260,11 +260,12 @@ static int cmp_str(const void *x, const void *y) {
 /* Alphabet: every initial character "c" and continuation "##c" with count >= minf, sorted
  * by bytes, ids after the specials. Fills the word arrays with the words all of whose
  * characters made it (the others would encode as [UNK] anyway). */
-static pf_status build_alphabet(struct lrn *L, const struct tok_wc *wc,
-                                struct tok_train_stats *st, struct pf_err *err) {
-    struct tok_vocab chars;
-    tok_vocab_init(&chars, 256);
-    int64_t *cc = xcalloc(256, sizeof *cc);
+/* Every character of the counted words into chars (continuations as "##c"), with its
+ * occurrences weighted by word count in *ccp (grown with chars); returns the characters in
+ * all, *ncp the distinct ones. */
+static size_t count_chars(const struct tok_wc *wc, struct tok_vocab *chars, int64_t **ccp,
+                          int *ncp) {
+    int64_t *cc = *ccp;
     int nc = 0;
     char key[8] = "##";
     size_t total = 0;
@@ -279,22 +280,68 @@ static pf_status build_alphabet(struct lrn *L, const struct tok_wc *wc,
             memcpy(key + 2, s + k, len);
             const char *kp = k ? key : key + 2;
             size_t kn = k ? len + 2 : len;
-            int32_t id = tok_vocab_get(&chars, kp, kn);
+            int32_t id = tok_vocab_get(chars, kp, kn);
             if (id < 0) {
-                if (nc == chars.size) {
-                    tok_vocab_grow(&chars, 2 * nc);
+                if (nc == chars->size) {
+                    tok_vocab_grow(chars, 2 * nc);
                     cc = xrealloc(cc, (size_t)(2 * nc) * sizeof *cc);
                 }
                 int32_t old;
                 id = nc++;
                 cc[id] = 0;
-                tok_vocab_add(&chars, kp, kn, id, &old);
+                tok_vocab_add(chars, kp, kn, id, &old);
             }
             cc[id] += (int64_t)e->count;
             k += len;
             total++;
         }
     }
+    *ccp = cc;
+    *ncp = nc;
+    return total;
+}
+
+/* The counted words as symbol ids of L->v (L->seq, woff, wlen, wcnt, nw; total characters
+ * in all); a word with a character outside the alphabet is left out. */
+static void words_as_ids(struct lrn *L, const struct tok_wc *wc, size_t total) {
+    char key[8] = "##";
+    L->seq = xmalloc((total > 0 ? total : 1) * sizeof *L->seq);
+    L->woff = xmalloc((wc->n + 1) * sizeof *L->woff);
+    L->wlen = xmalloc((wc->n + 1) * sizeof *L->wlen);
+    L->wcnt = xmalloc((wc->n + 1) * sizeof *L->wcnt);
+    size_t at = 0;
+    for (size_t i = 0; i < wc->cap; i++) {
+        const struct tok_wc_slot *e = &wc->slots[i];
+        if (!e->hash)
+            continue;
+        const char *s = wc->arena.p + e->off;
+        int n = 0, ok = 1;
+        for (size_t k = 0; k < e->len && ok;) {
+            int32_t cp;
+            size_t len = (size_t)tok_utf8_next(s, e->len, k, &cp);
+            memcpy(key + 2, s + k, len);
+            int32_t id = k ? tok_vocab_get(L->v, key, len + 2) : tok_vocab_get(L->v, s, len);
+            ok = id >= TOK_TRAIN_N_SPECIAL;
+            L->seq[at + (size_t)n++] = id;
+            k += len;
+        }
+        if (!ok)
+            continue;
+        L->woff[L->nw] = at;
+        L->wlen[L->nw] = n;
+        L->wcnt[L->nw] = (int64_t)e->count;
+        L->nw++;
+        at += (size_t)n;
+    }
+}
+
+static pf_status build_alphabet(struct lrn *L, const struct tok_wc *wc,
+                                struct tok_train_stats *st, struct pf_err *err) {
+    struct tok_vocab chars;
+    tok_vocab_init(&chars, 256);
+    int64_t *cc = xcalloc(256, sizeof *cc);
+    int nc = 0;
+    size_t total = count_chars(wc, &chars, &cc, &nc);
     const char **kept = xmalloc((size_t)(nc + 1) * sizeof *kept);
     int nk = 0;
     for (int i = 0; i < nc; i++) {
@@ -322,35 +369,7 @@ static pf_status build_alphabet(struct lrn *L, const struct tok_wc *wc,
         L->n_vocab = TOK_TRAIN_N_SPECIAL;
         for (int i = 0; i < nk; i++)
             PF_ASSERT(tok_vocab_add(L->v, kept[i], strlen(kept[i]), L->n_vocab++, &old) == 0);
-        /* words as symbol ids */
-        L->seq = xmalloc((total > 0 ? total : 1) * sizeof *L->seq);
-        L->woff = xmalloc((wc->n + 1) * sizeof *L->woff);
-        L->wlen = xmalloc((wc->n + 1) * sizeof *L->wlen);
-        L->wcnt = xmalloc((wc->n + 1) * sizeof *L->wcnt);
-        size_t at = 0;
-        for (size_t i = 0; i < wc->cap; i++) {
-            const struct tok_wc_slot *e = &wc->slots[i];
-            if (!e->hash)
-                continue;
-            const char *s = wc->arena.p + e->off;
-            int n = 0, ok = 1;
-            for (size_t k = 0; k < e->len && ok;) {
-                int32_t cp;
-                size_t len = (size_t)tok_utf8_next(s, e->len, k, &cp);
-                memcpy(key + 2, s + k, len);
-                int32_t id = k ? tok_vocab_get(L->v, key, len + 2) : tok_vocab_get(L->v, s, len);
-                ok = id >= TOK_TRAIN_N_SPECIAL;
-                L->seq[at + (size_t)n++] = id;
-                k += len;
-            }
-            if (!ok)
-                continue;
-            L->woff[L->nw] = at;
-            L->wlen[L->nw] = n;
-            L->wcnt[L->nw] = (int64_t)e->count;
-            L->nw++;
-            at += (size_t)n;
-        }
+        words_as_ids(L, wc, total);
     }
     xfree(kept);
     xfree(cc);

@@ -169,12 +169,17 @@ static void report(struct trainer *t, const struct progress *pg, int64_t step, i
     t->on_progress(t->progress_ctx, &p);
 }
 
-/* What trainer_fit carries between evaluations. */
+/* What trainer_fit carries between its steps: the evaluations' state, the loader, the step
+ * counts and the running loss of the metric lines. */
 struct fit_state {
     const char *dir;
     float **best;          /* the best weights so far */
     int have_best, bad_evals, stop;
     struct progress pg;
+    struct data_loader *ld;
+    int accum, has_dev, nan_run, micro, loss_n;
+    int64_t total, total_updates;
+    double t0, loss_sum;
 };
 
 /* Score dev; keep and save the weights when the primary metric improved, count patience
@@ -212,8 +217,10 @@ static pf_status evaluate_dev(struct trainer *t, struct train_result *r, struct 
     return PF_OK;
 }
 
-pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r,
-                      struct pf_err *err) {
+/* Reset the result, check the trainer can fit, count the parameters and open
+ * metrics.jsonl (t->log). */
+static pf_status fit_open(struct trainer *t, const char *dir, struct train_result *r,
+                          struct pf_err *err) {
     memset(r, 0, sizeof *r);
     for (int i = 0; i < METRIC_COUNT; i++)
         r->dev[i] = r->test[i] = r->test2[i] = NAN;
@@ -232,130 +239,163 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
     t->log = fopen(path, "w");
     if (!t->log)
         return pf_err_set(err, PF_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    return PF_OK;
+}
 
-    struct data_loader *ld = NULL;
+/* Create the loader, size the run (micro-steps and updates), start the progress line and
+ * the metric lines, and zero the gradients; fs->best is allocated whatever the status. */
+static pf_status fit_setup(struct trainer *t, const char *dir, struct train_result *r,
+                           struct fit_state *fs, struct pf_err *err) {
     struct data_loader_opts lo = {.batch_size = t->cfg.optim.batch_size, .shuffle = 1,
                                   .seed = t->cfg.seed, .pad_id = t->pad_id};
-    pf_status st = data_loader_create(&ld, &t->enc[TE_TRAIN], &lo, err);
+    pf_status st = data_loader_create(&fs->ld, &t->enc[TE_TRAIN], &lo, err);
     int accum = t->cfg.optim.grad_accum;
-    int64_t per_epoch = ld ? data_loader_batches(ld) : 0;
+    int64_t per_epoch = fs->ld ? data_loader_batches(fs->ld) : 0;
     int64_t total = per_epoch * t->cfg.optim.epochs;
     if (t->cfg.train.max_steps > 0 && t->cfg.train.max_steps * accum < total)
         total = t->cfg.train.max_steps * accum;
-    int64_t total_updates = (total + accum - 1) / accum;
-    int has_dev = t->enc[TE_DEV].n > 0;
-    struct fit_state fs = {.dir = dir, .best = snapshot_alloc(t)};
-    int nan_run = 0, micro = 0;
-    double t0 = progress_now(), loss_sum = 0;
-    int loss_n = 0;
-    progress_init(&fs.pg, t->quiet ? NULL : stderr, total_updates, t->cfg.optim.epochs);
+    fs->dir = dir;
+    fs->best = snapshot_alloc(t);
+    fs->accum = accum;
+    fs->total = total;
+    fs->total_updates = (total + accum - 1) / accum;
+    fs->has_dev = t->enc[TE_DEV].n > 0;
+    fs->t0 = progress_now();
+    progress_init(&fs->pg, t->quiet ? NULL : stderr, fs->total_updates, t->cfg.optim.epochs);
     log_line(t, "{\"event\":\"start\",\"task\":\"%s\",\"trainable\":%lld,\"module_params\":%lld,"
              "\"train\":%lld,\"dev\":%lld,\"test\":%lld,\"steps\":%lld}", t->task.name,
              (long long)r->trainable, (long long)r->module_params,
              (long long)t->enc[TE_TRAIN].n, (long long)t->enc[TE_DEV].n,
-             (long long)t->enc[TE_TEST].n, (long long)total_updates);
+             (long long)t->enc[TE_TEST].n, (long long)fs->total_updates);
     peft_set_training(&t->p, 1);
     if (st == PF_OK)
         st = trainer_zero_grads(t, err);
-    for (int epoch = 0; st == PF_OK && !fs.stop && r->steps < total; epoch++) {
-        r->epochs = epoch + 1;
-        int done = 0;
-        while (st == PF_OK && !fs.stop && r->steps < total) {
-            if (t->interrupt && *t->interrupt) {
-                r->interrupted = 1;
-                fs.stop = 1;
-                break;
-            }
-            struct data_batch b;
-            st = data_loader_next(ld, &b, &done, err);
-            if (st != PF_OK || done)
-                break;
-            r->steps++;
-            peft_next_step(&t->p);
-            float loss = 0;
-            st = trainer_micro_step(t, &b, 1.0f / (float)accum, r->steps, &loss, err);
-            if (st != PF_OK)
-                break;
-            int finite = isfinite(loss);
-            if (finite && t->debug_nan_grad_step == r->steps && t->n_tp > 0)
-                tensor_f32(t->tp[0].g)[0] = NAN;
-            micro++;
-            double norm = 0;
-            int skipped = !finite;
-            if (finite && (micro == accum || r->steps == total)) {
-                int64_t upd = r->updates + 1;
-                double f = sched_eval(&t->cfg.schedule.lr, (double)r->updates,
-                                      (double)total_updates);
-                float lr = (float)(t->cfg.optim.lr * f);
-                st = trainer_apply_update(t, lr, (int)upd, &norm, err);
-                if (st == PF_ERR_NUMERIC) {
-                    st = PF_OK;
-                    skipped = 1;
-                } else if (st == PF_OK) {
-                    r->updates = upd;
-                    micro = 0;
-                    st = trainer_zero_grads(t, err);
-                    progress_step(&fs.pg, r->updates, epoch, loss, lr);
-                    report(t, &fs.pg, r->updates, epoch, NAN);
-                    loss_sum += loss;
-                    loss_n++;
-                    if (r->updates % t->cfg.train.log_every == 0) {
-                        r->final_loss = loss_sum / loss_n;
-                        log_line(t, "{\"event\":\"train\",\"step\":%lld,\"epoch\":%d,"
-                                 "\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6f,"
-                                 "\"seconds\":%.3f}", (long long)r->updates, epoch,
-                                 r->final_loss, (double)lr, norm, progress_now() - t0);
-                        loss_sum = 0;
-                        loss_n = 0;
-                    }
-                    nan_run = 0;
-                }
-            }
-            if (st != PF_OK)
-                break;
-            if (skipped) {
-                /* drop whatever this step accumulated; parameters and moments are untouched */
-                r->nan_skips++;
-                nan_run++;
-                micro = 0;
-                st = trainer_zero_grads(t, err);
-                log_line(t, "{\"event\":\"nan_skip\",\"step\":%lld,\"in_a_row\":%d,"
-                         "\"cause\":\"%s\"}", (long long)r->steps, nan_run,
-                         finite ? "gradient" : "loss");
-                if (nan_run >= t->cfg.train.max_nan_skips) {
-                    r->diverged = 1;
-                    st = pf_err_set(err, PF_ERR_NUMERIC, "training diverged: %d steps in a row "
-                                    "had a non-finite loss or gradient (last at step %lld); "
-                                    "lower optim.lr or check the data (train.max_nan_skips = "
-                                    "%d)", nan_run, (long long)r->steps,
-                                    t->cfg.train.max_nan_skips);
-                    break;
-                }
-                continue;
-            }
-            int64_t every = t->cfg.train.eval_every;
-            if (has_dev && micro == 0 && every > 0 && r->updates % every == 0)
-                st = evaluate_dev(t, r, &fs, epoch, err);
-        }
-        if (st == PF_OK && !fs.stop && has_dev && t->cfg.train.eval_every == 0)
-            st = evaluate_dev(t, r, &fs, epoch, err); /* the end of an epoch */
+    return st;
+}
+
+/* Apply the accumulated gradients at the scheduled LR; a non-finite gradient norm sets
+ * *skipped instead; a done update zeroes the gradients and logs the loss. */
+static pf_status fit_update(struct trainer *t, struct train_result *r, struct fit_state *fs,
+                            int epoch, float loss, int *skipped, struct pf_err *err) {
+    double norm = 0;
+    int64_t upd = r->updates + 1;
+    double f = sched_eval(&t->cfg.schedule.lr, (double)r->updates, (double)fs->total_updates);
+    float lr = (float)(t->cfg.optim.lr * f);
+    pf_status st = trainer_apply_update(t, lr, (int)upd, &norm, err);
+    if (st == PF_ERR_NUMERIC) {
+        *skipped = 1;
+        return PF_OK;
     }
-    progress_done(&fs.pg);
+    if (st != PF_OK)
+        return st;
+    r->updates = upd;
+    fs->micro = 0;
+    st = trainer_zero_grads(t, err);
+    progress_step(&fs->pg, r->updates, epoch, loss, lr);
+    report(t, &fs->pg, r->updates, epoch, NAN);
+    fs->loss_sum += loss;
+    fs->loss_n++;
+    if (r->updates % t->cfg.train.log_every == 0) {
+        r->final_loss = fs->loss_sum / fs->loss_n;
+        log_line(t, "{\"event\":\"train\",\"step\":%lld,\"epoch\":%d,"
+                 "\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6f,"
+                 "\"seconds\":%.3f}", (long long)r->updates, epoch,
+                 r->final_loss, (double)lr, norm, progress_now() - fs->t0);
+        fs->loss_sum = 0;
+        fs->loss_n = 0;
+    }
+    fs->nan_run = 0;
+    return st;
+}
+
+/* A skipped step: drop whatever it accumulated (parameters and moments are untouched);
+ * too many in a row is a divergence (PF_ERR_NUMERIC). */
+static pf_status fit_skip(struct trainer *t, struct train_result *r, struct fit_state *fs,
+                          int finite, struct pf_err *err) {
+    r->nan_skips++;
+    fs->nan_run++;
+    fs->micro = 0;
+    pf_status st = trainer_zero_grads(t, err);
+    log_line(t, "{\"event\":\"nan_skip\",\"step\":%lld,\"in_a_row\":%d,"
+             "\"cause\":\"%s\"}", (long long)r->steps, fs->nan_run,
+             finite ? "gradient" : "loss");
+    if (fs->nan_run >= t->cfg.train.max_nan_skips) {
+        r->diverged = 1;
+        st = pf_err_set(err, PF_ERR_NUMERIC, "training diverged: %d steps in a row "
+                        "had a non-finite loss or gradient (last at step %lld); "
+                        "lower optim.lr or check the data (train.max_nan_skips = "
+                        "%d)", fs->nan_run, (long long)r->steps,
+                        t->cfg.train.max_nan_skips);
+    }
+    return st;
+}
+
+/* One micro-step: the next batch (*done at the end of the epoch; an interrupt sets
+ * fs->stop), its forward/backward, the update when due, or the skip, then a dev
+ * evaluation when one is due. */
+static pf_status fit_step(struct trainer *t, struct train_result *r, struct fit_state *fs,
+                          int epoch, int *done, struct pf_err *err) {
+    if (t->interrupt && *t->interrupt) {
+        r->interrupted = 1;
+        fs->stop = 1;
+        return PF_OK;
+    }
+    struct data_batch b;
+    pf_status st = data_loader_next(fs->ld, &b, done, err);
+    if (st != PF_OK || *done)
+        return st;
+    r->steps++;
+    peft_next_step(&t->p);
+    float loss = 0;
+    st = trainer_micro_step(t, &b, 1.0f / (float)fs->accum, r->steps, &loss, err);
+    if (st != PF_OK)
+        return st;
+    int finite = isfinite(loss);
+    if (finite && t->debug_nan_grad_step == r->steps && t->n_tp > 0)
+        tensor_f32(t->tp[0].g)[0] = NAN;
+    fs->micro++;
+    int skipped = !finite;
+    if (finite && (fs->micro == fs->accum || r->steps == fs->total))
+        st = fit_update(t, r, fs, epoch, loss, &skipped, err);
+    if (st != PF_OK)
+        return st;
+    if (skipped)
+        return fit_skip(t, r, fs, finite, err);
+    int64_t every = t->cfg.train.eval_every;
+    if (fs->has_dev && fs->micro == 0 && every > 0 && r->updates % every == 0)
+        st = evaluate_dev(t, r, fs, epoch, err);
+    return st;
+}
+
+/* One epoch of micro-steps (or what is left of the run), then the end-of-epoch dev
+ * evaluation when train.eval_every is 0. */
+static pf_status fit_epoch(struct trainer *t, struct train_result *r, struct fit_state *fs,
+                           int epoch, struct pf_err *err) {
+    pf_status st = PF_OK;
+    int done = 0;
+    while (st == PF_OK && !done && !fs->stop && r->steps < fs->total)
+        st = fit_step(t, r, fs, epoch, &done, err);
+    if (st == PF_OK && !fs->stop && fs->has_dev && t->cfg.train.eval_every == 0)
+        st = evaluate_dev(t, r, fs, epoch, err); /* the end of an epoch */
+    return st;
+}
+
+/* After the epochs: the result weights (the best on dev, else the last, saved), the test
+ * scores, the closing metric lines and summary.json; an interrupted fit only logs so. */
+static pf_status fit_finish(struct trainer *t, struct train_result *r, struct fit_state *fs,
+                            pf_status st, struct pf_err *err) {
+    progress_done(&fs->pg);
     peft_set_training(&t->p, 0);
     if (st == PF_OK && r->interrupted) {
         log_line(t, "{\"event\":\"interrupted\",\"step\":%lld}", (long long)r->steps);
-        snapshot_free(t, fs.best);
-        data_loader_free(ld);
-        fclose(t->log);
-        t->log = NULL;
         return PF_OK;
     }
-    r->has_dev = fs.have_best;
-    if (st == PF_OK && !fs.have_best) /* no dev set: the last weights are the result */
-        st = run_save_weights(dir, &t->m, t->full ? NULL : &t->p,
+    r->has_dev = fs->have_best;
+    if (st == PF_OK && !fs->have_best) /* no dev set: the last weights are the result */
+        st = run_save_weights(fs->dir, &t->m, t->full ? NULL : &t->p,
                               t->full ? 1 : t->cfg.train.head, t->full, err);
-    if (st == PF_OK && fs.have_best)
-        snapshot_copy(t, fs.best, 1);
+    if (st == PF_OK && fs->have_best)
+        snapshot_copy(t, fs->best, 1);
     if (st == PF_OK && t->enc[TE_TEST].n > 0) {
         st = trainer_eval(t, TE_TEST, r->test, NULL, err);
         r->has_test = st == PF_OK;
@@ -364,7 +404,7 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
         st = trainer_eval(t, TE_TEST2, r->test2, NULL, err);
         r->has_test2 = st == PF_OK;
     }
-    r->seconds = progress_now() - t0;
+    r->seconds = progress_now() - fs->t0;
     if (st == PF_OK) {
         char mj[512];
         metrics_json(t, r->test, mj, sizeof mj);
@@ -374,13 +414,28 @@ pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r
         log_line(t, "{\"event\":\"done\",\"steps\":%lld,\"updates\":%lld,\"nan_skips\":%lld,"
                  "\"seconds\":%.3f}", (long long)r->steps, (long long)r->updates,
                  (long long)r->nan_skips, r->seconds);
-        st = write_summary(t, dir, r, err);
+        st = write_summary(t, fs->dir, r, err);
     } else {
         log_line(t, "{\"event\":\"error\",\"step\":%lld,\"message\":\"%s\"}",
                  (long long)r->steps, r->diverged ? "diverged" : "failed");
     }
+    return st;
+}
+
+pf_status trainer_fit(struct trainer *t, const char *dir, struct train_result *r,
+                      struct pf_err *err) {
+    pf_status st = fit_open(t, dir, r, err);
+    if (st != PF_OK)
+        return st;
+    struct fit_state fs = {0};
+    st = fit_setup(t, dir, r, &fs, err);
+    for (int epoch = 0; st == PF_OK && !fs.stop && r->steps < fs.total; epoch++) {
+        r->epochs = epoch + 1;
+        st = fit_epoch(t, r, &fs, epoch, err);
+    }
+    st = fit_finish(t, r, &fs, st, err);
     snapshot_free(t, fs.best);
-    data_loader_free(ld);
+    data_loader_free(fs.ld);
     fclose(t->log);
     t->log = NULL;
     return st;
