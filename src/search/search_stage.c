@@ -11,19 +11,20 @@
  * user's file it was copied from, into out. */
 static void user_file_names(const struct search *s, const char *in, char *out, size_t n) {
     const char *copy = script_policy_file(s->pol);
-    size_t lc = strlen(copy), k = 0;
-    out[0] = '\0';
+    const char *user = s->policy_source;
+    size_t lc = strlen(copy), lu = strlen(user), k = 0;
+    int swap = lc > 0 && strcmp(user, "default") != 0;
     while (*in && k + 1 < n) {
-        if (lc && !strncmp(in, copy, lc) && strcmp(s->policy_source, "default")) {
-            k += (size_t)snprintf(out + k, n - k, "%s", s->policy_source);
-            if (k >= n)
-                return;
+        if (swap && !strncmp(in, copy, lc)) {
+            size_t m = lu < n - 1 - k ? lu : n - 1 - k;
+            memcpy(out + k, user, m);
+            k += m;
             in += lc;
         } else {
             out[k++] = *in++;
-            out[k] = '\0';
         }
     }
+    out[k < n ? k : n - 1] = '\0';
 }
 
 void search_report_fallbacks(struct search *s) {
@@ -39,7 +40,9 @@ void search_report_fallbacks(struct search *s) {
         snprintf(pre, sizeof pre, "policy %s: ", script_hook_name(h));
         if (!strncmp(msg, pre, strlen(pre)))
             msg += strlen(pre);
-        snprintf(e.text, sizeof e.text, "%s: %s", script_hook_name(h), msg);
+        if (snprintf(e.text, sizeof e.text, "%s: %s", script_hook_name(h), msg) >=
+            (int)sizeof e.text) /* a long message is cut to the event's fixed text size */
+            e.text[sizeof e.text - 1] = '\0';
         search_emit(s, &e);
     }
 }
