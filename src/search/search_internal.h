@@ -168,10 +168,38 @@ pf_status search_hook_step(struct search *s, int *stop, struct pf_err *err);
 pf_status search_guard_fit(struct search *s, struct pf_err *err);
 void search_fill(struct search *s);
 
-/* search_engine.c */
+/* search_engine.c: events, meta, interventions */
 void search_emit(struct search *s, struct search_event *ev);
 void search_event_init(const struct search *s, struct search_event *ev,
                        enum search_event_type type, const char *source);
+/* The label runs carry: the method plus what an ablation changed ("bipeft-noiter"). */
+void search_method_label(const struct run_config *c, char *buf, size_t n);
+/* An event of type t whose text is `text` (phase names, errors). */
+void search_emit_text(struct search *s, enum search_event_type t, const char *source,
+                      const char *text);
+/* The session log's meta (key, value). */
+pf_status search_set_meta(struct search *s, const char *k, const char *v, struct pf_err *err);
+pf_status search_set_meta_num(struct search *s, const char *k, double v, struct pf_err *err);
+/* Apply the requests waiting since the last step boundary; 1 when any was applied. */
+int search_drain_requests(struct search *s);
+
+/* search_open.c: set-up */
+/* 1 for the methods that search (BIPEFT, S3Delta-style), 0 for fixed structures. */
+int search_method_searches(const struct run_config *c);
+/* 1 when the budget-guided early selection runs (BIPEFT, early_stop, not the joint ablation). */
+int search_selective(const struct search *s);
+
+/* search_loop.c */
+/* A sensitivity snapshot: one event per candidate. */
+void search_emit_snapshot(struct search *s);
+
+/* search_retrain.c */
+/* The structure found, trained from scratch into DIR/retrain (best dev epoch, test). */
+pf_status search_retrain(struct search *s, struct pf_err *err);
+/* search.baseline = "lora": LoRA at the same budget into DIR/baseline-lora. */
+pf_status search_baseline_lora(struct search *s, struct pf_err *err);
+/* DIR/summary.json from s->res. */
+pf_status search_write_summary(struct search *s, struct pf_err *err);
 
 /* search_ckpt.c */
 pf_status search_ckpt_write(struct search *s, struct pf_err *err);
