@@ -3,6 +3,7 @@
  * tokenizer or data file belongs (refused at once, not a hang), a policy hook that fails at
  * run time (the default's hook takes over and the search ends with a summary), and a session
  * that is already in use (a second run of it refused, naming the owner). */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -451,4 +452,28 @@ Test(reliability, check_config_runs_the_policy_hooks_once, .timeout = 60) {
     snprintf(cfg, sizeof cfg, "%s", search_fixture_config("dry_good_cfg.lua", "", extra));
     const char *c[] = {"check-config", cfg, NULL};
     cr_assert_eq(run(c), 0, "%s", errb);
+}
+
+/* The summaries are JSON whatever the task's name holds (they were written with printf: a
+ * quote or a backslash in task.name made summary.json unreadable). */
+Test(reliability, summaries_are_json_for_any_task_name, .timeout = 300) {
+    char extra[2000], cfg[600], sess[700], p[900];
+    const char *d = check_temp_dir();
+    snprintf(extra, sizeof extra, "task = { name = 'we\"ird\\\\name', train = '%s/train.tsv', "
+             "dev = '%s/dev.tsv', test = '%s/test.tsv', labels = { '0', '1' }, max_len = 16 },",
+             d, d, d);
+    snprintf(cfg, sizeof cfg, "%s", search_fixture_config("odd_name.lua", "", extra));
+    temp_path(sess, sizeof sess, "odd_name_sess");
+    const char *a[] = {"search", cfg, "--session", sess, "--quiet", NULL};
+    cr_assert_eq(run(a), 0, "%s", errb);
+    static const char *const files[] = {"summary.json", "retrain/summary.json"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/%s", sess, files[k]);
+        char *txt = check_read_file(p, NULL);
+        cJSON *j = cJSON_Parse(txt);
+        cr_assert_not_null(j, "%s is not JSON: %s", files[k], txt);
+        cr_assert_str_eq(cJSON_GetObjectItem(j, "task")->valuestring, "we\"ird\\name");
+        cJSON_Delete(j);
+        free(txt);
+    }
 }

@@ -3,6 +3,7 @@
  * pruning stage and its delta, the dimension-stability indicator, the termination guard,
  * interventions and their refusals, an end-to-end search on the tiny LLaMA fixture, and an
  * interrupted-then-resumed session matching an uninterrupted one bitwise. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -541,11 +542,14 @@ Test(search, cli_summary_with_lora_baseline) {
     snprintf(p, sizeof p, "%s/summary.json", dir);
     char *sm = check_read_file(p, NULL);
     cr_assert(sm, "no %s", p);
-    const char *b = strstr(sm, "\"baseline\": {\"name\": \"lora\", \"rank\": ");
-    cr_assert(b, "%s", sm);
-    char pw[64];
-    snprintf(pw, sizeof pw, "\"params\": %lld,", (long long)bl);
-    cr_expect(strstr(b, pw), "summary.json: %s (want %s)", b, pw);
+    cJSON *sj = cJSON_Parse(sm);
+    const cJSON *b = cJSON_GetObjectItem(sj, "baseline");
+    cr_assert(cJSON_IsObject(b), "%s", sm);
+    cr_assert_str_eq(cJSON_GetObjectItem(b, "name")->valuestring, "lora");
+    cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(b, "rank")), "%s", sm);
+    cr_expect_eq((long long)cJSON_GetObjectItem(b, "params")->valuedouble, (long long)bl,
+                 "summary.json: %s (want params %lld)", sm, (long long)bl);
+    cJSON_Delete(sj);
     free(sm);
     /* the printed summary: the structure by layer, both results, where it was saved */
     const char *lines[] = {"structure: ", "layer 0", "by kind", "found structure",

@@ -9,6 +9,7 @@
  *   - reliability case 25: a NaN gradient, an infinite loss and 1e30 logits are skipped with
  *     parameters and moments bitwise unchanged, logged, and K in a row stop the run;
  *   - `bipeft train` writes a complete run folder, and refuses bad configs with exit 2. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>
@@ -369,10 +370,12 @@ Test(train, cli_writes_a_run_folder) {
 
 /* The dev accuracy in a JSON text (a run's summary.json or eval's output). */
 static double dev_accuracy(const char *json) {
-    const char *d = strstr(json, "\"dev\": {");
-    const char *a = d ? strstr(d, "\"accuracy\":") : NULL;
-    cr_assert(a, "no dev accuracy in %s", json);
-    return strtod(a + strlen("\"accuracy\":"), NULL);
+    cJSON *j = cJSON_Parse(json);
+    const cJSON *a = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "dev"), "accuracy");
+    cr_assert(cJSON_IsNumber(a), "no dev accuracy in %s", json);
+    double v = a->valuedouble;
+    cJSON_Delete(j);
+    return v;
 }
 
 /* model.init = "random": the checkpoint's shape with fresh weights from the seed. The run

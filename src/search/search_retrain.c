@@ -10,6 +10,7 @@
 
 #include "core/backend.h"
 #include "data/data.h"
+#include "io/json_file.h"
 #include "peft/peft_io.h"
 #include "search/search_internal.h"
 #include "search/search_log.h"
@@ -184,33 +185,40 @@ pf_status search_baseline_lora(struct search *s, struct pf_err *err) {
 }
 
 pf_status search_write_summary(struct search *s, struct pf_err *err) {
-    char buf[2048], path[1100];
     const struct search_result *r = &s->res;
-    int n = snprintf(buf, sizeof buf,
-                     "{\n  \"format\": \"bipeft-search-summary\",\n  \"task\": \"%s\",\n"
-                     "  \"method\": \"%s\",\n  \"budget\": %lld,\n  \"params\": %lld,\n"
-                     "  \"modules\": %d,\n  \"iterations\": %lld,\n  \"planned\": %lld,\n"
-                     "  \"stages_done\": %d,\n  \"stages_total\": %d,\n  \"early_stopped\": %s,\n"
-                     "  \"guard_stages\": %d,\n  \"metric\": \"%s\",\n  \"dev\": %.6f,\n"
-                     "  \"test\": %.6f,\n  \"search_seconds\": %.3f,\n"
-                     "  \"retrain_seconds\": %.3f",
-                     s->t.task.name, cfg_method_name(s->cfg.search.method), (long long)r->budget,
-                     (long long)r->params, r->n_modules, (long long)r->iterations,
-                     (long long)r->planned, r->stages_done, r->stages_total,
-                     r->early_stopped ? "true" : "false", r->guard_stages, r->metric,
-                     isfinite(r->dev) ? r->dev : -1.0, isfinite(r->test) ? r->test : -1.0,
-                     r->search_seconds, r->retrain_seconds);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "format", "bipeft-search-summary");
+    cJSON_AddStringToObject(o, "task", s->t.task.name);
+    cJSON_AddStringToObject(o, "method", cfg_method_name(s->cfg.search.method));
+    cJSON_AddNumberToObject(o, "budget", (double)r->budget);
+    cJSON_AddNumberToObject(o, "params", (double)r->params);
+    cJSON_AddNumberToObject(o, "modules", r->n_modules);
+    cJSON_AddNumberToObject(o, "iterations", (double)r->iterations);
+    cJSON_AddNumberToObject(o, "planned", (double)r->planned);
+    cJSON_AddNumberToObject(o, "stages_done", r->stages_done);
+    cJSON_AddNumberToObject(o, "stages_total", r->stages_total);
+    cJSON_AddBoolToObject(o, "early_stopped", r->early_stopped);
+    cJSON_AddNumberToObject(o, "guard_stages", r->guard_stages);
+    cJSON_AddStringToObject(o, "metric", r->metric);
+    cJSON_AddNumberToObject(o, "dev", json_round(r->dev, 6, -1));  /* -1: not scored */
+    cJSON_AddNumberToObject(o, "test", json_round(r->test, 6, -1));
+    cJSON_AddNumberToObject(o, "search_seconds", json_round(r->search_seconds, 3, 0));
+    cJSON_AddNumberToObject(o, "retrain_seconds", json_round(r->retrain_seconds, 3, 0));
     if (r->has_baseline) {
         const struct search_trained *b = &r->baseline;
-        n += snprintf(buf + n, sizeof buf - (size_t)n,
-                      ",\n  \"baseline\": {\"name\": \"%s\", \"rank\": %d, \"params\": %lld, "
-                      "\"modules\": %d, \"dev\": %.6f, \"test\": %.6f, \"seconds\": %.3f, "
-                      "\"dir\": \"baseline-lora/run\"}",
-                      r->baseline_name, r->baseline_rank, (long long)b->params, b->n_modules,
-                      isfinite(b->dev) ? b->dev : -1.0, isfinite(b->test) ? b->test : -1.0,
-                      b->seconds);
+        cJSON *bo = cJSON_AddObjectToObject(o, "baseline");
+        cJSON_AddStringToObject(bo, "name", r->baseline_name);
+        cJSON_AddNumberToObject(bo, "rank", r->baseline_rank);
+        cJSON_AddNumberToObject(bo, "params", (double)b->params);
+        cJSON_AddNumberToObject(bo, "modules", b->n_modules);
+        cJSON_AddNumberToObject(bo, "dev", json_round(b->dev, 6, -1));
+        cJSON_AddNumberToObject(bo, "test", json_round(b->test, 6, -1));
+        cJSON_AddNumberToObject(bo, "seconds", json_round(b->seconds, 3, 0));
+        cJSON_AddStringToObject(bo, "dir", "baseline-lora/run");
     }
-    n += snprintf(buf + n, sizeof buf - (size_t)n, "\n}\n");
+    char path[1100];
     snprintf(path, sizeof path, "%s/summary.json", s->dir);
-    return atomic_write(path, buf, (size_t)n, err);
+    pf_status st = json_file_write(path, o, err);
+    cJSON_Delete(o);
+    return st;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/ops.h"
+#include "io/json_file.h"
 #include "train/metrics.h"
 #include "train/progress.h"
 #include "train/schedule.h"
@@ -133,28 +134,37 @@ pf_status trainer_apply_update(struct trainer *t, float lr, int adam_step, doubl
     return st;
 }
 
+/* The task's metrics of v as an object {name: value} (0 for a metric not scored). */
+static void add_metrics(cJSON *o, const char *key, const struct trainer *t,
+                        const double v[METRIC_COUNT], int has) {
+    cJSON *m = cJSON_AddObjectToObject(o, key);
+    for (int i = 0; has && i < t->task.n_metrics; i++)
+        cJSON_AddNumberToObject(m, metric_name(t->task.metrics[i]),
+                                json_round(v[t->task.metrics[i]], 6, 0));
+}
+
 static pf_status write_summary(const struct trainer *t, const char *dir,
                                const struct train_result *r, struct pf_err *err) {
-    char dv[512], ts[512], t2[512], path[1024], *buf = xmalloc(4096);
-    metrics_json(t, r->dev, dv, sizeof dv);
-    metrics_json(t, r->test, ts, sizeof ts);
-    metrics_json(t, r->test2, t2, sizeof t2);
-    int n = snprintf(buf, 4096,
-                     "{\n  \"task\": \"%s\",\n  \"primary_metric\": \"%s\",\n"
-                     "  \"trainable_params\": %lld,\n  \"module_params\": %lld,\n"
-                     "  \"steps\": %lld,\n  \"updates\": %lld,\n  \"nan_skips\": %lld,\n"
-                     "  \"epochs\": %d,\n  \"stopped_early\": %s,\n  \"diverged\": %s,\n"
-                     "  \"best_step\": %lld,\n  \"seconds\": %.3f,\n"
-                     "  \"dev\": {%s},\n  \"test\": {%s},\n  \"test2\": {%s}\n}\n",
-                     t->task.name, metric_name(t->task.metrics[0]), (long long)r->trainable,
-                     (long long)r->module_params, (long long)r->steps, (long long)r->updates,
-                     (long long)r->nan_skips, r->epochs, r->stopped_early ? "true" : "false",
-                     r->diverged ? "true" : "false", (long long)r->best_step, r->seconds,
-                     r->has_dev ? dv + 1 : "", r->has_test ? ts + 1 : "",
-                     r->has_test2 ? t2 + 1 : "");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "task", t->task.name);
+    cJSON_AddStringToObject(o, "primary_metric", metric_name(t->task.metrics[0]));
+    cJSON_AddNumberToObject(o, "trainable_params", (double)r->trainable);
+    cJSON_AddNumberToObject(o, "module_params", (double)r->module_params);
+    cJSON_AddNumberToObject(o, "steps", (double)r->steps);
+    cJSON_AddNumberToObject(o, "updates", (double)r->updates);
+    cJSON_AddNumberToObject(o, "nan_skips", (double)r->nan_skips);
+    cJSON_AddNumberToObject(o, "epochs", r->epochs);
+    cJSON_AddBoolToObject(o, "stopped_early", r->stopped_early);
+    cJSON_AddBoolToObject(o, "diverged", r->diverged);
+    cJSON_AddNumberToObject(o, "best_step", (double)r->best_step);
+    cJSON_AddNumberToObject(o, "seconds", json_round(r->seconds, 3, 0));
+    add_metrics(o, "dev", t, r->dev, r->has_dev);
+    add_metrics(o, "test", t, r->test, r->has_test);
+    add_metrics(o, "test2", t, r->test2, r->has_test2);
+    char path[1024];
     snprintf(path, sizeof path, "%s/summary.json", dir);
-    pf_status st = atomic_write(path, buf, (size_t)n, err);
-    xfree(buf);
+    pf_status st = json_file_write(path, o, err);
+    cJSON_Delete(o);
     return st;
 }
 
