@@ -430,9 +430,7 @@ static void load_candidates(struct app *a) {
     m->stages_left = search_stages_left(a->s);
     m->step = search_iteration(a->s);
     m->paused = search_paused(a->s);
-    static const char *const phases[] = {"search", "guard", "retrain", "done", "failed"};
-    int ph = (int)search_phase_of(a->s);
-    snprintf(m->phase, sizeof m->phase, "%s", ph >= 0 && ph < 5 ? phases[ph] : "?");
+    snprintf(m->phase, sizeof m->phase, "%s", search_phase_name(search_phase_of(a->s)));
     ui_model_log(m, UI_LOG_INFO, "session %s: %d candidates, budget %.0f, iteration %lld",
                  search_dir(a->s), n, m->budget, (long long)m->step);
 }

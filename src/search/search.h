@@ -133,6 +133,9 @@ const char *search_dir(const struct search *s);
  * SREQ_RELOAD_POLICY reads (meta policy_source; kept across resumes). */
 const char *search_policy_source(const struct search *s);
 enum search_phase search_phase_of(const struct search *s);
+/* The phase's name as the SEV_PHASE events and the TUI show it: "search", "guard", "retrain",
+ * "done", "failed" ("?" out of range). The one table of these names. */
+const char *search_phase_name(enum search_phase p);
 int search_n_candidates(const struct search *s);
 /* Index of a candidate by name, or -1. */
 int search_find(const struct search *s, const char *name);

@@ -263,6 +263,13 @@ const char *search_policy_source(const struct search *s) { return s->policy_sour
 
 enum search_phase search_phase_of(const struct search *s) { return s->phase; }
 
+const char *search_phase_name(enum search_phase p) {
+    static const char *const names[] = {[SPH_SEARCH] = "search", [SPH_GUARD] = "guard",
+                                        [SPH_RETRAIN] = "retrain", [SPH_DONE] = "done",
+                                        [SPH_FAILED] = "failed"};
+    return (unsigned)p < sizeof names / sizeof names[0] ? names[p] : "?";
+}
+
 int search_n_candidates(const struct search *s) { return s->nc; }
 
 int64_t search_budget(const struct search *s) { return s->budget; }

@@ -246,7 +246,7 @@ static pf_status search_finish(struct search *s, struct pf_err *err) {
     if (search_selective(s)) {
         s->phase = SPH_GUARD;
         if (s->stages_left > 0)
-            search_emit_text(s, SEV_PHASE, "guard", "guard");
+            search_emit_text(s, SEV_PHASE, "guard", search_phase_name(SPH_GUARD));
         while (st == PF_OK && s->stages_left > 0)
             st = search_do_stage(s, 1, err);
         PF_STEP(st, search_guard_fit(s, err));
@@ -286,7 +286,7 @@ static pf_status search_finish(struct search *s, struct pf_err *err) {
     struct search_event ev;
     search_event_init(s, &ev, SEV_PHASE, "engine");
     ev.value = (double)s->res.params;
-    snprintf(ev.text, sizeof ev.text, "retrain");
+    snprintf(ev.text, sizeof ev.text, "%s", search_phase_name(SPH_RETRAIN));
     if (st == PF_OK) {
         search_emit(s, &ev);
         st = search_set_meta_num(s, "params", (double)s->res.params, err);
