@@ -317,22 +317,21 @@ static int max_step(void *ctx, const struct search_event *ev) {
 }
 
 /* The last iteration the session's log records (0 when it has no log, or no step yet). */
-static pf_status logged_iterations(const char *dir, int64_t *n, struct pf_err *err) {
-    *n = 0;
+static int64_t logged_iterations(const char *dir) {
+    int64_t n = 0;
     char p[1100];
     snprintf(p, sizeof p, "%s/log.db", dir);
     if (access(p, F_OK) != 0)
-        return PF_OK;
+        return 0;
     /* a log that cannot be read (torn while it was made) holds no steps: as before, the
      * session starts again */
     struct search_log *lg = NULL;
     struct pf_err e2 = {0};
     if (search_log_open(dir, 0, &lg, &e2) == PF_OK &&
-        search_log_each(lg, SEV_STEP, max_step, n, &e2) != PF_OK)
-        *n = 0;
+        search_log_each(lg, SEV_STEP, max_step, &n, &e2) != PF_OK)
+        n = 0;
     search_log_close(lg);
-    (void)err;
-    return PF_OK;
+    return n;
 }
 
 pf_status search_resume(struct search **out, const char *dir, struct backend *be,
@@ -358,10 +357,8 @@ pf_status search_resume(struct search **out, const char *dir, struct backend *be
         if (access(p, R_OK) != 0)
             st = pf_err_set(err, PF_ERR_IO, "%s: not a session folder (no config.lua; if a "
                             "search was killed while it started, run it again)", dir);
-        int64_t ran = 0;
-        if (st == PF_OK && !(o && o->restart))
-            st = logged_iterations(dir, &ran, err);
-        if (st == PF_OK && ran > 0)
+        int64_t ran = st == PF_OK && !(o && o->restart) ? logged_iterations(dir) : 0;
+        if (ran > 0)
             st = pf_err_set(err, PF_ERR_IO, "%s: the checkpoints (checkpoint.bin, "
                             "checkpoint.prev.bin) are gone, but the log shows the search at "
                             "iteration %lld: a resume would start again at iteration 0 and "
@@ -371,10 +368,11 @@ pf_status search_resume(struct search **out, const char *dir, struct backend *be
     } else if (st == PF_OK) {
         st = setup(s, 0, err);
         int64_t seq = 0;
-        pf_status ck = st == PF_OK ? search_ckpt_read(s, file, &seq, err) : st;
-        /* the advice only when the checkpoint itself is damaged (not, say, the log) */
-        if (st == PF_OK && (st = ck) == PF_ERR_FORMAT && !strcmp(file, "checkpoint.bin") &&
-            have_prev) {
+        if (st == PF_OK) /* the advice below only when the checkpoint itself is damaged */
+            st = search_ckpt_read(s, file, &seq, err);
+        else
+            file = ""; /* set-up failed (the log, say): --previous would fail the same way */
+        if (st == PF_ERR_FORMAT && !strcmp(file, "checkpoint.bin") && have_prev) {
             char why[sizeof err->msg];
             snprintf(why, sizeof why, "%s", err->msg);
             st = pf_err_set(err, st, "%.400s; the previous checkpoint can be used instead: "
